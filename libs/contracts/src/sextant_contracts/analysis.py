@@ -1,0 +1,155 @@
+"""Analysis lifecycle events: requested → progressed* → completed | failed | cancelled."""
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
+
+from pydantic import Field, JsonValue, StringConstraints, model_validator
+
+from sextant_contracts.base import Contract
+
+MAX_INLINE_DATASET_BYTES = 256 * 1024
+"""Inline data above this travels by reference (upload a dataset, send its id)."""
+
+MAX_QUESTION_CHARS = 4000
+MAX_DOCUMENTS = 50
+MAX_DOCUMENT_CHARS = 100_000
+
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
+
+
+class WorkflowStep(StrEnum):
+    """The steps of the agent workflow, in order."""
+
+    PROFILE = "profile"
+    PLAN = "plan"
+    RUN_TOOLS = "run_tools"
+    RETRIEVE = "retrieve"
+    SYNTHESIZE = "synthesize"
+    FINALIZE = "finalize"
+
+
+class StepStatus(StrEnum):
+    STARTED = "started"
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+
+
+class InlineDataset(Contract):
+    """Small data sent with the request itself (claim-check above the size limit)."""
+
+    media_type: Literal["text/csv", "application/json"]
+    content: Annotated[str, StringConstraints(min_length=1, max_length=MAX_INLINE_DATASET_BYTES)]
+
+
+class AttachedDocument(Contract):
+    """A passage source the agent may retrieve from and cite."""
+
+    document_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    title: Annotated[str, StringConstraints(max_length=512)] = ""
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOCUMENT_CHARS)]
+
+
+class AnalysisOptions(Contract):
+    """Per-request knobs; every one has a safe default."""
+
+    max_tool_calls: int = Field(default=8, ge=0, le=32)
+    top_k_passages: int = Field(default=4, ge=0, le=20)
+    language: Annotated[str, StringConstraints(min_length=2, max_length=16)] = "en"
+
+
+class AnalysisRequested(Contract):
+    """Ask Sextant to answer ``question`` about a dataset (by id, or inline when small)."""
+
+    analysis_id: UUID
+    question: Question
+    dataset_id: UUID | None = None
+    inline_dataset: InlineDataset | None = None
+    documents: list[AttachedDocument] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+    options: AnalysisOptions = Field(default_factory=AnalysisOptions)
+
+    @model_validator(mode="after")
+    def _exactly_one_dataset_source(self) -> Self:
+        if (self.dataset_id is None) == (self.inline_dataset is None):
+            raise ValueError("give exactly one of dataset_id or inline_dataset")
+        return self
+
+
+class AnalysisCancellationRequested(Contract):
+    """Stop a running analysis at its next step boundary."""
+
+    analysis_id: UUID
+    reason: Annotated[str, StringConstraints(max_length=1000)] = "cancelled by user"
+
+
+class AnalysisProgressed(Contract):
+    """A workflow step started or finished; ``sequence`` orders events of one analysis."""
+
+    analysis_id: UUID
+    sequence: int = Field(ge=0)
+    step: WorkflowStep
+    status: StepStatus
+    message: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class Citation(Contract):
+    """Where a statement in the answer comes from: a tool result or a retrieved passage."""
+
+    marker: Annotated[str, StringConstraints(min_length=1, max_length=16)] = Field(
+        description="The label used in the answer text, e.g. '[T1]' or '[D2]'."
+    )
+    kind: Literal["tool", "document"]
+    source_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="Tool call id or document id."
+    )
+    excerpt: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class ToolCallRecord(Contract):
+    """One tool invocation the workflow made, with what went in and what came out."""
+
+    call_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    tool_name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
+    result: dict[str, JsonValue] | None = None
+    error: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    duration_ms: float = Field(default=0.0, ge=0)
+
+
+class TokenUsage(Contract):
+    """LLM usage for one analysis, summed over every call."""
+
+    input_tokens: int = Field(default=0, ge=0)
+    output_tokens: int = Field(default=0, ge=0)
+    llm_calls: int = Field(default=0, ge=0)
+    llm_latency_ms: float = Field(default=0.0, ge=0)
+
+
+class AnalysisCompleted(Contract):
+    """Terminal: the answer, grounded in tool results and passages, with citations."""
+
+    analysis_id: UUID
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    model: Annotated[str, StringConstraints(max_length=256)] = ""
+
+
+class AnalysisFailed(Contract):
+    """Terminal: the analysis could not be answered; ``reason`` says why, for humans."""
+
+    analysis_id: UUID
+    error_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    reason: Annotated[str, StringConstraints(max_length=4000)]
+    failed_step: WorkflowStep | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class AnalysisCancelled(Contract):
+    """Terminal: the analysis was stopped on request."""
+
+    analysis_id: UUID
+    reason: Annotated[str, StringConstraints(max_length=1000)] = ""
+    cancelled_at_step: WorkflowStep | None = None

@@ -1,0 +1,89 @@
+"""The one way services build a FastStream Kafka broker, with safe defaults pinned by tests.
+
+Defaults and why:
+
+* producer ``acks="all"`` with idempotence: a publish returns only once every in-sync
+  replica has the record, and a retried send cannot duplicate it;
+* subscribers ``AckPolicy.NACK_ON_ERROR``: the offset is committed only after the
+  handler returns. On an exception the consumer seeks back and the message is delivered
+  again. (FastStream's Kafka default ``ACK_FIRST`` commits before handling, and
+  ``AckPolicy.ACK``/``REJECT_ON_ERROR`` commit even when the handler failed: both lose
+  messages on a crash or error.) In practice the :class:`DeadLetterMiddleware` installed
+  here catches handler errors first and moves the message to the retry topic or DLQ, so
+  a NACK only happens when even that publish fails;
+* no topic auto-creation: topics come from the contracts catalogue, with their
+  partition counts, via ``python -m sextant_platform.provision topics``.
+"""
+
+import ssl
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.middlewares import AckPolicy
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from opentelemetry.sdk.trace import TracerProvider
+
+from sextant_platform.kafka.dead_letter import DeadLetterMiddleware, RetryPolicy
+from sextant_platform.settings import KafkaSettings
+
+SAFE_ACK_POLICY = AckPolicy.NACK_ON_ERROR
+"""Commit after success; never on error. Pinned by ``tests/unit/test_kafka_defaults.py``."""
+
+
+def _security(settings: KafkaSettings) -> BaseSecurity | None:
+    protocol = settings.SECURITY_PROTOCOL
+    if protocol == "PLAINTEXT":
+        return None
+    use_ssl = protocol in ("SSL", "SASL_SSL")
+    context = ssl.create_default_context() if use_ssl else None
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    if settings.SASL_USERNAME is None or settings.SASL_PASSWORD is None:
+        raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+    mechanism = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }[settings.SASL_MECHANISM]
+    return mechanism(
+        username=settings.SASL_USERNAME,
+        password=settings.SASL_PASSWORD.get_secret_value(),
+        ssl_context=context,
+        use_ssl=use_ssl,
+    )
+
+
+def broker_options(settings: KafkaSettings, *, client_id: str) -> dict[str, Any]:
+    """The keyword arguments :func:`create_broker` passes to ``KafkaBroker``."""
+    return {
+        "bootstrap_servers": settings.BOOTSTRAP_SERVERS,
+        "client_id": client_id,
+        "acks": "all",
+        "enable_idempotence": True,
+        "ack_policy": SAFE_ACK_POLICY,
+        "allow_auto_create_topics": False,
+        "request_timeout_ms": settings.REQUEST_TIMEOUT_MS,
+        "security": _security(settings),
+    }
+
+
+def create_broker(
+    settings: KafkaSettings,
+    *,
+    client_id: str,
+    tracer_provider: TracerProvider | None = None,
+    retry_policy: RetryPolicy | None = None,
+) -> KafkaBroker:
+    """A broker whose every subscriber retries failures via ``<topic>.retry`` and dead-letters.
+
+    The dead-letter middleware is broker-wide on purpose: no subscriber can forget it.
+    """
+    policy = retry_policy or RetryPolicy.from_settings(settings)
+    return KafkaBroker(
+        **broker_options(settings, client_id=client_id),
+        middlewares=(
+            KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+            DeadLetterMiddleware.factory(policy),
+        ),
+    )

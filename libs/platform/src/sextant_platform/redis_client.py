@@ -1,0 +1,22 @@
+"""The one way services build an asyncio Redis client."""
+
+from redis.asyncio import Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from sextant_platform.settings import RedisSettings
+
+
+def create_redis(settings: RedisSettings) -> "Redis":
+    """A pooled client that retries connection errors with backoff (e.g. a Redis restart)."""
+    password = settings.PASSWORD.get_secret_value() if settings.PASSWORD else None
+    client: Redis = Redis.from_url(
+        settings.URL,
+        password=password,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=30,
+    )
+    return client

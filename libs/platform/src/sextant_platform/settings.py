@@ -1,0 +1,109 @@
+"""Settings classes (pydantic-settings) for the infrastructure every service shares.
+
+Each class reads its own environment prefix (``KAFKA_``, ``POSTGRES_``, ``REDIS_``,
+``TELEMETRY_``) and a ``.env`` file in the working directory; services compose them into
+their own ``<Service>Settings`` with a service prefix such as ``SEXTANT_TOOLS_``.
+The defaults match ``deploy/local`` so that everything runs on a fresh checkout with no
+configuration. Secrets are :class:`~pydantic.SecretStr` so they never print.
+"""
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+
+class KafkaSettings(BaseSettings):
+    """Where the brokers are, how to authenticate, and how failed messages are retried."""
+
+    model_config = _config("KAFKA_")
+
+    BOOTSTRAP_SERVERS: str = "127.0.0.1:39092"
+    SECURITY_PROTOCOL: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT"
+    SASL_MECHANISM: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    SASL_USERNAME: str | None = None
+    SASL_PASSWORD: SecretStr | None = None
+    RETRY_MAX_ATTEMPTS: int = Field(default=3, ge=1, le=20, description="Deliveries before the DLQ.")
+    RETRY_BACKOFF_S: float = Field(default=0.5, gt=0, description="Delay before the first retry.")
+    RETRY_BACKOFF_MAX_S: float = Field(default=30.0, gt=0, description="Cap on one retry delay.")
+    MAX_POLL_INTERVAL_MS: int = Field(default=300_000, ge=10_000)
+    SESSION_TIMEOUT_MS: int = Field(default=30_000, ge=6_000)
+    REQUEST_TIMEOUT_MS: int = Field(default=40_000, ge=1_000)
+
+
+class PostgresSettings(BaseSettings):
+    """The PostgreSQL database that holds results, outbox and datasets."""
+
+    model_config = _config("POSTGRES_")
+
+    HOST: str = "127.0.0.1"
+    PORT: int = 35432
+    USER: str = "sextant"
+    PASSWORD: SecretStr = SecretStr("sextant")
+    DB: str = "sextant"
+    POOL_SIZE: int = Field(default=10, ge=1)
+    MAX_OVERFLOW: int = Field(default=10, ge=0)
+    SCHEMA: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]*$")
+
+    def sqlalchemy_url(self) -> str:
+        """An asyncpg URL for SQLAlchemy; contains the password, so never log it."""
+        from urllib.parse import quote
+
+        password = quote(self.PASSWORD.get_secret_value(), safe="")
+        return f"postgresql+asyncpg://{quote(self.USER, safe='')}:{password}@{self.HOST}:{self.PORT}/{self.DB}"
+
+
+class RedisSettings(BaseSettings):
+    """The Redis that keeps workflow checkpoints."""
+
+    model_config = _config("REDIS_")
+
+    URL: str = "redis://127.0.0.1:36379/0"
+    PASSWORD: SecretStr | None = None
+    CHECKPOINT_TTL_S: int = Field(default=7 * 24 * 3600, ge=60)
+
+
+class TelemetrySettings(BaseSettings):
+    """Logs, traces and metrics."""
+
+    model_config = _config("TELEMETRY_")
+
+    LOG_LEVEL: LogLevel = "INFO"
+    LOG_JSON: bool = True
+    TRACES_EXPORTER: Literal["none", "console", "otlp"] = "none"
+    OTLP_ENDPOINT: str = "http://127.0.0.1:4318"
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every ``<Service>Settings``: the shared parts, composed, and a service name.
+
+    Subclasses set ``model_config = service_config("SEXTANT_<SERVICE>_")`` and add their
+    own ``UPPER_CASE`` fields.
+    """
+
+    model_config = _config("SEXTANT_")
+
+    SERVICE_NAME: str = "sextant"
+    KAFKA: KafkaSettings = Field(default_factory=KafkaSettings)
+    POSTGRES: PostgresSettings = Field(default_factory=PostgresSettings)
+    REDIS: RedisSettings = Field(default_factory=RedisSettings)
+    TELEMETRY: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+
+def service_config(prefix: str) -> SettingsConfigDict:
+    """The ``model_config`` for a service's settings class with env prefix ``prefix``."""
+    if not prefix.endswith("_"):
+        raise ValueError("a settings prefix ends with '_' (e.g. 'SEXTANT_TOOLS_')")
+    return _config(prefix)

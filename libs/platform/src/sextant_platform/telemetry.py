@@ -1,0 +1,90 @@
+"""Structured JSON logs and OpenTelemetry tracing, configured once per process.
+
+Why JSON: operators ship logs to a collector that indexes fields; a log line is an
+event with ``service``, ``level``, ``message`` and whatever ``extra`` the call site gave.
+Secrets never reach logs: settings hold them as ``SecretStr`` and :class:`JsonFormatter`
+redacts any ``extra`` key that looks like a credential as a second line of defence.
+"""
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+from sextant_platform.settings import TelemetrySettings
+
+_STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+_SECRET_HINTS = ("password", "secret", "token", "api_key", "apikey", "authorization")
+REDACTED = "***"
+
+
+def _is_secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(hint in lowered for hint in _SECRET_HINTS)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the record's ``extra`` fields and trace ids."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid:
+            entry["trace_id"] = format(span_context.trace_id, "032x")
+            entry["span_id"] = format(span_context.span_id, "016x")
+        for key, value in vars(record).items():
+            if key in _STANDARD_ATTRS or key.startswith("_"):
+                continue
+            entry[key] = REDACTED if _is_secret_key(key) else value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(service: str, settings: TelemetrySettings) -> None:
+    """Route the root logger to stdout, as JSON unless ``TELEMETRY_LOG_JSON=false``."""
+    handler = logging.StreamHandler(sys.stdout)
+    if settings.LOG_JSON:
+        handler.setFormatter(JsonFormatter(service))
+    else:
+        handler.setFormatter(logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.LOG_LEVEL)
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+
+
+def configure_tracing(service: str, settings: TelemetrySettings) -> TracerProvider:
+    """A tracer provider for ``service``; spans are exported per ``TRACES_EXPORTER``.
+
+    Trace context crosses Kafka in message headers (W3C ``traceparent``), through
+    FastStream's telemetry middleware that the broker factory installs.
+    """
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if settings.TRACES_EXPORTER == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    elif settings.TRACES_EXPORTER == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
+            OTLPSpanExporter,
+        )
+
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{settings.OTLP_ENDPOINT}/v1/traces"))
+        )
+    return provider

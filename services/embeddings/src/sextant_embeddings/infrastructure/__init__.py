@@ -1,0 +1,1 @@
+"""Infrastructure layer of the embeddings service: adapters for Kafka, SQL, Redis, models."""

@@ -1,0 +1,1 @@
+"""Presentation layer of the embeddings service: entrypoints (subscribers, HTTP) and settings."""

@@ -1,0 +1,1 @@
+"""Presentation layer of the ingress service: entrypoints (subscribers, HTTP) and settings."""

@@ -1,0 +1,1 @@
+"""Presentation layer of the orchestrator service: entrypoints (subscribers, HTTP) and settings."""

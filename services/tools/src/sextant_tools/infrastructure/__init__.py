@@ -1,0 +1,1 @@
+"""Infrastructure layer of the tools service: adapters for Kafka, SQL, Redis, models."""

@@ -1,0 +1,1 @@
+"""Presentation layer of the tools service: entrypoints (subscribers, HTTP) and settings."""
