@@ -116,6 +116,15 @@ def _compare(old: JsonSchema, new: JsonSchema, old_root: JsonSchema, new_root: J
 
 def _matching_option(option: JsonSchema, candidates: list[JsonSchema], old_root: JsonSchema,
                      new_root: JsonSchema) -> JsonSchema | None:
+    """The branch of a union in ``new`` that corresponds to ``option`` of ``old``.
+
+    Same model (title) first, as in discriminated unions of objects; else same types.
+    """
+    title = _resolve(option, old_root).get("title")
+    if title is not None:
+        for candidate in candidates:
+            if _resolve(candidate, new_root).get("title") == title:
+                return candidate
     wanted = _types(option, old_root)
     for candidate in candidates:
         if wanted <= _types(candidate, new_root):

@@ -53,7 +53,7 @@ def transient_io_policy(
     return AsyncRetrying(
         retry=retry_if_exception(should_retry),
         stop=stop_after_attempt(attempts) | stop_after_delay(deadline_s),
-        wait=wait_exponential_jitter(initial=initial_s, max=max_s),
+        wait=wait_exponential_jitter(multiplier=initial_s, max=max_s, jitter=initial_s),
         before_sleep=_log_retry,
         reraise=True,
     )

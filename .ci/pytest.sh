@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The test command (make test): every test, unit and integration, with a clear summary.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec .venv/bin/python -m pytest tests -q "$@"

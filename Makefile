@@ -1,0 +1,64 @@
+# Sextant — the front door. `make help` lists the targets.
+# Every target says what it does; infrastructure runs on loopback with data under .local/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= uv
+PY := .venv/bin/python
+INFRA := deploy/local/infra.sh
+
+.PHONY: help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+install: ## install uv (if missing) and every Python dependency from uv.lock into .venv
+	@command -v $(UV) >/dev/null 2>&1 || { echo "[make] installing uv"; python3 -m pip install --quiet uv; }
+	@echo "[make] syncing .venv from uv.lock"
+	@$(UV) sync --frozen --quiet
+
+infra-up: install ## start Kafka (KRaft), PostgreSQL and Redis on loopback; create topics; migrate
+	@bash $(INFRA) up
+
+infra-down: ## stop Kafka, PostgreSQL and Redis (data stays in .local/)
+	@bash $(INFRA) down
+
+infra-status: ## show what is running and what each server says about itself
+	@bash $(INFRA) status
+
+run: infra-up ## set everything up and run the main job end to end
+	@$(PY) -m sextant_platform.provision describe
+	@echo "[make] infrastructure is up. The services (ingress, orchestrator, embeddings, tools) land with issues #3-#6;"
+	@echo "[make] until then 'make run' stops here. 'make stop' shuts everything down."
+
+stop: infra-down ## stop everything 'make run' started
+
+test: infra-up ## set up and run the whole test suite (unit + integration) against the real infrastructure
+	@bash .ci/pytest.sh
+
+test-unit: install ## run the unit tests only (no infrastructure)
+	@$(PY) -m pytest tests/unit -q
+
+test-integration: infra-up ## run the integration tests only
+	@$(PY) -m pytest tests/integration -q
+
+lint: install ## ruff (lint + format check) and mypy --strict
+	@echo "[make] ruff check"; $(UV) run --frozen ruff check .
+	@echo "[make] ruff format --check"; $(UV) run --frozen ruff format --check .
+	@echo "[make] mypy"; $(UV) run --frozen mypy libs/contracts/src libs/platform/src services/*/src
+
+format: install ## apply ruff fixes and formatting
+	@$(UV) run --frozen ruff check --fix .
+	@$(UV) run --frozen ruff format .
+
+schemas: install ## regenerate the committed JSON Schemas from the contracts
+	@$(PY) -m sextant_contracts.schemas export
+
+schemas-release: install ## freeze the current schemas as the compatibility baseline (on release)
+	@$(PY) -m sextant_contracts.schemas release
+
+compose-check: install ## validate docker-compose.yml without a Docker engine
+	@$(PY) deploy/compose_check.py
+
+clean: infra-down ## stop everything and delete .local/ (all local data)
+	@rm -rf .local

@@ -1,0 +1,59 @@
+"""Small helpers the Kafka integration tests share: read a topic, wait for a condition."""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
+
+from sextant_platform.settings import KafkaSettings
+
+
+async def read_all(settings: KafkaSettings, topic: str, *, expected: int, timeout_s: float = 20) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of ``topic`` from the beginning, once ``expected`` are there (or timeout)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=settings.BOOTSTRAP_SERVERS, auto_offset_reset="earliest",
+        enable_auto_commit=False, group_id=None,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < expected and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=250)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 20, what: str = "condition") -> None:
+    """Poll ``condition`` until true; fail with ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def committed_offset(admin: AIOKafkaAdminClient, group: str, topic: str, partition: int = 0) -> int | None:
+    """The group's committed offset for a partition, or None when nothing was committed."""
+    offsets = await admin.list_consumer_group_offsets(group)
+    meta = offsets.get(TopicPartition(topic, partition))
+    if meta is None or meta.offset < 0:
+        return None
+    return int(meta.offset)
+
+
+async def produce_raw(settings: KafkaSettings, topic: str, values: list[bytes], *, key: bytes | None = None) -> None:
+    """Publish raw bytes as a hostile or foreign producer would (no FastStream headers)."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.BOOTSTRAP_SERVERS, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
