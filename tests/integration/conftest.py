@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -16,12 +16,12 @@ from tests.integration.infrastructure import Infrastructure, start
 
 
 @pytest.fixture(scope="session")
-def infra() -> Iterator[Infrastructure]:
+def infra() -> Infrastructure:
     """Kafka, PostgreSQL and Redis, up once for the whole session, topics and schema applied."""
     infrastructure = start()
     asyncio.run(ensure_catalogue_topics(infrastructure.kafka))
     asyncio.run(upgrade_to_head(infrastructure.postgres))
-    yield infrastructure
+    return infrastructure
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +37,10 @@ async def fresh_topic(kafka_admin: AIOKafkaAdminClient) -> str:
     """A unique topic with its .retry and .dlq companions: tests never share a topic."""
     name = f"test.{uuid.uuid4().hex[:12]}"
     await kafka_admin.create_topics(
-        [NewTopic(n, num_partitions=1, replication_factor=1) for n in (name, f"{name}.retry", f"{name}.dlq")]
+        [
+            NewTopic(n, num_partitions=1, replication_factor=1)
+            for n in (name, f"{name}.retry", f"{name}.dlq")
+        ]
     )
     return name
 

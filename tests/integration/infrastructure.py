@@ -36,7 +36,9 @@ def start_testcontainers() -> Infrastructure:  # pragma: no cover - needs a Dock
     from testcontainers.redis import RedisContainer
 
     kafka = KafkaContainer("apache/kafka:4.1.1").with_kraft()
-    postgres = PostgresContainer("postgres:15", username="sextant", password="sextant", dbname="sextant")
+    postgres = PostgresContainer(
+        "postgres:15", username="sextant", password="sextant", dbname="sextant"
+    )
     redis = RedisContainer("redis:7").with_command("redis-server --appendonly yes")
     for container in (kafka, postgres, redis):
         container.start()
@@ -53,6 +55,6 @@ def start_testcontainers() -> Infrastructure:  # pragma: no cover - needs a Dock
 
 
 def start() -> Infrastructure:
-    if os.environ.get("SEXTANT_TEST_INFRA") == "testcontainers":  # noqa: SIM112 - test harness switch
+    if os.environ.get("SEXTANT_TEST_INFRA") == "testcontainers":
         return start_testcontainers()
     return start_local()

@@ -11,11 +11,16 @@ from aiokafka.structs import TopicPartition
 from sextant_platform.settings import KafkaSettings
 
 
-async def read_all(settings: KafkaSettings, topic: str, *, expected: int, timeout_s: float = 20) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_all(
+    settings: KafkaSettings, topic: str, *, expected: int, timeout_s: float = 20
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic`` from the beginning, once ``expected`` are there (or timeout)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.BOOTSTRAP_SERVERS, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None,
+        topic,
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
     )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
@@ -30,7 +35,9 @@ async def read_all(settings: KafkaSettings, topic: str, *, expected: int, timeou
     return records
 
 
-async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 20, what: str = "condition") -> None:
+async def wait_until(
+    condition: Callable[[], bool], *, timeout_s: float = 20, what: str = "condition"
+) -> None:
     """Poll ``condition`` until true; fail with ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -39,7 +46,9 @@ async def wait_until(condition: Callable[[], bool], *, timeout_s: float = 20, wh
         await asyncio.sleep(0.05)
 
 
-async def committed_offset(admin: AIOKafkaAdminClient, group: str, topic: str, partition: int = 0) -> int | None:
+async def committed_offset(
+    admin: AIOKafkaAdminClient, group: str, topic: str, partition: int = 0
+) -> int | None:
     """The group's committed offset for a partition, or None when nothing was committed."""
     offsets = await admin.list_consumer_group_offsets(group)
     meta = offsets.get(TopicPartition(topic, partition))
@@ -48,9 +57,13 @@ async def committed_offset(admin: AIOKafkaAdminClient, group: str, topic: str, p
     return int(meta.offset)
 
 
-async def produce_raw(settings: KafkaSettings, topic: str, values: list[bytes], *, key: bytes | None = None) -> None:
+async def produce_raw(
+    settings: KafkaSettings, topic: str, values: list[bytes], *, key: bytes | None = None
+) -> None:
     """Publish raw bytes as a hostile or foreign producer would (no FastStream headers)."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.BOOTSTRAP_SERVERS, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS, acks="all", enable_idempotence=True
+    )
     await producer.start()
     try:
         for value in values:

@@ -80,17 +80,25 @@ async def test_poison_message_goes_to_dlq_and_partition_moves_on(
         dead = await read_all(infra.kafka, f"{fresh_topic}.dlq", expected=2, timeout_s=30)
         main_committed = await committed_offset(kafka_admin, group, fresh_topic)
 
-    letters = sorted((DeadLetter.model_validate_json(r.value) for r in dead), key=lambda d: d.offset)
+    letters = sorted(
+        (DeadLetter.model_validate_json(r.value) for r in dead), key=lambda d: d.offset
+    )
     assert set(processed) == {"first good", "second good"}
-    assert second_good_latency < policy.backoff_s, "the failing message's retries did not block the partition"
+    assert second_good_latency < policy.backoff_s, (
+        "the failing message's retries did not block the partition"
+    )
     assert [d.offset for d in letters] == [1, 2]
     poison, failing = letters
-    assert poison.original_topic == fresh_topic and poison.attempts == 1
+    assert poison.original_topic == fresh_topic
+    assert poison.attempts == 1
     assert poison.error_type in {"ValidationError", "JSONDecodeError"}
-    assert poison.original_text is None and poison.original_base64, "undecodable bytes kept verbatim"
-    assert failing.attempts == 3 and failing.error_type == "RuntimeError"
+    assert poison.original_text is None, "undecodable bytes are not forced into text"
+    assert poison.original_base64, "undecodable bytes kept verbatim"
+    assert failing.attempts == 3
+    assert failing.error_type == "RuntimeError"
     assert "tool backend exploded" in failing.error_message
-    assert failing.consumer_group is not None and failing.consumer_group.startswith(group)
+    assert failing.consumer_group is not None
+    assert failing.consumer_group.startswith(group)
     assert len(attempts_on_failing) == 3, "bounded: exactly max_attempts deliveries"
     assert main_committed == 4, "every offset of the main topic was committed"
 

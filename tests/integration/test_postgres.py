@@ -3,19 +3,27 @@
 import json
 import uuid
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import pytest
-
 
 async def test_migrations_are_at_head(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
-        revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
-        tables = set((await connection.execute(text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-        ))).scalars())
+        revision = (
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+        ).scalar_one()
+        tables = set(
+            (
+                await connection.execute(
+                    text(
+                        "SELECT table_name FROM information_schema.tables"
+                        " WHERE table_schema = 'public'"
+                    )
+                )
+            ).scalars()
+        )
     assert revision == "0001"
     assert {"analyses", "outbox", "processed_events"} <= tables
 
@@ -25,15 +33,22 @@ async def test_analysis_row_is_written_and_read_back(engine: AsyncEngine) -> Non
     request = {"question": "mean revenue?", "dataset_id": str(uuid.uuid4())}
     async with engine.begin() as connection:
         await connection.execute(
-            text("INSERT INTO analyses (analysis_id, tenant_id, question, request) "
-                 "VALUES (:id, 'tenant-a', :q, CAST(:r AS jsonb))"),
+            text(
+                "INSERT INTO analyses (analysis_id, tenant_id, question, request) "
+                "VALUES (:id, 'tenant-a', :q, CAST(:r AS jsonb))"
+            ),
             {"id": analysis_id, "q": request["question"], "r": json.dumps(request)},
         )
     async with engine.connect() as connection:
-        row = (await connection.execute(
-            text("SELECT tenant_id, status, request, citations FROM analyses WHERE analysis_id = :id"),
-            {"id": analysis_id},
-        )).one()
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT tenant_id, status, request, citations FROM analyses"
+                    " WHERE analysis_id = :id"
+                ),
+                {"id": analysis_id},
+            )
+        ).one()
         version = (await connection.execute(text("SELECT version()"))).scalar_one()
     assert row.tenant_id == "tenant-a"
     assert row.status == "accepted"
@@ -46,7 +61,9 @@ async def test_status_outside_the_lifecycle_is_rejected(engine: AsyncEngine) -> 
     with pytest.raises(IntegrityError, match="analyses_status_valid"):
         async with engine.begin() as connection:
             await connection.execute(
-                text("INSERT INTO analyses (analysis_id, tenant_id, status, question, request) "
-                     "VALUES (:id, 't', 'exploded', 'q', '{}'::jsonb)"),
+                text(
+                    "INSERT INTO analyses (analysis_id, tenant_id, status, question, request) "
+                    "VALUES (:id, 't', 'exploded', 'q', '{}'::jsonb)"
+                ),
                 {"id": uuid.uuid4()},
             )

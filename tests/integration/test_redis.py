@@ -1,5 +1,6 @@
 """A real Redis with append-only persistence: data survives a restart of the server."""
 
+import asyncio
 import subprocess
 import uuid
 
@@ -15,18 +16,20 @@ async def test_write_and_read(redis: Redis) -> None:
     assert await redis.get(key) == b"value"
 
 
-async def test_checkpoint_like_data_survives_a_redis_restart(infra: Infrastructure, redis: Redis) -> None:
+async def test_checkpoint_like_data_survives_a_redis_restart(
+    infra: Infrastructure, redis: Redis
+) -> None:
     if not infra.local:
         pytest.skip("restarting the server is only possible for the project's local Redis")
     key = f"checkpoint:{uuid.uuid4()}"
-    await redis.hset(key, mapping={"step": "run_tools", "state": "{\"n\": 3}"})
+    await redis.hset(key, mapping={"step": "run_tools", "state": '{"n": 3}'})
     persistence = await redis.info("persistence")
     assert persistence["aof_enabled"] == 1
 
     script = REPO_ROOT / "deploy" / "local" / "redis.sh"
-    subprocess.run(["bash", str(script), "down"], check=True)
-    subprocess.run(["bash", str(script), "up"], check=True)
+    await asyncio.to_thread(subprocess.run, ["bash", str(script), "down"], check=True)
+    await asyncio.to_thread(subprocess.run, ["bash", str(script), "up"], check=True)
 
     # The pooled client reconnects by itself (retry policy in create_redis).
-    assert await redis.hgetall(key) == {b"step": b"run_tools", b"state": b"{\"n\": 3}"}
+    assert await redis.hgetall(key) == {b"step": b"run_tools", b"state": b'{"n": 3}'}
     assert (await redis.info("server"))["uptime_in_seconds"] < 30, "the server really restarted"

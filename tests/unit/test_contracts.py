@@ -27,7 +27,9 @@ def test_analysis_needs_exactly_one_dataset_source() -> None:
     with pytest.raises(ValidationError, match="exactly one"):
         AnalysisRequested(analysis_id=uuid.uuid4(), question="why?")
     with pytest.raises(ValidationError, match="exactly one"):
-        AnalysisRequested(analysis_id=uuid.uuid4(), question="why?", dataset_id=uuid.uuid4(), inline_dataset=CSV)
+        AnalysisRequested(
+            analysis_id=uuid.uuid4(), question="why?", dataset_id=uuid.uuid4(), inline_dataset=CSV
+        )
 
 
 def test_blank_question_is_rejected() -> None:
@@ -38,8 +40,12 @@ def test_blank_question_is_rejected() -> None:
 def test_envelope_requires_a_timezone() -> None:
     request = AnalysisRequested(analysis_id=uuid.uuid4(), question="q", inline_dataset=CSV)
     with pytest.raises(ValidationError, match="timezone"):
-        Envelope[AnalysisRequested](event_type="AnalysisRequested", tenant_id="t", payload=request,
-                                    occurred_at=datetime(2026, 1, 1))
+        Envelope[AnalysisRequested](
+            event_type="AnalysisRequested",
+            tenant_id="t",
+            payload=request,
+            occurred_at=datetime(2026, 1, 1),
+        )
 
 
 def test_trace_context_must_be_w3c_traceparent() -> None:
@@ -58,11 +64,16 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
 
 def test_embedding_request_is_a_discriminated_union() -> None:
     parsed = EmbeddingRequested.model_validate(
-        {"request_id": str(uuid.uuid4()), "task": {"operation": "rank", "query": "q", "passages": ["a"]}}
+        {
+            "request_id": str(uuid.uuid4()),
+            "task": {"operation": "rank", "query": "q", "passages": ["a"]},
+        }
     )
     assert parsed.task.operation == "rank"
     with pytest.raises(ValidationError):
-        EmbeddingRequested.model_validate({"request_id": str(uuid.uuid4()), "task": {"operation": "embed", "texts": []}})
+        EmbeddingRequested.model_validate(
+            {"request_id": str(uuid.uuid4()), "task": {"operation": "embed", "texts": []}}
+        )
 
 
 @given(
@@ -71,10 +82,14 @@ def test_embedding_request_is_a_discriminated_union() -> None:
     max_tool_calls=st.integers(0, 32),
 )
 def test_envelope_round_trips_through_json(question: str, tenant: str, max_tool_calls: int) -> None:
-    request = AnalysisRequested.model_validate({
-        "analysis_id": str(uuid.uuid4()), "question": question, "inline_dataset": CSV.model_dump(),
-        "options": {"max_tool_calls": max_tool_calls},
-    })
+    request = AnalysisRequested.model_validate(
+        {
+            "analysis_id": str(uuid.uuid4()),
+            "question": question,
+            "inline_dataset": CSV.model_dump(),
+            "options": {"max_tool_calls": max_tool_calls},
+        }
+    )
     envelope = Envelope.wrap(request, tenant_id=tenant, correlation_id=str(request.analysis_id))
     assert envelope.event_type == "AnalysisRequested"
     assert Envelope[AnalysisRequested].model_validate_json(envelope.model_dump_json()) == envelope

@@ -7,11 +7,27 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-FORBIDDEN_IN_DOMAIN = frozenset({
-    "torch", "transformers", "sentence_transformers", "pandas", "numpy", "langchain",
-    "langchain_core", "langgraph", "sqlalchemy", "redis", "faststream", "aiokafka",
-    "fastapi", "httpx", "asyncpg", "starlette", "uvicorn",
-})
+FORBIDDEN_IN_DOMAIN = frozenset(
+    {
+        "torch",
+        "transformers",
+        "sentence_transformers",
+        "pandas",
+        "numpy",
+        "langchain",
+        "langchain_core",
+        "langgraph",
+        "sqlalchemy",
+        "redis",
+        "faststream",
+        "aiokafka",
+        "fastapi",
+        "httpx",
+        "asyncpg",
+        "starlette",
+        "uvicorn",
+    }
+)
 
 
 def forbidden_imports(source: str) -> list[str]:
@@ -46,13 +62,21 @@ def test_domain_module_imports_no_heavy_library(module: Path) -> None:
 
 @pytest.mark.parametrize(
     "source",
-    ["import torch", "import numpy as np", "from pandas import DataFrame",
-     "from sqlalchemy.ext.asyncio import AsyncEngine", "import langchain_core.tools",
-     "from faststream.kafka import KafkaBroker", "import httpx"],
+    [
+        "import torch",
+        "import numpy as np",
+        "from pandas import DataFrame",
+        "from sqlalchemy.ext.asyncio import AsyncEngine",
+        "import langchain_core.tools",
+        "from faststream.kafka import KafkaBroker",
+        "import httpx",
+    ],
 )
 def test_layering_check_catches_a_forbidden_import(source: str) -> None:
     assert forbidden_imports(source) != []
 
 
 def test_layering_check_allows_pydantic_and_the_standard_library() -> None:
-    assert forbidden_imports("import uuid\nfrom pydantic import BaseModel\nfrom . import ports") == []
+    assert (
+        forbidden_imports("import uuid\nfrom pydantic import BaseModel\nfrom . import ports") == []
+    )

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from sextant_contracts.schemas import CURRENT_DIR, RELEASED_DIR, build_schemas, incompatibilities, render
+from sextant_contracts.schemas import (
+    CURRENT_DIR,
+    RELEASED_DIR,
+    build_schemas,
+    incompatibilities,
+    render,
+)
 
 SCHEMAS = build_schemas()
 
@@ -55,7 +61,9 @@ def test_new_optional_field_is_compatible() -> None:
 
 
 def test_removed_field_is_incompatible() -> None:
-    problems = incompatibilities(*_with_payload_change(lambda p, _: p["properties"].pop("question")))
+    problems = incompatibilities(
+        *_with_payload_change(lambda p, _: p["properties"].pop("question"))
+    )
     assert any("question: field removed" in p for p in problems)
 
 

@@ -7,7 +7,9 @@ from sextant_platform.telemetry import REDACTED, JsonFormatter
 
 
 def _format(**extra: object) -> dict[str, object]:
-    record = logging.LogRecord("sextant.test", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    record = logging.LogRecord(
+        "sextant.test", logging.INFO, __file__, 1, "hello %s", ("world",), None
+    )
     for key, value in extra.items():
         setattr(record, key, value)
     return dict(json.loads(JsonFormatter("tools").format(record)))

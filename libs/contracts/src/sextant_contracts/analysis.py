@@ -15,7 +15,9 @@ MAX_QUESTION_CHARS = 4000
 MAX_DOCUMENTS = 50
 MAX_DOCUMENT_CHARS = 100_000
 
-Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
+Question = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
+]
 
 
 class WorkflowStep(StrEnum):

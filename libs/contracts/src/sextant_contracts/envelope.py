@@ -6,7 +6,7 @@ depend on which payload travels inside.
 """
 
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -76,7 +76,10 @@ class Envelope(Contract, Generic[PayloadT]):
         trace: TraceContext | None = None,
     ) -> "Envelope[PayloadT]":
         """Build an envelope whose ``event_type`` is the payload's contract name."""
-        return Envelope[type(payload)](  # type: ignore[index]
+        # Parametrise by the payload's concrete class so the envelope validates and
+        # serialises exactly that model (a bare Envelope would treat it as the base class).
+        concrete: Any = Envelope.__class_getitem__(type(payload))
+        envelope: Envelope[PayloadT] = concrete(
             event_type=type(payload).__name__,
             tenant_id=tenant_id,
             correlation_id=correlation_id,
@@ -84,3 +87,4 @@ class Envelope(Contract, Generic[PayloadT]):
             trace=trace,
             payload=payload,
         )
+        return envelope

@@ -81,15 +81,17 @@ def _types(schema: JsonSchema, root: JsonSchema) -> set[str]:
     return {"any"}
 
 
-def _compare(old: JsonSchema, new: JsonSchema, old_root: JsonSchema, new_root: JsonSchema,
-             path: str) -> Iterator[str]:
+def _compare(
+    old: JsonSchema, new: JsonSchema, old_root: JsonSchema, new_root: JsonSchema, path: str
+) -> Iterator[str]:
     old, new = _resolve(old, old_root), _resolve(new, new_root)
     old_types, new_types = _types(old, old_root), _types(new, new_root)
     if "any" not in new_types and not old_types <= new_types:
         yield f"{path}: type changed from {sorted(old_types)} to {sorted(new_types)}"
         return
     if "enum" in old:
-        removed = set(map(str, old["enum"])) - set(map(str, new.get("enum", old["enum"])))
+        new_enum = new["enum"] if "enum" in new else old["enum"]
+        removed = {str(v) for v in old["enum"]} - {str(v) for v in new_enum}
         if removed:
             yield f"{path}: enum values removed: {sorted(removed)}"
     old_props: JsonSchema = old.get("properties", {})
@@ -114,8 +116,9 @@ def _compare(old: JsonSchema, new: JsonSchema, old_root: JsonSchema, new_root: J
                 yield from _compare(old_option, match, old_root, new_root, path)
 
 
-def _matching_option(option: JsonSchema, candidates: list[JsonSchema], old_root: JsonSchema,
-                     new_root: JsonSchema) -> JsonSchema | None:
+def _matching_option(
+    option: JsonSchema, candidates: list[JsonSchema], old_root: JsonSchema, new_root: JsonSchema
+) -> JsonSchema | None:
     """The branch of a union in ``new`` that corresponds to ``option`` of ``old``.
 
     Same model (title) first, as in discriminated unions of objects; else same types.

@@ -8,7 +8,9 @@ from pydantic import Field, JsonValue, StringConstraints
 from sextant_contracts.base import Contract
 from sextant_contracts.errors import ReplyError
 
-ToolName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+ToolName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+]
 
 
 class ToolInvocationRequested(Contract):

@@ -19,7 +19,10 @@ from sextant_platform.settings import KafkaSettings, PostgresSettings, RedisSett
 
 async def _topics() -> None:
     created = await ensure_catalogue_topics(KafkaSettings())
-    print(f"topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ", all present"))
+    print(
+        f"topics: {len(created)} created"
+        + (f" ({', '.join(created)})" if created else ", all present")
+    )
 
 
 async def _migrate() -> None:
@@ -57,7 +60,8 @@ async def _describe() -> None:
         persistence = await redis.info("persistence")
     finally:
         await redis.aclose()
-    print(f"redis: server {info['redis_version']}, append-only {'on' if persistence['aof_enabled'] else 'off'}")
+    aof = "on" if persistence["aof_enabled"] else "off"
+    print(f"redis: server {info['redis_version']}, append-only {aof}")
 
 
 COMMANDS = {"topics": _topics, "migrate": _migrate, "describe": _describe}

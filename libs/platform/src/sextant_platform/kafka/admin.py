@@ -5,6 +5,7 @@ so that each one gets the partition count the catalogue declares, together with 
 ``.retry`` and ``.dlq`` companions.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,9 @@ class BrokerDescription:
         return CONSUMER_GROUP_HEARTBEAT_API_KEY in self.api_keys
 
 
-def admin_client(settings: KafkaSettings, *, client_id: str = "sextant-admin") -> AIOKafkaAdminClient:
+def admin_client(
+    settings: KafkaSettings, *, client_id: str = "sextant-admin"
+) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(
         bootstrap_servers=settings.BOOTSTRAP_SERVERS,
         client_id=client_id,
@@ -87,16 +90,18 @@ async def ensure_topics(
     missing = [t for t in topics if t.name not in existing]
     if not missing:
         return []
-    try:
+    with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent provisioner won: fine
         await admin.create_topics(missing)
-    except TopicAlreadyExistsError:
-        pass  # created concurrently by another provisioner: fine
     return [t.name for t in missing]
 
 
-async def ensure_catalogue_topics(settings: KafkaSettings, *, replication_factor: int = 1) -> list[str]:
+async def ensure_catalogue_topics(
+    settings: KafkaSettings, *, replication_factor: int = 1
+) -> list[str]:
     """Create every catalogue topic (with retry/DLQ companions); waits for the broker."""
-    async for attempt in transient_io_policy(_is_broker_unavailable, attempts=30, max_s=2.0, deadline_s=90):
+    async for attempt in transient_io_policy(
+        _is_broker_unavailable, attempts=30, max_s=2.0, deadline_s=90
+    ):
         with attempt:
             admin = admin_client(settings)
             await admin.start()

@@ -40,7 +40,9 @@ def _security(settings: KafkaSettings) -> BaseSecurity | None:
     if protocol == "SSL":
         return BaseSecurity(ssl_context=context, use_ssl=True)
     if settings.SASL_USERNAME is None or settings.SASL_PASSWORD is None:
-        raise ValueError(f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
+        raise ValueError(
+            f"KAFKA_SECURITY_PROTOCOL={protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+        )
     mechanism = {
         "PLAIN": SASLPlaintext,
         "SCRAM-SHA-256": SASLScram256,

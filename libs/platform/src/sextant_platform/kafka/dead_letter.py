@@ -74,7 +74,7 @@ class RetryPolicy:
 
     def delay_before(self, attempt: int) -> float:
         """Seconds to wait before delivery number ``attempt`` (2 for the first retry)."""
-        return min(self.backoff_max_s, self.backoff_s * 2 ** max(0, attempt - 2))
+        return float(min(self.backoff_max_s, self.backoff_s * 2 ** max(0, attempt - 2)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,9 @@ class _Origin:
 def _header_map(record: Any) -> dict[str, str]:
     result: dict[str, str] = {}
     for key, value in record.headers or ():
-        result[key] = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+        result[key] = (
+            value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+        )
     return result
 
 
@@ -117,7 +119,7 @@ def _readable_text(value: bytes | None) -> str | None:
         return None
 
 
-class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[misc]
+class DeadLetterMiddleware(BaseMiddleware):
     """Per-message middleware implementing the retry/DLQ rules in the module docstring."""
 
     def __init__(self, msg: Any, /, *, context: Any, policy: RetryPolicy) -> None:
@@ -190,8 +192,13 @@ class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[misc]
         )
         logger.warning(
             "handler failed; scheduled a retry",
-            extra={"topic": origin.topic, "offset": origin.offset, "attempt": attempt,
-                   "delay_s": delay, "error": _describe(error)},
+            extra={
+                "topic": origin.topic,
+                "offset": origin.offset,
+                "attempt": attempt,
+                "delay_s": delay,
+                "error": _describe(error),
+            },
         )
 
     async def _publish_dead_letter(
@@ -220,6 +227,11 @@ class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[misc]
         )
         logger.error(
             "message dead-lettered",
-            extra={"topic": origin.topic, "partition": origin.partition, "offset": origin.offset,
-                   "attempts": attempts, "error": _describe(error)},
+            extra={
+                "topic": origin.topic,
+                "partition": origin.partition,
+                "offset": origin.offset,
+                "attempts": attempts,
+                "error": _describe(error),
+            },
         )

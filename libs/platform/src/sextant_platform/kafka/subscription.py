@@ -43,7 +43,9 @@ def durable_subscriber(
     """
 
     def register(handler: HandlerT) -> HandlerT:
-        broker.subscriber(topic, **subscriber_options(settings, group_id=group_id), **extra)(handler)
+        broker.subscriber(topic, **subscriber_options(settings, group_id=group_id), **extra)(
+            handler
+        )
         broker.subscriber(
             retry_topic_name(topic),
             **subscriber_options(settings, group_id=f"{group_id}.retry"),

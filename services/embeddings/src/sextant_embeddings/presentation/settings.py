@@ -4,7 +4,7 @@ from sextant_platform.settings import ServiceSettings, service_config
 
 
 class EmbeddingsSettings(ServiceSettings):
-    """Configuration of the embeddings service; shared parts come from :class:`ServiceSettings`."""
+    """Configuration of the embeddings service; shared parts come from ServiceSettings."""
 
     model_config = service_config("SEXTANT_EMBEDDINGS_")
 

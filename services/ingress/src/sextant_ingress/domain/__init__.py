@@ -1,1 +1,4 @@
-"""Domain layer of the ingress service: entities, value objects and ports. Pure Python + pydantic only."""
+"""Domain layer of the ingress service.
+
+Entities, value objects and ports; pure Python and pydantic only.
+"""

@@ -4,7 +4,7 @@ from sextant_platform.settings import ServiceSettings, service_config
 
 
 class IngressSettings(ServiceSettings):
-    """Configuration of the ingress service; shared parts come from :class:`ServiceSettings`."""
+    """Configuration of the ingress service; shared parts come from ServiceSettings."""
 
     model_config = service_config("SEXTANT_INGRESS_")
 

@@ -44,12 +44,18 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(255)),
         sa.Column("request_hash", sa.String(64)),
         sa.Column("terminal_event_id", postgresql.UUID(as_uuid=True)),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("finished_at", sa.DateTime(timezone=True)),
         sa.CheckConstraint(f"status IN {ANALYSIS_STATUSES!r}", name="analyses_status_valid"),
     )
-    op.create_index("analyses_tenant_created", "analyses", ["tenant_id", "created_at", "analysis_id"])
+    op.create_index(
+        "analyses_tenant_created", "analyses", ["tenant_id", "created_at", "analysis_id"]
+    )
     op.create_index("analyses_tenant_status", "analyses", ["tenant_id", "status"])
     op.create_index(
         "analyses_tenant_idempotency_key",
@@ -66,17 +72,24 @@ def upgrade() -> None:
         sa.Column("message_key", sa.String(255), nullable=False),
         sa.Column("payload", postgresql.JSONB(), nullable=False),
         sa.Column("headers", postgresql.JSONB(), nullable=False, server_default="{}"),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("published_at", sa.DateTime(timezone=True)),
     )
     op.create_index(
-        "outbox_unpublished", "outbox", ["outbox_id"], postgresql_where=sa.text("published_at IS NULL")
+        "outbox_unpublished",
+        "outbox",
+        ["outbox_id"],
+        postgresql_where=sa.text("published_at IS NULL"),
     )
     op.create_table(
         "processed_events",
         sa.Column("consumer_group", sa.String(255), primary_key=True),
         sa.Column("event_id", postgresql.UUID(as_uuid=True), primary_key=True),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
     )
 
 

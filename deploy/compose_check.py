@@ -1,0 +1,72 @@
+"""Validate docker-compose.yml without a Docker engine (``make compose-check``).
+
+Checks what can be checked statically: the topology (Kafka in KRaft mode, PostgreSQL,
+Redis with append-only persistence, the four services), and that every environment
+variable given to a Sextant service is one some settings class actually reads — a typo
+in an env var name is otherwise silently ignored in production.
+"""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic_settings import BaseSettings
+
+from sextant_embeddings.presentation.settings import EmbeddingsSettings
+from sextant_ingress.presentation.settings import IngressSettings
+from sextant_orchestrator.presentation.settings import OrchestratorSettings
+from sextant_tools.presentation.settings import ToolsSettings
+
+COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
+    "ingress": IngressSettings,
+    "orchestrator": OrchestratorSettings,
+    "embeddings": EmbeddingsSettings,
+    "tools": ToolsSettings,
+    "provision": OrchestratorSettings,
+}
+
+
+def known_env_vars(settings: type[BaseSettings]) -> set[str]:
+    """Every env var ``settings`` (and the settings classes nested in it) reads."""
+    prefix = str(settings.model_config.get("env_prefix", "")).upper()
+    names: set[str] = set()
+    for name, field in settings.model_fields.items():
+        names.add(f"{prefix}{name.upper()}")
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseSettings):
+            names |= known_env_vars(nested)
+    return names
+
+
+def problems(compose: dict[str, Any]) -> list[str]:
+    found = []
+    services = compose.get("services", {})
+    for required in ("kafka", "postgres", "redis", *SERVICE_SETTINGS):
+        if required not in services:
+            found.append(f"service '{required}' is missing")
+    kafka_env = services.get("kafka", {}).get("environment", {})
+    if kafka_env.get("KAFKA_PROCESS_ROLES") != "broker,controller":
+        found.append("kafka must run in KRaft mode (KAFKA_PROCESS_ROLES=broker,controller)")
+    if "--appendonly" not in services.get("redis", {}).get("command", []):
+        found.append("redis must run with --appendonly yes (checkpoints survive restarts)")
+    for name, settings in SERVICE_SETTINGS.items():
+        environment = services.get(name, {}).get("environment", {})
+        unknown = sorted(set(environment) - known_env_vars(settings))
+        found += [f"{name}: env var {var} is read by no settings class" for var in unknown]
+    return found
+
+
+def main() -> int:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    issues = problems(compose)
+    for issue in issues:
+        print(f"compose-check: {issue}", file=sys.stderr)
+    if not issues:
+        print(f"compose-check: {COMPOSE_FILE.name} OK ({len(compose['services'])} services)")
+    return 1 if issues else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
