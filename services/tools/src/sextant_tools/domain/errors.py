@@ -1,0 +1,45 @@
+"""What can go wrong when an agent asks for a calculation, in the domain's words.
+
+Each error has a stable ``code`` that travels in the structured error reply, so the
+orchestrator (and the LLM) can tell "your arguments are wrong" from "try again later".
+"""
+
+
+class ToolError(Exception):
+    """Base of every error a tool invocation can end with."""
+
+    code = "tool_error"
+    retryable = False
+
+
+class UnknownTool(ToolError):
+    code = "unknown_tool"
+
+
+class InvalidToolArguments(ToolError):
+    code = "invalid_arguments"
+
+
+class ColumnNotFound(InvalidToolArguments):
+    code = "unknown_column"
+
+
+class DatasetNotFound(ToolError):
+    code = "dataset_not_found"
+
+
+class DatasetUnreadable(ToolError):
+    """Unparseable content, wrong encoding, or an unsupported media type."""
+
+    code = "dataset_unreadable"
+
+
+class DatasetTooLarge(ToolError):
+    """Over the byte, row or column limit."""
+
+    code = "dataset_too_large"
+
+
+class ToolTimedOut(ToolError):
+    code = "tool_timed_out"
+    retryable = True

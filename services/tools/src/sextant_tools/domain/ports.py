@@ -1,0 +1,18 @@
+"""Ports of the tools service: what the use cases need from the outside world."""
+
+from typing import Protocol
+from uuid import UUID
+
+from sextant_tools.domain.datasets import Dataset, MediaType
+
+
+class DatasetStore(Protocol):
+    """Keeps dataset content by id, scoped by tenant."""
+
+    async def save(self, *, tenant_id: str, media_type: MediaType, content: bytes) -> Dataset:
+        """Store ``content``; raises DatasetTooLarge above the configured byte limit."""
+        ...
+
+    async def load(self, *, tenant_id: str, dataset_id: UUID) -> tuple[Dataset, bytes]:
+        """The dataset and its bytes; raises DatasetNotFound (also for another tenant's id)."""
+        ...

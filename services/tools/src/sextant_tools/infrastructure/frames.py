@@ -1,0 +1,54 @@
+"""Turn stored bytes into a pandas DataFrame, enforcing the dataset limits.
+
+Runs in the worker pool, never on the event loop.
+"""
+
+import io
+import json
+
+import pandas as pd
+
+from sextant_tools.domain.datasets import DatasetLimits, MediaType
+from sextant_tools.domain.errors import DatasetTooLarge, DatasetUnreadable
+
+
+def _decode(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DatasetUnreadable(
+            f"dataset is not valid UTF-8 (byte {error.start}); re-encode it as UTF-8"
+        ) from None
+
+
+def _parse_csv(text: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        raise DatasetUnreadable(f"CSV could not be parsed: {error}") from None
+
+
+def _parse_json_records(text: str) -> pd.DataFrame:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DatasetUnreadable(f"JSON could not be parsed: {error}") from None
+    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+        raise DatasetUnreadable("JSON datasets must be a list of records (objects)")
+    return pd.DataFrame.from_records(data)
+
+
+def load_frame(content: bytes, media_type: MediaType, limits: DatasetLimits) -> pd.DataFrame:
+    """Parse ``content``; raises DatasetUnreadable or DatasetTooLarge with a reason."""
+    if len(content) > limits.max_bytes:
+        raise DatasetTooLarge(f"dataset is {len(content)} bytes; the limit is {limits.max_bytes}")
+    text = _decode(content)
+    frame = _parse_csv(text) if media_type == "text/csv" else _parse_json_records(text)
+    rows, columns = frame.shape
+    if columns > limits.max_columns:
+        raise DatasetTooLarge(f"dataset has {columns} columns; the limit is {limits.max_columns}")
+    if rows > limits.max_rows:
+        raise DatasetTooLarge(f"dataset has {rows} rows; the limit is {limits.max_rows}")
+    if columns == 0:
+        raise DatasetUnreadable("dataset has no columns")
+    return frame

@@ -1,0 +1,1 @@
+"""The calculation tools agents call instead of doing math in their heads."""

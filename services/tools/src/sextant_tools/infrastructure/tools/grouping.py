@@ -1,0 +1,85 @@
+"""Group-by aggregates and top categories."""
+
+from typing import Literal
+
+import pandas as pd
+from pydantic import Field, JsonValue
+
+from sextant_tools.infrastructure.json_safe import to_json_value
+from sextant_tools.infrastructure.tools.base import (
+    Tool,
+    ToolArguments,
+    numeric_series,
+    require_columns,
+)
+
+MAX_GROUPS = 1000
+
+Aggregation = Literal["mean", "sum", "count", "min", "max", "median", "std"]
+
+
+class GroupByArguments(ToolArguments):
+    by: list[str] = Field(min_length=1, max_length=5, description="Columns to group by.")
+    metric: str = Field(description="Numeric column to aggregate.")
+    aggregation: Aggregation = "mean"
+
+
+class GroupByAggregateTool(Tool[GroupByArguments]):
+    """One aggregate of a numeric column per group (null group keys kept as a group)."""
+
+    name = "group_by_aggregate"
+    description = (
+        "Group rows by one or more columns and aggregate a numeric column "
+        "(mean, sum, count, min, max, median or sample std). At most 1000 groups are returned."
+    )
+    arguments = GroupByArguments
+
+    def compute(self, frame: pd.DataFrame, args: GroupByArguments) -> dict[str, JsonValue]:
+        require_columns(frame, args.by)
+        numeric_series(frame, args.metric)
+        grouped = frame.groupby(args.by, dropna=False, sort=True)[args.metric].agg(args.aggregation)
+        groups: list[JsonValue] = []
+        for keys, value in grouped.head(MAX_GROUPS).items():
+            key_tuple = keys if isinstance(keys, tuple) else (keys,)
+            groups.append(
+                to_json_value({"keys": dict(zip(args.by, key_tuple, strict=True)), "value": value})
+            )
+        return {
+            "aggregation": args.aggregation,
+            "metric": args.metric,
+            "groups": groups,
+            "group_count": len(grouped),
+            "truncated": len(grouped) > MAX_GROUPS,
+            "columns_used": [*args.by, args.metric],
+            "rows": len(frame),
+        }
+
+
+class ValueCountsArguments(ToolArguments):
+    column: str
+    top: int = Field(default=10, ge=1, le=100)
+    include_nulls: bool = False
+
+
+class TopCategoriesTool(Tool[ValueCountsArguments]):
+    """The most frequent values of a column, with counts and shares."""
+
+    name = "top_categories"
+    description = "Most frequent values of a column with their counts and share of rows."
+    arguments = ValueCountsArguments
+
+    def compute(self, frame: pd.DataFrame, args: ValueCountsArguments) -> dict[str, JsonValue]:
+        require_columns(frame, [args.column])
+        counts = frame[args.column].value_counts(dropna=not args.include_nulls)
+        total = int(counts.sum())
+        top = counts.head(args.top)
+        return {
+            "column": args.column,
+            "values": [
+                to_json_value({"value": value, "count": int(count), "share": count / total})
+                for value, count in top.items()
+            ],
+            "distinct": int(counts.size),
+            "columns_used": [args.column],
+            "rows": len(frame),
+        }

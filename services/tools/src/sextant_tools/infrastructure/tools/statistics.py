@@ -1,0 +1,72 @@
+"""Descriptive statistics and correlation matrices over numeric columns."""
+
+from typing import Literal
+
+import pandas as pd
+from pydantic import Field, JsonValue
+
+from sextant_tools.domain.errors import InvalidToolArguments
+from sextant_tools.infrastructure.json_safe import to_json_value
+from sextant_tools.infrastructure.tools.base import Tool, ToolArguments, numeric_columns
+
+
+class StatisticsArguments(ToolArguments):
+    columns: list[str] | None = Field(
+        default=None, description="Numeric columns to describe; all numeric columns if omitted."
+    )
+
+
+class DescriptiveStatisticsTool(Tool[StatisticsArguments]):
+    """Count, nulls, mean, sample std (ddof=1), min, quartiles, max per numeric column."""
+
+    name = "descriptive_statistics"
+    description = (
+        "Per numeric column: count of non-null values, null count, mean, standard deviation "
+        "(sample, ddof=1), min, 25th/50th/75th percentiles and max."
+    )
+    arguments = StatisticsArguments
+
+    def compute(self, frame: pd.DataFrame, args: StatisticsArguments) -> dict[str, JsonValue]:
+        columns = numeric_columns(frame, args.columns)
+        stats: dict[str, JsonValue] = {}
+        for column in columns:
+            series = frame[column]
+            stats[column] = to_json_value(
+                {
+                    "count": int(series.count()),
+                    "nulls": int(series.isna().sum()),
+                    "mean": series.mean(),
+                    "std": series.std(),
+                    "min": series.min(),
+                    "q25": series.quantile(0.25),
+                    "median": series.quantile(0.5),
+                    "q75": series.quantile(0.75),
+                    "max": series.max(),
+                }
+            )
+        return {"statistics": stats, "columns_used": to_json_value(columns), "rows": len(frame)}
+
+
+class CorrelationArguments(ToolArguments):
+    method: Literal["pearson", "spearman"] = "pearson"
+    columns: list[str] | None = Field(default=None, description="At least two numeric columns.")
+
+
+class CorrelationMatrixTool(Tool[CorrelationArguments]):
+    """Pairwise correlation (Pearson or Spearman), nulls dropped pairwise."""
+
+    name = "correlation_matrix"
+    description = "Pairwise Pearson or Spearman correlation between numeric columns."
+    arguments = CorrelationArguments
+
+    def compute(self, frame: pd.DataFrame, args: CorrelationArguments) -> dict[str, JsonValue]:
+        columns = numeric_columns(frame, args.columns)
+        if len(columns) < 2:
+            raise InvalidToolArguments("correlation needs at least two numeric columns")
+        matrix = frame[columns].corr(method=args.method)
+        return {
+            "method": args.method,
+            "matrix": to_json_value(matrix.to_dict()),
+            "columns_used": to_json_value(columns),
+            "rows": len(frame),
+        }
