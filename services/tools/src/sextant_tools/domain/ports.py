@@ -16,3 +16,18 @@ class DatasetStore(Protocol):
     async def load(self, *, tenant_id: str, dataset_id: UUID) -> tuple[Dataset, bytes]:
         """The dataset and its bytes; raises DatasetNotFound (also for another tenant's id)."""
         ...
+
+
+class ToolRunner(Protocol):
+    """Runs one tool over dataset bytes, off the event loop, within a time limit."""
+
+    async def run(
+        self,
+        *,
+        tool_name: str,
+        media_type: MediaType,
+        content: bytes,
+        arguments: dict[str, object],
+    ) -> dict[str, object]:
+        """The tool's JSON result; raises a ToolError subclass (ToolTimedOut on timeout)."""
+        ...

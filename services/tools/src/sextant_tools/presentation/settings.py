@@ -1,5 +1,7 @@
 """Settings of the tools service (env prefix ``SEXTANT_TOOLS_``)."""
 
+from pydantic import Field
+
 from sextant_platform.settings import ServiceSettings, service_config
 
 
@@ -9,3 +11,9 @@ class ToolsSettings(ServiceSettings):
     model_config = service_config("SEXTANT_TOOLS_")
 
     SERVICE_NAME: str = "tools"
+    CONSUMER_GROUP: str = "tools"
+    WORKERS: int = Field(default=2, ge=1, le=64, description="Worker processes for pandas work.")
+    TIMEOUT_S: float = Field(default=60.0, gt=0, description="Per-invocation time limit.")
+    MAX_DATASET_BYTES: int = Field(default=50 * 1024 * 1024, gt=0)
+    MAX_DATASET_ROWS: int = Field(default=2_000_000, gt=0)
+    MAX_DATASET_COLUMNS: int = Field(default=500, gt=0)

@@ -1,0 +1,55 @@
+"""Composition root of the tools service: build adapters once, wire them to the use case."""
+
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_platform.database import create_engine
+from sextant_platform.kafka import create_broker
+from sextant_platform.telemetry import configure_tracing
+from sextant_tools.application.invoke_tool import InvokeTool
+from sextant_tools.domain.datasets import DatasetLimits
+from sextant_tools.infrastructure.postgres_dataset_store import PostgresDatasetStore
+from sextant_tools.infrastructure.process_pool_runner import ProcessPoolToolRunner
+from sextant_tools.infrastructure.tools.catalogue import default_catalogue
+from sextant_tools.presentation.settings import ToolsSettings
+from sextant_tools.presentation.subscriber import register_tool_subscriber
+
+
+@dataclass
+class ToolsService:
+    """Everything the running service owns; ``close`` releases it."""
+
+    broker: KafkaBroker
+    engine: AsyncEngine
+    runner: ProcessPoolToolRunner
+    store: PostgresDatasetStore
+
+    async def close(self) -> None:
+        self.runner.close()
+        await self.engine.dispose()
+
+
+def bootstrap(settings: ToolsSettings) -> ToolsService:
+    limits = DatasetLimits(
+        max_bytes=settings.MAX_DATASET_BYTES,
+        max_rows=settings.MAX_DATASET_ROWS,
+        max_columns=settings.MAX_DATASET_COLUMNS,
+    )
+    engine = create_engine(settings.POSTGRES)
+    store = PostgresDatasetStore(engine, limits)
+    runner = ProcessPoolToolRunner(
+        workers=settings.WORKERS, timeout_s=settings.TIMEOUT_S, limits=limits
+    )
+    catalogue = default_catalogue()
+    invoke = InvokeTool(store, runner, {entry["name"] for entry in catalogue.describe()})
+    broker = create_broker(
+        settings.KAFKA,
+        client_id=settings.SERVICE_NAME,
+        tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
+    )
+    register_tool_subscriber(
+        broker, invoke, settings=settings.KAFKA, group_id=settings.CONSUMER_GROUP
+    )
+    return ToolsService(broker=broker, engine=engine, runner=runner, store=store)

@@ -1,0 +1,72 @@
+"""The DatasetStore port on PostgreSQL (table ``datasets``, migration 0002)."""
+
+import hashlib
+import uuid
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_tools.domain.datasets import Dataset, DatasetLimits, MediaType
+from sextant_tools.domain.errors import DatasetNotFound, DatasetTooLarge
+
+_INSERT = text(
+    "INSERT INTO datasets (dataset_id, tenant_id, media_type, size_bytes, sha256, content) "
+    "VALUES (:dataset_id, :tenant_id, :media_type, :size_bytes, :sha256, :content) "
+    "RETURNING created_at"
+)
+_SELECT = text(
+    "SELECT dataset_id, tenant_id, media_type, size_bytes, sha256, created_at, content "
+    "FROM datasets WHERE dataset_id = :dataset_id AND tenant_id = :tenant_id"
+)
+
+
+class PostgresDatasetStore:
+    """Stores dataset bytes with their checksum; reads are always scoped by tenant."""
+
+    def __init__(self, engine: AsyncEngine, limits: DatasetLimits) -> None:
+        self._engine = engine
+        self._limits = limits
+
+    async def save(self, *, tenant_id: str, media_type: MediaType, content: bytes) -> Dataset:
+        if len(content) > self._limits.max_bytes:
+            raise DatasetTooLarge(
+                f"dataset is {len(content)} bytes; the limit is {self._limits.max_bytes}"
+            )
+        values = {
+            "dataset_id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "media_type": media_type,
+            "size_bytes": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "content": content,
+        }
+        async with self._engine.begin() as connection:
+            created_at = (await connection.execute(_INSERT, values)).scalar_one()
+        return Dataset(
+            dataset_id=values["dataset_id"],
+            tenant_id=tenant_id,
+            media_type=media_type,
+            size_bytes=len(content),
+            sha256=str(values["sha256"]),
+            created_at=created_at,
+        )
+
+    async def load(self, *, tenant_id: str, dataset_id: UUID) -> tuple[Dataset, bytes]:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    _SELECT, {"dataset_id": dataset_id, "tenant_id": tenant_id}
+                )
+            ).one_or_none()
+        if row is None:
+            raise DatasetNotFound(f"dataset {dataset_id} does not exist for this tenant")
+        dataset = Dataset(
+            dataset_id=row.dataset_id,
+            tenant_id=row.tenant_id,
+            media_type=row.media_type,
+            size_bytes=row.size_bytes,
+            sha256=row.sha256,
+            created_at=row.created_at,
+        )
+        return dataset, bytes(row.content)

@@ -1,0 +1,78 @@
+"""Run tools in a pool of worker processes, with a per-invocation timeout.
+
+Why processes: pandas work holds the GIL for long stretches; in a thread it would still
+starve the event loop's thread of CPU. A worker process keeps the loop responsive and
+lets a runaway computation be stopped: on timeout the pool is torn down (its processes
+terminated) and a fresh one is started for the next invocation.
+"""
+
+import asyncio
+import logging
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from sextant_tools.domain.datasets import DatasetLimits, MediaType
+from sextant_tools.domain.errors import ToolTimedOut
+from sextant_tools.infrastructure.frames import load_frame
+from sextant_tools.infrastructure.tools.catalogue import default_catalogue
+
+logger = logging.getLogger(__name__)
+
+
+def run_tool(
+    tool_name: str,
+    media_type: MediaType,
+    content: bytes,
+    arguments: dict[str, Any],
+    limits: DatasetLimits,
+) -> dict[str, Any]:
+    """Worker-side entry point: parse the dataset, run the tool. Pure and picklable."""
+    tool = default_catalogue().get(tool_name)
+    frame = load_frame(content, media_type, limits)
+    return dict(tool.run(frame, arguments))
+
+
+class ProcessPoolToolRunner:
+    """The ToolRunner port on a ProcessPoolExecutor."""
+
+    def __init__(self, *, workers: int, timeout_s: float, limits: DatasetLimits) -> None:
+        self._workers = workers
+        self._timeout_s = timeout_s
+        self._limits = limits
+        self._pool = ProcessPoolExecutor(max_workers=workers)
+
+    async def run(
+        self,
+        *,
+        tool_name: str,
+        media_type: MediaType,
+        content: bytes,
+        arguments: dict[str, Any],
+    ) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(
+            self._pool, run_tool, tool_name, media_type, content, arguments, self._limits
+        )
+        try:
+            return await asyncio.wait_for(future, timeout=self._timeout_s)
+        except TimeoutError:
+            self._recycle_pool()
+            raise ToolTimedOut(
+                f"{tool_name} did not finish within {self._timeout_s:g}s; "
+                "try fewer columns or a smaller dataset"
+            ) from None
+
+    def _recycle_pool(self) -> None:
+        """Stop the stuck computation: terminate the workers, start a fresh pool."""
+        old = self._pool
+        self._pool = ProcessPoolExecutor(max_workers=self._workers)
+        processes = list(getattr(old, "_processes", {}).values())
+        old.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        logger.warning(
+            "tool worker pool recycled after a timeout", extra={"killed": len(processes)}
+        )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

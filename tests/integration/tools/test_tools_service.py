@@ -1,0 +1,208 @@
+"""The tools service on the real Kafka and PostgreSQL: results, errors, DLQ, loop health."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+
+from sextant_contracts import DeadLetter, Envelope, ToolInvocationReplied, ToolInvocationRequested
+from sextant_platform.kafka import create_broker
+from sextant_tools.bootstrap import ToolsService, bootstrap
+from sextant_tools.presentation.settings import ToolsSettings
+from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import produce_raw, read_all, wait_until
+
+TENANT = "acme"
+SALES = pd.DataFrame(
+    {
+        "region": ["north", "south", "north", "east", "south", "north"],
+        "revenue": [120.0, 80.5, 99.9, 45.0, 130.25, 300.0],
+        "units": [10, 7, 9, 3, 11, 25],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+async def tools_service(infra: Infrastructure) -> AsyncIterator[ToolsService]:
+    settings = ToolsSettings(
+        KAFKA=infra.kafka,
+        POSTGRES=infra.postgres,
+        REDIS=infra.redis,
+        CONSUMER_GROUP="tools-integration-tests",
+        WORKERS=2,
+        TIMEOUT_S=30,
+    )
+    service = bootstrap(settings)
+    await service.broker.start()
+    yield service
+    await service.broker.stop()
+    await service.close()
+
+
+@pytest.fixture
+async def client(
+    infra: Infrastructure, kafka_admin: AIOKafkaAdminClient
+) -> AsyncIterator["ToolClient"]:
+    reply_topic = f"test.tool-replies.{uuid.uuid4().hex[:10]}"
+    await kafka_admin.create_topics([NewTopic(reply_topic, num_partitions=1, replication_factor=1)])
+    broker = create_broker(infra.kafka, client_id="tools-test-client")
+    replies: dict[str, ToolInvocationReplied] = {}
+
+    @broker.subscriber(
+        reply_topic, group_id=f"c-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest"
+    )
+    async def collect(event: Envelope[ToolInvocationReplied]) -> None:
+        replies[str(event.payload.request_id)] = event.payload
+
+    await broker.start()
+    yield ToolClient(broker, reply_topic, replies)
+    await broker.stop()
+
+
+class ToolClient:
+    """Publishes invocations as the orchestrator would and waits for the replies."""
+
+    def __init__(
+        self, broker: KafkaBroker, reply_topic: str, replies: dict[str, ToolInvocationReplied]
+    ) -> None:
+        self.broker, self.reply_topic, self.replies = broker, reply_topic, replies
+
+    async def invoke(
+        self,
+        tool: str,
+        dataset_id: uuid.UUID | None,
+        arguments: dict[str, Any],
+        *,
+        timeout_s: float = 30,
+    ) -> ToolInvocationReplied:
+        request = ToolInvocationRequested(
+            request_id=uuid.uuid4(),
+            reply_topic=self.reply_topic,
+            tool_name=tool,
+            dataset_id=dataset_id,
+            arguments=arguments,
+        )
+        event = Envelope.wrap(request, tenant_id=TENANT, correlation_id=str(request.request_id))
+        await self.broker.publish(
+            event.model_dump(mode="json"),
+            "tools.requested.v1",
+            key=str(request.request_id).encode(),
+        )
+        key = str(request.request_id)
+        await wait_until(lambda: key in self.replies, timeout_s=timeout_s, what=f"reply to {tool}")
+        return self.replies[key]
+
+
+async def _upload(service: ToolsService, frame: pd.DataFrame) -> uuid.UUID:
+    saved = await service.store.save(
+        tenant_id=TENANT, media_type="text/csv", content=frame.to_csv(index=False).encode()
+    )
+    return saved.dataset_id
+
+
+async def test_statistics_through_the_service_equal_pandas(
+    tools_service: ToolsService, client: ToolClient
+) -> None:
+    dataset_id = await _upload(tools_service, SALES)
+    reply = await client.invoke("descriptive_statistics", dataset_id, {"columns": ["revenue"]})
+    assert reply.error is None
+    assert reply.result is not None
+    stats = reply.result["statistics"]["revenue"]  # type: ignore[index]
+    assert stats["mean"] == pytest.approx(SALES["revenue"].mean())  # type: ignore[index]
+    assert stats["std"] == pytest.approx(SALES["revenue"].std())  # type: ignore[index]
+    assert reply.result["rows"] == len(SALES)
+
+    grouped = await client.invoke(
+        "group_by_aggregate",
+        dataset_id,
+        {"by": ["region"], "metric": "revenue", "aggregation": "sum"},
+    )
+    expected = SALES.groupby("region")["revenue"].sum()
+    assert grouped.result is not None
+    got = {g["keys"]["region"]: g["value"] for g in grouped.result["groups"]}  # type: ignore[index,union-attr]
+    assert got == pytest.approx(expected.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "code"),
+    [
+        ("does_not_exist", {}, "unknown_tool"),
+        ("group_by_aggregate", {"by": ["nope"], "metric": "revenue"}, "unknown_column"),
+        ("outlier_detection", {"column": "revenue", "threshold": "high"}, "invalid_arguments"),
+        ("descriptive_statistics", {"columns": ["region"]}, "invalid_arguments"),
+    ],
+)
+async def test_bad_invocations_get_clear_error_replies(
+    tools_service: ToolsService, client: ToolClient, tool: str, arguments: dict[str, Any], code: str
+) -> None:
+    dataset_id = await _upload(tools_service, SALES)
+    reply = await client.invoke(tool, dataset_id, arguments)
+    assert reply.result is None
+    assert reply.error is not None
+    assert reply.error.code == code
+    assert reply.error.message
+
+
+async def test_unreadable_or_missing_dataset_is_an_error_reply(
+    tools_service: ToolsService, client: ToolClient
+) -> None:
+    saved = await tools_service.store.save(
+        tenant_id=TENANT, media_type="text/csv", content=b"a,b\n\xff\xfe,1\n"
+    )
+    unreadable = await client.invoke("descriptive_statistics", saved.dataset_id, {})
+    missing = await client.invoke("descriptive_statistics", uuid.uuid4(), {})
+    assert unreadable.error is not None
+    assert unreadable.error.code == "dataset_unreadable"
+    assert missing.error is not None
+    assert missing.error.code == "dataset_not_found"
+
+
+async def test_poison_message_goes_to_dlq_and_service_keeps_answering(
+    infra: Infrastructure, tools_service: ToolsService, client: ToolClient
+) -> None:
+    marker = uuid.uuid4().hex.encode()
+    await produce_raw(infra.kafka, "tools.requested.v1", [b"\x00garbage " + marker])
+    dataset_id = await _upload(tools_service, SALES)
+    reply = await client.invoke("top_categories", dataset_id, {"column": "region", "top": 1})
+    assert reply.result is not None
+    assert reply.result["values"][0]["value"] == "north"  # type: ignore[index]
+
+    records = await read_all(infra.kafka, "tools.requested.v1.dlq", expected=10_000, timeout_s=5)
+    letters = [DeadLetter.model_validate_json(r.value) for r in records if marker in r.value]
+    assert len(letters) == 1
+    assert letters[0].original_topic == "tools.requested.v1"
+    assert letters[0].attempts == 1
+
+
+async def test_event_loop_stays_responsive_while_a_heavy_tool_runs(
+    tools_service: ToolsService, client: ToolClient
+) -> None:
+    rng = np.random.default_rng(7)
+    heavy = pd.DataFrame(rng.normal(size=(400_000, 6)), columns=list("abcdef"))
+    dataset_id = await _upload(tools_service, heavy)
+
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - started - 0.01)
+
+    ticking = asyncio.create_task(ticker())
+    reply = await client.invoke(
+        "correlation_matrix", dataset_id, {"method": "spearman"}, timeout_s=60
+    )
+    stop.set()
+    await ticking
+    assert reply.error is None
+    assert len(lags) > 20, "the ticker ran throughout"
+    assert max(lags) < 0.25, f"event loop stalled for {max(lags):.3f}s"
