@@ -14,12 +14,11 @@ from faststream.kafka import KafkaBroker
 
 from sextant_contracts import DeadLetter, Envelope, ToolInvocationReplied, ToolInvocationRequested
 from sextant_platform.kafka import create_broker
-from sextant_tools.bootstrap import ToolsService, bootstrap
-from sextant_tools.presentation.settings import ToolsSettings
+from sextant_tools.bootstrap import ToolsService
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all, wait_until
+from tests.integration.tools.support import TENANT
 
-TENANT = "acme"
 SALES = pd.DataFrame(
     {
         "region": ["north", "south", "north", "east", "south", "north"],
@@ -27,23 +26,6 @@ SALES = pd.DataFrame(
         "units": [10, 7, 9, 3, 11, 25],
     }
 )
-
-
-@pytest.fixture(scope="module")
-async def tools_service(infra: Infrastructure) -> AsyncIterator[ToolsService]:
-    settings = ToolsSettings(
-        KAFKA=infra.kafka,
-        POSTGRES=infra.postgres,
-        REDIS=infra.redis,
-        CONSUMER_GROUP="tools-integration-tests",
-        WORKERS=2,
-        TIMEOUT_S=30,
-    )
-    service = bootstrap(settings)
-    await service.broker.start()
-    yield service
-    await service.broker.stop()
-    await service.close()
 
 
 @pytest.fixture

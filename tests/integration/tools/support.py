@@ -1,0 +1,3 @@
+"""Constants the tools integration tests share."""
+
+TENANT = "acme"
