@@ -163,6 +163,17 @@ async def test_poison_message_goes_to_dlq_and_service_keeps_answering(
     assert letters[0].attempts == 1
 
 
+async def test_web_fetch_is_served_and_private_addresses_refused(client: ToolClient) -> None:
+    blocked = await client.invoke(
+        "web_fetch", None, {"url": "http://169.254.169.254/latest/meta-data/"}
+    )
+    bad_url = await client.invoke("web_fetch", None, {"url": "not a url"})
+    assert blocked.error is not None
+    assert blocked.error.code == "address_not_allowed"
+    assert bad_url.error is not None
+    assert bad_url.error.code == "invalid_arguments"
+
+
 async def test_event_loop_stays_responsive_while_a_heavy_tool_runs(
     tools_service: ToolsService, client: ToolClient
 ) -> None:

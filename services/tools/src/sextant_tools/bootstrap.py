@@ -13,6 +13,7 @@ from sextant_tools.domain.datasets import DatasetLimits
 from sextant_tools.infrastructure.postgres_dataset_store import PostgresDatasetStore
 from sextant_tools.infrastructure.process_pool_runner import ProcessPoolToolRunner
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
+from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool
 from sextant_tools.presentation.settings import ToolsSettings
 from sextant_tools.presentation.subscriber import register_tool_subscriber
 
@@ -43,7 +44,12 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         workers=settings.WORKERS, timeout_s=settings.TIMEOUT_S, limits=limits
     )
     catalogue = default_catalogue()
-    invoke = InvokeTool(store, runner, {entry["name"] for entry in catalogue.describe()})
+    web = SafeWebFetchTool(
+        allowed_networks=list(settings.WEB_FETCH_ALLOWED_NETWORKS),
+        max_bytes=settings.WEB_FETCH_MAX_BYTES,
+        timeout_s=settings.WEB_FETCH_TIMEOUT_S,
+    )
+    invoke = InvokeTool(store, runner, {entry["name"] for entry in catalogue.describe()}, web=web)
     broker = create_broker(
         settings.KAFKA,
         client_id=settings.SERVICE_NAME,

@@ -10,7 +10,7 @@ from collections import OrderedDict
 
 from sextant_contracts import ReplyError, ToolInvocationReplied, ToolInvocationRequested
 from sextant_tools.domain.errors import InvalidToolArguments, ToolError, UnknownTool
-from sextant_tools.domain.ports import DatasetStore, ToolRunner
+from sextant_tools.domain.ports import DatasetStore, ToolRunner, WebFetcher
 
 RECENT_REPLIES = 1024
 
@@ -18,10 +18,17 @@ RECENT_REPLIES = 1024
 class InvokeTool:
     """Load the dataset, run the tool off the event loop, reply."""
 
-    def __init__(self, store: DatasetStore, runner: ToolRunner, known_tools: set[str]) -> None:
+    def __init__(
+        self,
+        store: DatasetStore,
+        runner: ToolRunner,
+        known_tools: set[str],
+        web: WebFetcher | None = None,
+    ) -> None:
         self._store = store
         self._runner = runner
-        self._known_tools = known_tools
+        self._web = web
+        self._known_tools = known_tools | ({web.name} if web else set())
         self._recent: OrderedDict[tuple[str, str], ToolInvocationReplied] = OrderedDict()
 
     async def __call__(
@@ -54,6 +61,8 @@ class InvokeTool:
             raise UnknownTool(
                 f"unknown tool {request.tool_name!r}; available: {sorted(self._known_tools)}"
             )
+        if self._web is not None and request.tool_name == self._web.name:
+            return await self._web.fetch(dict(request.arguments))
         if request.dataset_id is None:
             raise InvalidToolArguments(f"{request.tool_name} needs a dataset_id")
         dataset, content = await self._store.load(

@@ -1,6 +1,6 @@
 """Ports of the tools service: what the use cases need from the outside world."""
 
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from sextant_tools.domain.datasets import Dataset, MediaType
@@ -31,3 +31,11 @@ class ToolRunner(Protocol):
     ) -> dict[str, object]:
         """The tool's JSON result; raises a ToolError subclass (ToolTimedOut on timeout)."""
         ...
+
+
+class WebFetcher(Protocol):
+    """Fetches a public web page for the agent; refuses non-public destinations."""
+
+    name: str
+
+    async def fetch(self, raw_arguments: dict[str, Any]) -> dict[str, Any]: ...

@@ -1,6 +1,6 @@
 """Settings of the tools service (env prefix ``SEXTANT_TOOLS_``)."""
 
-from pydantic import Field
+from pydantic import Field, IPvAnyNetwork
 
 from sextant_platform.settings import ServiceSettings, service_config
 
@@ -17,3 +17,9 @@ class ToolsSettings(ServiceSettings):
     MAX_DATASET_BYTES: int = Field(default=50 * 1024 * 1024, gt=0)
     MAX_DATASET_ROWS: int = Field(default=2_000_000, gt=0)
     MAX_DATASET_COLUMNS: int = Field(default=500, gt=0)
+    WEB_FETCH_ALLOWED_NETWORKS: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="CIDRs the web fetch tool may reach although not public (tests, intranets).",
+    )
+    WEB_FETCH_MAX_BYTES: int = Field(default=1_000_000, gt=0)
+    WEB_FETCH_TIMEOUT_S: float = Field(default=10.0, gt=0)
