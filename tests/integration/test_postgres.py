@@ -24,7 +24,7 @@ async def test_migrations_are_at_head(engine: AsyncEngine) -> None:
                 )
             ).scalars()
         )
-    assert revision == "0002"
+    assert revision == "0003"
     assert {"analyses", "outbox", "processed_events"} <= tables
 
 

@@ -1,0 +1,112 @@
+"""Benchmark: descriptive statistics over a generated 1M x 10 CSV, service vs raw pandas.
+
+Same run, same data: ``raw_s`` is in-process ``pd.read_csv`` + the statistics tool's own
+pandas calls; ``service_s`` is upload to PostgreSQL -> invoke over Kafka -> reply.
+Writes bench/results/tools.json with raw_s, service_s and ratio = raw_s / service_s.
+Not a test: run it with ``make bench-tools`` (needs ``make infra-up``).
+"""
+
+import asyncio
+import io
+import json
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sextant_contracts import ToolInvocationReplied, ToolInvocationRequested
+from sextant_platform.kafka import create_broker
+from sextant_platform.kafka.request_reply import KafkaRequestReply
+from sextant_tools.bootstrap import bootstrap
+from sextant_tools.presentation.settings import ToolsSettings
+
+ROWS, COLUMNS = 1_000_000, 10
+RESULTS = Path(__file__).parent / "results" / "tools.json"
+
+
+def generate_csv() -> bytes:
+    rng = np.random.default_rng(42)
+    frame = pd.DataFrame(
+        rng.normal(100, 15, size=(ROWS, COLUMNS)).round(3),
+        columns=[f"c{i}" for i in range(COLUMNS)],
+    )
+    return frame.to_csv(index=False).encode()
+
+
+def raw_pandas(content: bytes) -> float:
+    started = time.perf_counter()
+    frame = pd.read_csv(io.BytesIO(content))
+    for column in frame.columns:
+        series = frame[column]
+        series.count(), series.isna().sum(), series.mean(), series.std(), series.min()
+        series.quantile([0.25, 0.5, 0.75]), series.max()
+    return time.perf_counter() - started
+
+
+async def through_service(content: bytes) -> float:
+    settings = ToolsSettings(
+        CONSUMER_GROUP="tools-bench", MAX_DATASET_BYTES=len(content) + 1, TIMEOUT_S=300
+    )
+    service = bootstrap(settings)
+    client_broker = create_broker(settings.KAFKA, client_id="tools-bench-client")
+    client = KafkaRequestReply(
+        client_broker,
+        request_topic="tools.requested.v1",
+        reply_topic="tools.replied.v1",
+        reply_model=ToolInvocationReplied,
+    )
+    await service.broker.start()
+    await client_broker.start()
+    await client.ready()
+    try:
+        started = time.perf_counter()
+        saved = await service.store.save(tenant_id="bench", media_type="text/csv", content=content)
+        request = ToolInvocationRequested(
+            request_id=uuid.uuid4(),
+            reply_topic=client.reply_topic,
+            tool_name="descriptive_statistics",
+            dataset_id=saved.dataset_id,
+        )
+        reply = await client.request(
+            request, request_id=request.request_id, tenant_id="bench", timeout_s=300
+        )
+        elapsed = time.perf_counter() - started
+        assert reply.error is None, reply.error
+        return elapsed
+    finally:
+        await client_broker.stop()
+        await service.broker.stop()
+        await service.close()
+
+
+def main() -> None:
+    content = generate_csv()
+    print(f"dataset: {ROWS} rows x {COLUMNS} columns, {len(content) / 1e6:.1f} MB CSV")
+    raw_s = min(raw_pandas(content) for _ in range(2))
+    service_s = asyncio.run(through_service(content))
+    ratio = raw_s / service_s
+    print(
+        f"raw pandas: {raw_s:.2f} s | service (upload -> Kafka -> reply): {service_s:.2f} s | "
+        f"ratio raw/service: {ratio:.2f}"
+    )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "raw_s": raw_s,
+                "service_s": service_s,
+                "ratio": ratio,
+                "rows": ROWS,
+                "columns": COLUMNS,
+                "bytes": len(content),
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
