@@ -1,5 +1,6 @@
 """Composition root of the tools service: build adapters once, wire them to the use case."""
 
+import asyncio
 from dataclasses import dataclass
 
 from faststream.kafka import KafkaBroker
@@ -28,7 +29,7 @@ class ToolsService:
     store: PostgresDatasetStore
 
     async def close(self) -> None:
-        self.runner.close()
+        await asyncio.to_thread(self.runner.close)  # waits for workers: not on the loop
         await self.engine.dispose()
 
 
