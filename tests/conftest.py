@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.embeddings_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

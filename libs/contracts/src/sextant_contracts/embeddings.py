@@ -17,7 +17,10 @@ class EmbedTexts(Contract):
 
     operation: Literal["embed"] = "embed"
     texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS_PER_REQUEST)
-    normalize: bool = True
+    normalize: bool = Field(
+        default=True,
+        description="Kept for compatibility: the service always returns unit-length vectors.",
+    )
 
 
 class RankPassages(Contract):

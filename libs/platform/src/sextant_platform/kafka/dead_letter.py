@@ -205,33 +205,61 @@ class DeadLetterMiddleware(BaseMiddleware):
         self, record: Any, headers: dict[str, str], origin: _Origin, attempts: int, error: Exception
     ) -> None:
         handler = self.context.get("handler_")
-        letter = DeadLetter(
-            original_topic=origin.topic,
-            partition=origin.partition,
-            offset=origin.offset,
-            key_base64=base64.b64encode(record.key).decode() if record.key else None,
-            original_base64=base64.b64encode(record.value or b"").decode(),
-            original_text=_readable_text(record.value),
-            original_headers=headers,
+        await publish_dead_letter(
+            self._broker(),
+            record,
+            error,
             consumer_group=getattr(handler, "group_id", None),
-            error_type=type(error).__name__,
-            error_message=_describe(error),
             attempts=attempts,
-            failed_at=datetime.now(UTC),
+            headers=headers,
+            origin=origin,
         )
-        await self._broker().publish(
-            letter.model_dump_json().encode(),
-            dlq_topic_name(origin.topic),
-            key=record.key,
-            headers={"content-type": "application/json"},
-        )
-        logger.error(
-            "message dead-lettered",
-            extra={
-                "topic": origin.topic,
-                "partition": origin.partition,
-                "offset": origin.offset,
-                "attempts": attempts,
-                "error": _describe(error),
-            },
-        )
+
+
+async def publish_dead_letter(
+    broker: KafkaBroker,
+    record: Any,
+    error: BaseException,
+    *,
+    consumer_group: str | None,
+    attempts: int = 1,
+    headers: dict[str, str] | None = None,
+    origin: _Origin | None = None,
+) -> None:
+    """Publish ``record`` to its topic's DLQ as a :class:`DeadLetter` explaining ``error``.
+
+    Batch subscribers call this for the one bad record of a batch, so the rest of the
+    batch is still served and committed.
+    """
+    headers = _header_map(record) if headers is None else headers
+    origin = _origin(record, headers) if origin is None else origin
+    letter = DeadLetter(
+        original_topic=origin.topic,
+        partition=origin.partition,
+        offset=origin.offset,
+        key_base64=base64.b64encode(record.key).decode() if record.key else None,
+        original_base64=base64.b64encode(record.value or b"").decode(),
+        original_text=_readable_text(record.value),
+        original_headers=headers,
+        consumer_group=consumer_group,
+        error_type=type(error).__name__,
+        error_message=_describe(error),
+        attempts=attempts,
+        failed_at=datetime.now(UTC),
+    )
+    await broker.publish(
+        letter.model_dump_json().encode(),
+        dlq_topic_name(origin.topic),
+        key=record.key,
+        headers={"content-type": "application/json"},
+    )
+    logger.error(
+        "message dead-lettered",
+        extra={
+            "topic": origin.topic,
+            "partition": origin.partition,
+            "offset": origin.offset,
+            "attempts": attempts,
+            "error": _describe(error),
+        },
+    )

@@ -96,14 +96,23 @@ class KafkaRequestReply(Generic[ReplyT]):
 
         ``payload.reply_topic`` should be :attr:`reply_topic`; raises RequestTimedOut.
         """
+        envelope = Envelope.wrap(payload, tenant_id=tenant_id, correlation_id=correlation_id)
+        return await self.request_envelope(
+            envelope.model_dump(mode="json"), request_id=request_id, timeout_s=timeout_s
+        )
+
+    async def request_envelope(
+        self, body: dict[str, Any], *, request_id: uuid.UUID, timeout_s: float = 30.0
+    ) -> ReplyT:
+        """Publish an already-built envelope ``body`` and await the reply to ``request_id``.
+
+        For callers that relay a request as received (and for tests of invalid requests).
+        """
         key = str(request_id)
         future: asyncio.Future[ReplyT] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            envelope = Envelope.wrap(payload, tenant_id=tenant_id, correlation_id=correlation_id)
-            await self._broker.publish(
-                envelope.model_dump(mode="json"), self._request_topic, key=key.encode()
-            )
+            await self._broker.publish(body, self._request_topic, key=key.encode())
             async with asyncio.timeout(timeout_s):
                 return await future
         except TimeoutError:

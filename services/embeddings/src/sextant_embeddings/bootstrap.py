@@ -1,0 +1,89 @@
+"""Composition root of the embeddings service: load the model once, wire everything to it."""
+
+import asyncio
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from sextant_embeddings.application.batcher import BatchBudget, EmbeddingBatcher
+from sextant_embeddings.application.serve_request import ServeEmbeddingRequest
+from sextant_embeddings.domain.limits import RequestLimits
+from sextant_embeddings.domain.ports import EmbeddingService
+from sextant_embeddings.infrastructure.backends import load_embedding_service
+from sextant_embeddings.presentation.http_api import create_http_app
+from sextant_embeddings.presentation.settings import EmbeddingsSettings
+from sextant_embeddings.presentation.subscriber import register_embedding_subscriber
+from sextant_platform.kafka import create_broker
+from sextant_platform.telemetry import configure_tracing
+
+READY_PING_TIMEOUT_S = 2.0
+
+
+@dataclass
+class EmbeddingsApp:
+    """Everything the running service owns; ``start``/``close`` bracket its life."""
+
+    model: EmbeddingService
+    batcher: EmbeddingBatcher
+    serve: ServeEmbeddingRequest
+    broker: KafkaBroker
+    http: FastAPI
+
+    async def start(self) -> None:
+        await self.batcher.start()
+        await self.broker.start()
+
+    async def close(self) -> None:
+        await self.broker.stop()
+        await self.batcher.stop()
+        await asyncio.to_thread(self.model.close)
+
+
+async def bootstrap(
+    settings: EmbeddingsSettings, *, model: EmbeddingService | None = None
+) -> EmbeddingsApp:
+    """Build the service; the model loads in a thread so the loop stays free meanwhile.
+
+    ``model`` lets several service instances in one process (tests) share a loaded model.
+    """
+    if model is None:
+        model = await asyncio.to_thread(
+            load_embedding_service,
+            backend=settings.BACKEND,
+            device=settings.DEVICE,
+            model_path=settings.EMBEDDING_MODEL_PATH,
+            batch_size=settings.MODEL_BATCH_SIZE,
+            torch_dtype=settings.TORCH_DTYPE,
+            threads=settings.THREADS,
+        )
+    batcher = EmbeddingBatcher(
+        model, BatchBudget(max_texts=settings.MAX_BATCH_TEXTS, max_chars=settings.MAX_BATCH_CHARS)
+    )
+    limits = RequestLimits(
+        max_texts=settings.MAX_TEXTS_PER_REQUEST, max_chars_per_text=settings.MAX_CHARS_PER_TEXT
+    )
+    serve = ServeEmbeddingRequest(batcher, limits)
+    broker = create_broker(
+        settings.KAFKA,
+        client_id=settings.SERVICE_NAME,
+        tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
+    )
+    register_embedding_subscriber(
+        broker,
+        serve,
+        settings=settings.KAFKA,
+        group_id=settings.CONSUMER_GROUP,
+        max_records=settings.MAX_POLL_RECORDS,
+    )
+
+    async def ready() -> bool:
+        return bool(await broker.ping(timeout=READY_PING_TIMEOUT_S))
+
+    http = create_http_app(
+        serve,
+        batcher,
+        max_body_bytes=settings.MAX_TEXTS_PER_REQUEST * settings.MAX_CHARS_PER_TEXT * 4 + 65_536,
+        ready=ready,
+    )
+    return EmbeddingsApp(model=model, batcher=batcher, serve=serve, broker=broker, http=http)

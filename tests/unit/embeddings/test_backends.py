@@ -1,0 +1,84 @@
+"""Both backends against sentence-transformers itself, on the packaged model."""
+
+import asyncio
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sextant_embeddings.application.batcher import BatchBudget, EmbeddingBatcher
+from sextant_embeddings.infrastructure.sentence_model import from_vectors
+from tests.embeddings_fixtures import REFERENCE_TEXTS
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return np.asarray((a * b).sum(axis=1))
+
+
+def test_torch_backend_equals_sentence_transformers(
+    torch_embeddings: Any, reference_model: Any
+) -> None:
+    expected = reference_model.encode(REFERENCE_TEXTS)
+    got = from_vectors(torch_embeddings.embed(REFERENCE_TEXTS).vectors)
+    assert got.shape == (len(REFERENCE_TEXTS), 384)
+    assert _cosines(got, expected).min() >= 0.9999
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_openvino_backend_keeps_quality(openvino_embeddings: Any, reference_model: Any) -> None:
+    expected = reference_model.encode(REFERENCE_TEXTS)
+    got = from_vectors(openvino_embeddings.embed(REFERENCE_TEXTS).vectors)
+    assert openvino_embeddings.backend == "openvino"
+    assert _cosines(got, expected).min() >= 0.999
+
+
+def test_batches_pad_to_their_longest_text_not_to_128(torch_embeddings: Any) -> None:
+    # The packaged tokenizer.json asks for fixed padding to 128 tokens.
+    tokenizer = torch_embeddings.model.tokenizer
+    batch = tokenizer(["a b", "hello world again"], padding=True, return_tensors="np")
+    assert batch["input_ids"].shape == (2, 5)
+    features = torch_embeddings.model.preprocess(["a b", "hello world again"])
+    assert tuple(features["input_ids"].shape) == (2, 5)
+
+
+def test_long_texts_are_reported_as_truncated(torch_embeddings: Any) -> None:
+    long_text = " ".join(["analysis"] * 600)
+    encoded = torch_embeddings.embed(["short text", long_text, "x" * 300])
+    assert encoded.truncated_indices == [1]
+    assert encoded.token_counts[1] == torch_embeddings.max_tokens
+    assert encoded.token_counts[0] == 4  # [CLS] short text [SEP]
+
+
+def test_rank_matches_a_direct_numpy_computation(
+    torch_embeddings: Any, reference_model: Any
+) -> None:
+    query = "How did revenue change last quarter?"
+    passages = REFERENCE_TEXTS
+    vectors = torch_embeddings.embed([query, *passages]).vectors
+    ranked = torch_embeddings.rank(vectors.rows(0, 1), vectors.rows(1, vectors.count), 5)
+
+    reference = reference_model.encode([query, *passages], normalize_embeddings=True)
+    scores = reference[1:] @ reference[0]
+    expected = list(np.argsort(-scores, kind="stable")[:5])
+    assert [r.index for r in ranked] == expected
+    assert [r.score for r in ranked] == pytest.approx(list(scores[expected]), abs=1e-4)
+
+
+async def test_concurrent_requests_share_model_calls(
+    torch_embeddings: Any, reference_model: Any
+) -> None:
+    batcher = EmbeddingBatcher(torch_embeddings, BatchBudget(max_texts=64))
+    await batcher.start()
+    try:
+        texts = [f"request number {i} asks about metric {i * 7}" for i in range(40)]
+        results = await asyncio.gather(*(batcher.embed([t]) for t in texts))
+    finally:
+        await batcher.stop()
+    assert batcher.stats.requests == 40
+    assert batcher.stats.batches < 40  # requests waiting together went in one call
+    assert batcher.stats.largest_batch_requests > 1
+    expected = reference_model.encode(texts)
+    got = np.vstack([from_vectors(r.vectors) for r in results])
+    assert _cosines(got, expected).min() >= 0.9999  # each caller got its own vector
