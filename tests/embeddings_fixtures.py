@@ -27,25 +27,23 @@ REFERENCE_TEXTS = [
 @pytest.fixture(scope="session")
 def reference_model() -> Any:
     """``SentenceTransformer`` exactly as a user would load it: the reference for vectors."""
-    from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - heavy, lazy
+    from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(resolve_model_path(None)), device="cpu", local_files_only=True)
 
 
 @pytest.fixture(scope="session")
 def torch_embeddings() -> Iterator[Any]:
-    from sextant_embeddings.infrastructure.backends import load_embedding_service  # noqa: PLC0415
+    from sextant_embeddings.infrastructure.backends import load_embedding_service
 
-    service = load_embedding_service(
-        backend="torch", device="cpu", model_path=None, batch_size=32
-    )
+    service = load_embedding_service(backend="torch", device="cpu", model_path=None, batch_size=32)
     yield service
     service.close()
 
 
 @pytest.fixture(scope="session")
 def openvino_embeddings() -> Iterator[Any]:
-    from sextant_embeddings.infrastructure.backends import load_embedding_service  # noqa: PLC0415
+    from sextant_embeddings.infrastructure.backends import load_embedding_service
 
     service = load_embedding_service(
         backend="openvino", device="cpu", model_path=None, batch_size=32
