@@ -14,6 +14,7 @@ import numpy as np
 import openvino as ov
 import torch
 from sentence_transformers import SentenceTransformer
+from torch.jit._trace import TracerWarning
 
 from sextant_embeddings.infrastructure.sentence_model import FloatMatrix, SentenceModelBackend
 
@@ -53,7 +54,7 @@ class OpenVinoEmbeddings(SentenceModelBackend):
         with torch.inference_mode(), warnings.catch_warnings():
             # Tracing notes that shape checks become constants: the graph keeps dynamic
             # batch and sequence axes, and the quality test covers varied lengths.
-            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", TracerWarning)
             graph = ov.convert_model(
                 encoder, example_input={k: torch.from_numpy(v) for k, v in example.items()}
             )
