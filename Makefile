@@ -7,7 +7,7 @@ UV ?= uv
 PY := .venv/bin/python
 INFRA := deploy/local/infra.sh
 
-.PHONY: bench-tools help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check clean
+.PHONY: bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ compose-check: install ## validate docker-compose.yml without a Docker engine
 
 clean: infra-down ## stop everything and delete .local/ (all local data)
 	@rm -rf .local
+
+bench-embeddings: infra-up ## benchmark: embeddings service over Kafka vs raw encode, per backend (bench/results/embeddings.json)
+	@$(PY) bench/embeddings_bench.py
 
 bench-tools: infra-up ## benchmark: statistics over 1M x 10 CSV, service vs raw pandas (bench/results/tools.json)
 	@$(PY) bench/tools_bench.py

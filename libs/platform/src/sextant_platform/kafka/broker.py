@@ -15,6 +15,7 @@ Defaults and why:
   partition counts, via ``python -m sextant_platform.provision topics``.
 """
 
+import logging
 import ssl
 from typing import Any
 
@@ -84,6 +85,9 @@ def create_broker(
     policy = retry_policy or RetryPolicy.from_settings(settings)
     return KafkaBroker(
         **broker_options(settings, client_id=client_id),
+        # FastStream logs every message received/processed; at INFO that costs more than
+        # a small message's handling. Keep it for debugging.
+        log_level=logging.DEBUG,
         middlewares=(
             KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
             DeadLetterMiddleware.factory(policy),

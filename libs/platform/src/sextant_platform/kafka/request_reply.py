@@ -18,11 +18,14 @@ from typing import Any, Generic, TypeVar
 from aiokafka import ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
 from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
 
 from sextant_contracts import Envelope
 from sextant_contracts.base import Contract
 
 logger = logging.getLogger(__name__)
+
+REPLIES_PER_POLL = 500
 
 
 ReplyT = TypeVar("ReplyT", bound=Contract)
@@ -70,9 +73,15 @@ class KafkaRequestReply(Generic[ReplyT]):
         group_id = f"{reply_topic}.{instance_id or uuid.uuid4().hex[:12]}"
         self._listener = _AssignmentListener()
         self._subscriber = broker.subscriber(
-            reply_topic, group_id=group_id, auto_offset_reset="latest", listener=self._listener
+            reply_topic,
+            group_id=group_id,
+            auto_offset_reset="latest",
+            listener=self._listener,
+            batch=True,  # replies come in bursts: one handler call per poll, not per reply
+            max_records=REPLIES_PER_POLL,
+            batch_timeout_ms=100,
         )
-        self._subscriber(self._on_reply)
+        self._subscriber(self._on_replies)
 
     @property
     def reply_topic(self) -> str:
@@ -122,8 +131,16 @@ class KafkaRequestReply(Generic[ReplyT]):
         finally:
             self._pending.pop(key, None)
 
-    async def _on_reply(self, body: dict[str, Any]) -> None:
-        envelope = self._envelope.model_validate(body)
-        future = self._pending.get(str(envelope.payload.request_id))
-        if future is not None and not future.done():
-            future.set_result(envelope.payload)
+    async def _on_replies(self, bodies: list[Any]) -> None:
+        for body in bodies:
+            try:
+                envelope = self._envelope.model_validate(body)
+            except ValidationError as error:  # not ours to dead-letter: it is a shared topic
+                logger.warning(
+                    "ignored an unreadable reply",
+                    extra={"topic": self._reply_topic, "error": str(error)[:500]},
+                )
+                continue
+            future = self._pending.get(str(envelope.payload.request_id))
+            if future is not None and not future.done():
+                future.set_result(envelope.payload)

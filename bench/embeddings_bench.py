@@ -1,0 +1,228 @@
+"""Benchmark: embeddings through the service over Kafka vs raw in-process encode, per backend.
+
+Same run, same machine, same short sentences (12 words). For each backend:
+- ``raw_sps``: that backend's model called in-process at batch 32 (for ``torch`` this is
+  exactly ``SentenceTransformer.encode``); the baseline the service is judged against;
+- ``service_sps``: ``python -m sextant_embeddings`` as its own process, fed by many
+  concurrent single-sentence requests over Kafka (request -> batcher -> reply), with
+  p50/p99 request latency;
+- ``min_cosine_vs_fp32``: the backend's vectors against sentence-transformers fp32 on a
+  fixed text set.
+Raw sentence-transformers fp32 is also printed, so every backend's speed-up is visible.
+Writes bench/results/embeddings.json. Not a test: ``make bench-embeddings``.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import numpy as np
+
+from sextant_contracts import EmbeddingReplied, EmbeddingRequested, EmbedTexts
+from sextant_embeddings.infrastructure.backends import load_embedding_service
+from sextant_embeddings.infrastructure.model_files import resolve_model_path
+from sextant_embeddings.infrastructure.sentence_model import from_vectors
+from sextant_platform.kafka import create_broker
+from sextant_platform.kafka.request_reply import KafkaRequestReply
+from sextant_platform.settings import KafkaSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "embeddings.json"
+LOGS = ROOT / ".local" / "logs"
+WORDS = "revenue churn region quarter growth median outlier forecast cohort margin price unit"
+QUALITY_TEXTS = [
+    "Revenue grew by twelve percent in the third quarter.",
+    "The patient was discharged after two days of observation.",
+    "Kafka keeps messages of one key in order within a partition.",
+    "Die Umsätze stiegen im dritten Quartal deutlich.",
+    "東京の人口は約千四百万人です。",
+    "def mean(xs): return sum(xs) / len(xs)",
+    "🙂 emoji and punctuation!!! ???",
+    "Outliers above the upper fence were removed before fitting the trend line.",
+]
+
+
+def sentences(count: int) -> list[str]:
+    words = WORDS.split()
+    rng = np.random.default_rng(7)
+    return [" ".join(rng.choice(words, size=12)) + f" {i}" for i in range(count)]
+
+
+def raw_throughput(model: Any, texts: list[str]) -> float:
+    model(texts[:64])  # warm-up
+    started = time.perf_counter()
+    model(texts)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_ready(port: int, process: subprocess.Popen[bytes], timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the service exited with {process.returncode}; see {LOGS}")
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.5)
+    raise TimeoutError("the embeddings service did not become ready")
+
+
+async def drive(texts: list[str], concurrency: int) -> tuple[float, list[float]]:
+    """Send one request per text, ``concurrency`` in flight; sentences/s and latencies."""
+    broker = create_broker(KafkaSettings(), client_id="bench-embeddings")
+    client = KafkaRequestReply(
+        broker,
+        request_topic="embeddings.requested.v1",
+        reply_topic="embeddings.replied.v1",
+        reply_model=EmbeddingReplied,
+    )
+    latencies: list[float] = []
+    queue = iter(texts)
+
+    async def worker() -> None:
+        for text in queue:
+            request = EmbeddingRequested(
+                request_id=uuid.uuid4(),
+                reply_topic=client.reply_topic,
+                task=EmbedTexts(texts=[text]),
+            )
+            started = time.perf_counter()
+            reply = await client.request(
+                request, request_id=request.request_id, tenant_id="bench", timeout_s=120
+            )
+            latencies.append(time.perf_counter() - started)
+            if reply.error is not None:
+                raise RuntimeError(reply.error.message)
+
+    async with broker:
+        await broker.start()
+        await client.ready()
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return len(texts) / elapsed, latencies
+
+
+def start_service(backend: str, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SEXTANT_EMBEDDINGS_BACKEND": backend,
+        "SEXTANT_EMBEDDINGS_DEVICE": "cpu" if backend == "openvino" else "auto",
+        "SEXTANT_EMBEDDINGS_HTTP_PORT": str(port),
+        "SEXTANT_EMBEDDINGS_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
+        "HF_HUB_OFFLINE": "1",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "sextant_embeddings"], env=env, stdout=log, stderr=log
+    )
+
+
+async def measure_service(
+    process: subprocess.Popen[bytes], port: int, texts: list[str], concurrency: int
+) -> dict[str, float]:
+    await wait_ready(port, process)
+    await drive(texts[: concurrency * 2], concurrency)  # warm-up: compile, assignment
+    sps, latencies = await drive(texts, concurrency)
+    return {
+        "service_sps": sps,
+        "p50_ms": float(np.percentile(latencies, 50) * 1000),
+        "p99_ms": float(np.percentile(latencies, 99) * 1000),
+    }
+
+
+def service_run(backend: str, texts: list[str], concurrency: int) -> dict[str, float]:
+    """The service as its own process (as deployed), driven from this one."""
+    port = free_port()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with (LOGS / f"bench-embeddings-{backend}.log").open("wb") as log:
+        process = start_service(backend, port, log)
+        try:
+            return asyncio.run(measure_service(process, port, texts, concurrency))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backends", default="torch,openvino")
+    parser.add_argument("--sentences", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=128)
+    args = parser.parse_args()
+    texts = sentences(args.sentences)
+
+    from sentence_transformers import SentenceTransformer
+
+    device = "cuda" if __import__("torch").cuda.is_available() else "cpu"
+    reference = SentenceTransformer(str(resolve_model_path(None)), device=device)
+    fp32 = reference.encode(QUALITY_TEXTS, normalize_embeddings=True)
+    st_sps = raw_throughput(lambda t: reference.encode(t, batch_size=32), texts)
+    print(f"raw sentence-transformers fp32 ({device}): {st_sps:8.0f} sentences/s")
+
+    entries = []
+    for backend in args.backends.split(","):
+        model = load_embedding_service(
+            backend=backend,  # type: ignore[arg-type]
+            device="cpu" if backend == "openvino" else "auto",
+            model_path=None,
+            batch_size=32,
+        )
+        raw_sps = raw_throughput(model.embed, texts)
+        vectors = from_vectors(model.embed(QUALITY_TEXTS).vectors)
+        cosine = float((vectors * fp32).sum(axis=1).min())
+        model.close()
+        del model
+        measured = service_run(backend, texts, args.concurrency)
+        entry = {
+            "backend": backend,
+            "device": device if backend != "openvino" else "cpu",
+            "raw_sps": round(raw_sps, 1),
+            "service_sps": round(measured["service_sps"], 1),
+            "ratio": round(measured["service_sps"] / raw_sps, 3),
+            "p50_ms": round(measured["p50_ms"], 1),
+            "p99_ms": round(measured["p99_ms"], 1),
+            "min_cosine_vs_fp32": round(cosine, 6),
+            "speedup_vs_sentence_transformers_fp32": round(measured["service_sps"] / st_sps, 2),
+        }
+        entries.append(entry)
+        print(
+            f"{backend:>9}: raw {raw_sps:7.0f}/s  service {entry['service_sps']:7.0f}/s  "
+            f"ratio {entry['ratio']:.2f}  p50 {entry['p50_ms']:.0f} ms  "
+            f"p99 {entry['p99_ms']:.0f} ms  cos>={cosine:.4f}"
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "sentences": len(texts),
+                "concurrency": args.concurrency,
+                "raw_sentence_transformers_fp32_sps": round(st_sps, 1),
+                "backends": entries,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
