@@ -7,9 +7,12 @@ objects, never hard-coded addresses.
 """
 
 import os
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import SecretStr
 
 from sextant_platform.settings import KafkaSettings, PostgresSettings, RedisSettings
 
@@ -23,6 +26,22 @@ class Infrastructure:
     postgres: PostgresSettings
     redis: RedisSettings
     local: bool
+
+    def environment(self) -> dict[str, str]:
+        """The settings as environment variables, for services started as processes."""
+        env: dict[str, str] = {}
+        for prefix, settings in (
+            ("KAFKA_", self.kafka),
+            ("POSTGRES_", self.postgres),
+            ("REDIS_", self.redis),
+        ):
+            for name, value in settings.model_dump().items():
+                if value is None:
+                    continue
+                if isinstance(value, SecretStr):
+                    value = value.get_secret_value()
+                env[prefix + name] = value if isinstance(value, str) else json.dumps(value)
+        return env
 
 
 def start_local() -> Infrastructure:

@@ -1,11 +1,13 @@
 """Serving a service's HTTP side (API, probes, metrics) on the service's own event loop."""
 
-import logging
+import signal
+from collections.abc import Awaitable, Callable
+from types import FrameType
 from typing import Any
 
 import uvicorn
 
-logger = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def http_server(app: Any, *, host: str, port: int) -> uvicorn.Server:
@@ -18,3 +20,33 @@ def http_server(app: Any, *, host: str, port: int) -> uvicorn.Server:
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
     )
     return uvicorn.Server(config)
+
+
+async def serve_until_stopped(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    start: Callable[[], Awaitable[None]],
+    close: Callable[[], Awaitable[None]],
+) -> None:
+    """Start the service, serve ``app`` until SIGINT/SIGTERM, then close the service.
+
+    Every service's ``__main__`` is this: consumers and HTTP share one loop and one
+    shutdown path, so a stop signal drains both.
+    """
+    await start()
+    # uvicorn re-raises the stop signal once it has shut down; with the default handler
+    # that would end the process before ``close`` commits and disconnects. A no-op
+    # handler installed first is what uvicorn restores and re-raises into.
+    previous = {sig: signal.signal(sig, _ignore) for sig in STOP_SIGNALS}
+    try:
+        await http_server(app, host=host, port=port).serve()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        await close()
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    return None

@@ -4,7 +4,7 @@ import asyncio
 
 from sextant_embeddings.bootstrap import bootstrap
 from sextant_embeddings.presentation.settings import EmbeddingsSettings
-from sextant_platform.http_server import http_server
+from sextant_platform.http_server import serve_until_stopped
 from sextant_platform.telemetry import configure_logging
 
 
@@ -12,11 +12,13 @@ async def main() -> None:
     settings = EmbeddingsSettings()
     configure_logging(settings.SERVICE_NAME, settings.TELEMETRY)
     service = await bootstrap(settings)
-    await service.start()
-    try:
-        await http_server(service.http, host=settings.HTTP_HOST, port=settings.HTTP_PORT).serve()
-    finally:
-        await service.close()
+    await serve_until_stopped(
+        service.http,
+        host=settings.HTTP_HOST,
+        port=settings.HTTP_PORT,
+        start=service.start,
+        close=service.close,
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Run the tools service: ``python -m sextant_tools``."""
+"""Run the tools service: ``python -m sextant_tools`` (Kafka consumer + health probes)."""
 
 import asyncio
 
-from faststream import FastStream
-
+from sextant_platform.health import HealthApp, database_check, kafka_check
+from sextant_platform.http_server import serve_until_stopped
 from sextant_platform.telemetry import configure_logging
 from sextant_tools.bootstrap import bootstrap
 from sextant_tools.presentation.settings import ToolsSettings
@@ -13,9 +13,21 @@ async def main() -> None:
     settings = ToolsSettings()
     configure_logging(settings.SERVICE_NAME, settings.TELEMETRY)
     service = bootstrap(settings)
-    app = FastStream(service.broker)
-    app.after_shutdown(service.close)
-    await app.run()
+    probes = HealthApp(
+        {"kafka": kafka_check(service.broker), "postgres": database_check(service.engine)}
+    )
+
+    async def close() -> None:
+        await service.broker.stop()
+        await service.close()
+
+    await serve_until_stopped(
+        probes,
+        host=settings.HTTP_HOST,
+        port=settings.HTTP_PORT,
+        start=service.broker.start,
+        close=close,
+    )
 
 
 if __name__ == "__main__":

@@ -23,3 +23,5 @@ class ToolsSettings(ServiceSettings):
     )
     WEB_FETCH_MAX_BYTES: int = Field(default=1_000_000, gt=0)
     WEB_FETCH_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    HTTP_HOST: str = Field(default="127.0.0.1", description="Where /healthz and /readyz listen.")
+    HTTP_PORT: int = Field(default=8083, ge=0, le=65535)
