@@ -6,8 +6,8 @@ three servers come from testcontainers instead. Either way the tests receive set
 objects, never hard-coded addresses.
 """
 
-import os
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path

@@ -35,7 +35,7 @@ class ServiceProcess:
 
     def start(self) -> "ServiceProcess":
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own module
+            self.process = subprocess.Popen(
                 [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=log
             )
         return self
