@@ -65,7 +65,8 @@ async def test_graph_state_round_trips_and_finished_threads_expire(redis: Redis)
 
     await saver.expire_thread("analysis-1", ttl_s=60)
     ttls = [await redis.ttl(key) for key in await saver._thread_keys("analysis-1")]
-    assert ttls and all(0 < ttl <= 60 for ttl in ttls)
+    assert ttls
+    assert all(0 < ttl <= 60 for ttl in ttls)
 
 
 @pytest.mark.parametrize("ns", ["", "child:1"])
