@@ -264,9 +264,7 @@ class PlainRedisSaver(BaseCheckpointSaver[str]):
         channels = list(versions)
         if not channels:
             return {}
-        raw = await self.redis.mget(
-            [self._blob(thread_id, ns, c, versions[c]) for c in channels]
-        )
+        raw = await self.redis.mget([self._blob(thread_id, ns, c, versions[c]) for c in channels])
         values: dict[str, Any] = {}
         for channel, packed in zip(channels, raw, strict=True):
             if packed is None:
