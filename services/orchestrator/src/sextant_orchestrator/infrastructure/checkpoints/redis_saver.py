@@ -211,10 +211,7 @@ class PlainRedisSaver(BaseCheckpointSaver[str]):
                     loaded = await self._load(thread_id, ns, checkpoint_id)
                     if loaded is None:
                         continue
-                    if filter and not all(
-                        loaded.metadata.get(k) == v  # type: ignore[misc]
-                        for k, v in filter.items()
-                    ):
+                    if filter and not all(loaded.metadata.get(k) == v for k, v in filter.items()):
                         continue
                     if remaining is not None:
                         if remaining <= 0:
@@ -269,7 +266,7 @@ class PlainRedisSaver(BaseCheckpointSaver[str]):
         for channel, packed in zip(channels, raw, strict=True):
             if packed is None:
                 continue
-            typed = _unpack(packed)
+            typed = _unpack(packed if isinstance(packed, bytes) else packed.encode())
             if typed[0] != EMPTY:
                 values[channel] = self.serde.loads_typed(typed)
         return values
