@@ -199,3 +199,24 @@ async def test_event_loop_stays_responsive_while_a_heavy_tool_runs(
     assert reply.error is None
     assert len(lags) > 20, "the ticker ran throughout"
     assert max(lags) < 0.25, f"event loop stalled for {max(lags):.3f}s"
+
+
+async def test_catalogue_is_listed_for_llm_binding(client: ToolClient) -> None:
+    reply = await client.invoke("list_tools", None, {})
+    assert reply.error is None
+    assert reply.result is not None
+    tools = reply.result["tools"]
+    assert isinstance(tools, list)
+    names = {tool["name"] for tool in tools}  # type: ignore[index]
+    assert names == {
+        "descriptive_statistics",
+        "correlation_matrix",
+        "group_by_aggregate",
+        "outlier_detection",
+        "time_series_trend",
+        "top_categories",
+        "web_fetch",
+    }
+    for tool in tools:
+        assert tool["description"]  # type: ignore[index]
+        assert tool["parameters"]["type"] == "object"  # type: ignore[index]

@@ -50,7 +50,15 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         max_bytes=settings.WEB_FETCH_MAX_BYTES,
         timeout_s=settings.WEB_FETCH_TIMEOUT_S,
     )
-    invoke = InvokeTool(store, runner, {entry["name"] for entry in catalogue.describe()}, web=web)
+    descriptions: list[dict[str, object]] = [dict(entry) for entry in catalogue.describe()]
+    descriptions.append(
+        {
+            "name": web.name,
+            "description": web.description,
+            "parameters": web.arguments.model_json_schema(),
+        }
+    )
+    invoke = InvokeTool(store, runner, descriptions, web=web)
     broker = create_broker(
         settings.KAFKA,
         client_id=settings.SERVICE_NAME,

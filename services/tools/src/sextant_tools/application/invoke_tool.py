@@ -13,6 +13,9 @@ from sextant_tools.domain.errors import InvalidToolArguments, ToolError, Unknown
 from sextant_tools.domain.ports import DatasetStore, ToolRunner, WebFetcher
 
 RECENT_REPLIES = 1024
+LIST_TOOLS = "list_tools"
+"""Reserved tool name: the reply's result is ``{"tools": [{name, description, parameters}]}``,
+so the orchestrator can bind the catalogue to an LLM without importing this service."""
 
 
 class InvokeTool:
@@ -22,13 +25,14 @@ class InvokeTool:
         self,
         store: DatasetStore,
         runner: ToolRunner,
-        known_tools: set[str],
+        catalogue: list[dict[str, object]],
         web: WebFetcher | None = None,
     ) -> None:
         self._store = store
         self._runner = runner
         self._web = web
-        self._known_tools = known_tools | ({web.name} if web else set())
+        self._catalogue = list(catalogue)
+        self._known_tools = {str(entry["name"]) for entry in catalogue}
         self._recent: OrderedDict[tuple[str, str], ToolInvocationReplied] = OrderedDict()
 
     async def __call__(
@@ -57,6 +61,8 @@ class InvokeTool:
         return reply
 
     async def _compute(self, request: ToolInvocationRequested, tenant_id: str) -> dict[str, object]:
+        if request.tool_name == LIST_TOOLS:
+            return {"tools": self._catalogue}
         if request.tool_name not in self._known_tools:
             raise UnknownTool(
                 f"unknown tool {request.tool_name!r}; available: {sorted(self._known_tools)}"
