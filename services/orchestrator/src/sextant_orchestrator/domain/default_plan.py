@@ -20,7 +20,7 @@ def default_plan(profile: dict[str, Any], *, max_calls: int) -> list[PlannedCall
     """
     numeric = numeric_columns(profile)
     calls: list[PlannedCall] = []
-    if len(numeric) >= 2:  # noqa: PLR2004 - a correlation needs two columns
+    if len(numeric) >= 2:
         calls.append(
             {"call_id": "", "tool_name": "correlation_matrix", "arguments": {"method": "pearson"}}
         )

@@ -50,7 +50,9 @@ def add_usage(left: Usage | None, right: Usage | None) -> Usage:
     return total
 
 
-def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+def merge_timings(
+    left: dict[str, float] | None, right: dict[str, float] | None
+) -> dict[str, float]:
     return {**(left or {}), **(right or {})}
 
 

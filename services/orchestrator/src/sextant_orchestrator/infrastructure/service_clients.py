@@ -1,0 +1,117 @@
+"""Adapters for the workflow's ports: the tools and embeddings services over Kafka."""
+
+import uuid
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+
+from sextant_contracts import (
+    EmbeddingReplied,
+    EmbeddingRequested,
+    RankPassages,
+    ToolInvocationReplied,
+    ToolInvocationRequested,
+)
+from sextant_orchestrator.domain.state import ToolOutcome
+from sextant_platform.kafka.request_reply import KafkaRequestReply, RequestTimedOut
+
+LIST_TOOLS = "list_tools"
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service did not answer in time or answered with an error about itself."""
+
+
+class KafkaToolInvoker:
+    """The ``ToolInvoker`` port over ``tools.requested.v1``."""
+
+    def __init__(self, broker: KafkaBroker, *, instance_id: str, timeout_s: float) -> None:
+        self.client = KafkaRequestReply(
+            broker,
+            request_topic="tools.requested.v1",
+            reply_topic="tools.replied.v1",
+            reply_model=ToolInvocationReplied,
+            instance_id=instance_id,
+        )
+        self.timeout_s = timeout_s
+
+    async def _call(
+        self, tool_name: str, dataset_id: str | None, arguments: dict[str, Any], tenant_id: str
+    ) -> ToolInvocationReplied:
+        request = ToolInvocationRequested(
+            request_id=uuid.uuid4(),
+            reply_topic=self.client.reply_topic,
+            tool_name=tool_name,
+            dataset_id=uuid.UUID(dataset_id) if dataset_id else None,
+            arguments=arguments,
+        )
+        try:
+            return await self.client.request(
+                request,
+                request_id=request.request_id,
+                tenant_id=tenant_id,
+                timeout_s=self.timeout_s,
+            )
+        except RequestTimedOut as error:
+            raise ServiceUnavailable(f"tools service: {error}") from error
+
+    async def list_tools(self, *, tenant_id: str) -> list[dict[str, Any]]:
+        reply = await self._call(LIST_TOOLS, None, {}, tenant_id)
+        if reply.error is not None or reply.result is None:
+            raise ServiceUnavailable(f"tools catalogue unavailable: {reply.error}")
+        tools = reply.result.get("tools")
+        return [dict(t) for t in tools if isinstance(t, dict)] if isinstance(tools, list) else []
+
+    async def invoke(
+        self,
+        *,
+        call_id: str,
+        tool_name: str,
+        dataset_id: str | None,
+        arguments: dict[str, Any],
+        tenant_id: str,
+    ) -> ToolOutcome:
+        reply = await self._call(tool_name, dataset_id, arguments, tenant_id)
+        return {
+            "call_id": call_id,
+            "tool_name": tool_name,
+            "arguments": arguments,
+            "result": dict(reply.result) if reply.result is not None else None,
+            "error": f"{reply.error.code}: {reply.error.message}" if reply.error else None,
+            "duration_ms": reply.duration_ms,
+        }
+
+
+class KafkaPassageRanker:
+    """The ``PassageRanker`` port over ``embeddings.requested.v1``."""
+
+    def __init__(self, broker: KafkaBroker, *, instance_id: str, timeout_s: float) -> None:
+        self.client = KafkaRequestReply(
+            broker,
+            request_topic="embeddings.requested.v1",
+            reply_topic="embeddings.replied.v1",
+            reply_model=EmbeddingReplied,
+            instance_id=instance_id,
+        )
+        self.timeout_s = timeout_s
+
+    async def rank(
+        self, *, query: str, passages: list[str], top_k: int, tenant_id: str
+    ) -> list[tuple[int, float]]:
+        request = EmbeddingRequested(
+            request_id=uuid.uuid4(),
+            reply_topic=self.client.reply_topic,
+            task=RankPassages(query=query, passages=passages, top_k=min(top_k, len(passages))),
+        )
+        try:
+            reply = await self.client.request(
+                request,
+                request_id=request.request_id,
+                tenant_id=tenant_id,
+                timeout_s=self.timeout_s,
+            )
+        except RequestTimedOut as error:
+            raise ServiceUnavailable(f"embeddings service: {error}") from error
+        if reply.error is not None or reply.ranking is None:
+            raise ServiceUnavailable(f"ranking failed: {reply.error}")
+        return [(r.index, r.score) for r in reply.ranking]
