@@ -1,0 +1,1 @@
+"""The LangGraph agent workflow: nodes and the graph that wires them."""

@@ -1,0 +1,1 @@
+"""LLM providers and the retry policy every call goes through."""

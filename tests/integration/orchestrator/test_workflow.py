@@ -1,0 +1,185 @@
+"""The LangGraph workflow end to end: real tools and embeddings services over Kafka, Redis
+checkpoints, and the real LangChain OpenAI client against a loopback OpenAI server."""
+
+import io
+import json
+import uuid
+from typing import Any
+
+import pandas as pd
+import pytest
+from langchain_openai import ChatOpenAI
+from redis.asyncio import Redis
+
+from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
+from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
+from sextant_orchestrator.infrastructure.graphs.workflow import build_workflow
+from sextant_orchestrator.infrastructure.llm.policy import LlmCallPolicy
+from sextant_tools.bootstrap import ToolsService
+from tests.integration.orchestrator.conftest import ServiceClients
+from tests.integration.orchestrator.fake_openai import (
+    FakeOpenAI,
+    Scripted,
+    completion,
+    running_fake_openai,
+)
+
+TENANT = "acme"
+SALES_CSV = (
+    "region,sales,units\n"
+    "north,120.5,10\nsouth,80.0,7\nnorth,99.5,9\neast,150.25,12\nsouth,60.0,5\neast,49.75,4\n"
+)
+DOCUMENTS = [
+    {"document_id": "memo-1", "title": "Pricing memo", "text": "Prices rose in the north in May."},
+    {
+        "document_id": "memo-2",
+        "title": "Regional sales",
+        "text": "Sales by region: the east leads.",
+    },
+    {"document_id": "memo-3", "title": "Cafeteria", "text": "The cafeteria menu changes weekly."},
+]
+
+
+def _chat(fake: FakeOpenAI, timeout_s: float = 5.0) -> ChatOpenAI:
+    return ChatOpenAI(
+        model="gpt-test",
+        api_key="sk-test",  # type: ignore[arg-type]
+        base_url=fake.base_url,
+        timeout=timeout_s,
+        max_retries=0,  # retries belong to the tenacity policy
+    )
+
+
+async def _run(
+    clients: ServiceClients,
+    redis: Redis,
+    fake: FakeOpenAI,
+    dataset_id: str,
+    *,
+    policy: LlmCallPolicy | None = None,
+    llm_timeout_s: float = 5.0,
+) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    nodes = WorkflowNodes(
+        tools=clients.tools,
+        ranker=clients.ranker,
+        llm=_chat(fake, llm_timeout_s),
+        llm_calls_tools=True,
+        policy=policy or LlmCallPolicy(backoff_s=0.05, backoff_max_s=1.0),
+    )
+    saver = PlainRedisSaver(redis, prefix=f"test:workflow:{uuid.uuid4().hex[:8]}")
+    graph = build_workflow(nodes, saver)
+    analysis_id = str(uuid.uuid4())
+    config = {"configurable": {"thread_id": analysis_id}}
+    state = await graph.ainvoke(
+        {
+            "analysis_id": analysis_id,
+            "tenant_id": TENANT,
+            "question": "Which region sells the most, and are sales and units related?",
+            "dataset_id": dataset_id,
+            "documents": DOCUMENTS,
+            "max_tool_calls": 4,
+            "top_k_passages": 2,
+        },
+        config,
+    )
+    return state, graph, config
+
+
+async def _upload(tools_service: ToolsService) -> str:
+    saved = await tools_service.store.save(
+        tenant_id=TENANT, media_type="text/csv", content=SALES_CSV.encode()
+    )
+    return str(saved.dataset_id)
+
+
+def _planned_then_answer() -> list[Scripted]:
+    return [
+        completion(
+            tool_calls=[
+                ("group_by_aggregate", {"by": ["region"], "metric": "sales", "aggregation": "sum"}),
+                ("correlation_matrix", {"method": "pearson", "columns": ["sales", "units"]}),
+            ]
+        ),
+        completion("The east sells the most (200.0) [T1]; sales track units [T2]. See [D1]."),
+    ]
+
+
+async def test_workflow_runs_end_to_end_with_numbers_from_the_tools(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    dataset_id = await _upload(tools_service)
+    async with running_fake_openai() as fake:
+        fake.script = _planned_then_answer()
+        state, graph, config = await _run(service_clients, redis, fake, dataset_id)
+
+    frame = pd.read_csv(io.StringIO(SALES_CSV))
+    by_call = {o["call_id"]: o for o in state["outcomes"]}
+    assert set(by_call) == {"T0", "T1", "T2"}
+    assert all(o["error"] is None for o in state["outcomes"]), state["outcomes"]
+    # Every number comes from the tools service, and equals pandas on the same data.
+    assert by_call["T0"]["result"]["statistics"]["sales"]["mean"] == pytest.approx(
+        frame["sales"].mean()
+    )
+    groups = json.dumps(by_call["T1"]["result"])
+    for total in frame.groupby("region")["sales"].sum():
+        assert json.dumps(total) in groups or str(round(total, 6)) in groups
+    correlation = json.dumps(by_call["T2"]["result"])
+    assert str(round(frame["sales"].corr(frame["units"]), 6))[:6] in correlation
+
+    # The model was shown the tool results and passages, and was told to cite them.
+    synthesis_prompt = json.dumps(fake.requests[1]["messages"])
+    assert "[T1] group_by_aggregate" in synthesis_prompt
+    assert "[D1]" in synthesis_prompt
+    assert "tools" in fake.requests[0]
+    assert {t["function"]["name"] for t in fake.requests[0]["tools"]} >= {"group_by_aggregate"}
+
+    # Retrieval ranked the relevant memo first, through the embeddings service.
+    assert state["passages"][0]["document_id"] == "memo-2"
+    assert state["cited"] == ["T1", "T2", "D1"]
+    assert state["usage"]["llm_calls"] == 2
+    assert state["usage"]["input_tokens"] == 240
+    assert set(state["timings_ms"]) >= {"profile", "plan", "run_tools", "synthesize"}
+
+    saved = await graph.aget_state(config)  # checkpointed in Redis
+    assert saved.values["answer"].startswith("The east sells the most")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Scripted(
+            status=429, body={"error": {"message": "slow down"}}, headers={"Retry-After": "0.2"}
+        ),
+        Scripted(status=500, body={"error": {"message": "boom"}}),
+        Scripted(raw=b'{"id": "chatcmpl-broken", "choices": [ {'),
+        Scripted(hang_s=3.0, body=completion("late").body),
+    ],
+    ids=["429-retry-after", "500", "malformed-json", "timeout"],
+)
+async def test_llm_faults_are_retried_then_succeed(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis, fault: Scripted
+) -> None:
+    dataset_id = await _upload(tools_service)
+    async with running_fake_openai() as fake:
+        fake.script = [fault, *_planned_then_answer()]
+        state, _, _ = await _run(service_clients, redis, fake, dataset_id, llm_timeout_s=1.0)
+    assert state["answer"].startswith("The east sells the most")
+    assert len(fake.requests) == 3  # the faulty call, its retry, the synthesis
+
+
+async def test_llm_that_keeps_failing_ends_with_an_error_not_a_hang(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    dataset_id = await _upload(tools_service)
+    async with running_fake_openai() as fake:
+        fake.script = [Scripted(status=503, body={"error": {"message": "down"}})] * 3
+        with pytest.raises(Exception, match="down") as caught:
+            await _run(
+                service_clients,
+                redis,
+                fake,
+                dataset_id,
+                policy=LlmCallPolicy(max_attempts=3, backoff_s=0.05, backoff_max_s=0.2),
+            )
+    assert getattr(caught.value, "status_code", None) == 503
+    assert len(fake.requests) == 3
