@@ -77,3 +77,10 @@ def start() -> Infrastructure:
     if os.environ.get("SEXTANT_TEST_INFRA") == "testcontainers":
         return start_testcontainers()
     return start_local()
+
+
+def restart_local_redis() -> None:
+    """Stop and start the project's local Redis (AOF persistence), as an outage would."""
+    script = REPO_ROOT / "deploy" / "local" / "redis.sh"
+    subprocess.run(["bash", str(script), "down"], check=True)
+    subprocess.run(["bash", str(script), "up"], check=True)

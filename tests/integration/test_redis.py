@@ -1,13 +1,12 @@
 """A real Redis with append-only persistence: data survives a restart of the server."""
 
 import asyncio
-import subprocess
 import uuid
 
 import pytest
 from redis.asyncio import Redis
 
-from tests.integration.infrastructure import REPO_ROOT, Infrastructure
+from tests.integration.infrastructure import Infrastructure, restart_local_redis
 
 
 async def test_write_and_read(redis: Redis) -> None:
@@ -26,9 +25,7 @@ async def test_checkpoint_like_data_survives_a_redis_restart(
     persistence = await redis.info("persistence")
     assert persistence["aof_enabled"] == 1
 
-    script = REPO_ROOT / "deploy" / "local" / "redis.sh"
-    await asyncio.to_thread(subprocess.run, ["bash", str(script), "down"], check=True)
-    await asyncio.to_thread(subprocess.run, ["bash", str(script), "up"], check=True)
+    await asyncio.to_thread(restart_local_redis)
 
     # The pooled client reconnects by itself (retry policy in create_redis).
     assert await redis.hgetall(key) == {b"step": b"run_tools", b"state": b'{"n": 3}'}

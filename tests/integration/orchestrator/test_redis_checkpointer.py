@@ -1,5 +1,6 @@
 """The plain-Redis checkpointer: LangGraph's conformance suite, TTL, and a real graph."""
 
+import asyncio
 import operator
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ from redis.asyncio import Redis
 
 from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_platform.redis_client import create_redis
-from tests.integration.infrastructure import Infrastructure
+from tests.integration.infrastructure import Infrastructure, restart_local_redis
 
 
 async def test_conformance_suite_passes_on_plain_redis(infra: Infrastructure) -> None:
@@ -79,3 +80,27 @@ async def test_delete_thread_removes_every_key(redis: Redis, ns: str) -> None:
     assert await redis.keys(f"{prefix}:*")
     await saver.adelete_thread("t")
     assert await redis.keys(f"{prefix}:*") == []
+
+
+async def test_checkpoints_survive_a_redis_restart(infra: Infrastructure) -> None:
+    if not infra.local:
+        pytest.skip("restarting the server is only possible for the project's local Redis")
+    prefix = f"test:restart:{uuid.uuid4().hex[:8]}"
+    config = {"configurable": {"thread_id": "analysis-restart"}}
+    writer = create_redis(infra.redis)
+    await _graph(PlainRedisSaver(writer, prefix=prefix)).ainvoke(  # type: ignore[attr-defined]
+        {"steps": []}, config
+    )
+    await writer.aclose()
+
+    await asyncio.to_thread(restart_local_redis)
+
+    reader = create_redis(infra.redis)  # a new process would start from nothing but Redis
+    try:
+        state = await _graph(PlainRedisSaver(reader, prefix=prefix)).aget_state(  # type: ignore[attr-defined]
+            config
+        )
+        assert (await reader.info("server"))["uptime_in_seconds"] < 30
+    finally:
+        await reader.aclose()
+    assert state.values == {"steps": ["first", "second"]}
