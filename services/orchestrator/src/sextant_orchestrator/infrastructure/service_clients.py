@@ -1,7 +1,7 @@
 """Adapters for the workflow's ports: the tools and embeddings services over Kafka."""
 
 import uuid
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from faststream.kafka import KafkaBroker
 
@@ -12,28 +12,52 @@ from sextant_contracts import (
     ToolInvocationReplied,
     ToolInvocationRequested,
 )
+from sextant_contracts.base import Contract
 from sextant_orchestrator.domain.state import ToolOutcome
 from sextant_platform.kafka.request_reply import KafkaRequestReply, RequestTimedOut
 
 LIST_TOOLS = "list_tools"
+ReplyT = TypeVar("ReplyT", ToolInvocationReplied, EmbeddingReplied)
 
 
 class ServiceUnavailable(RuntimeError):
     """A service did not answer in time or answered with an error about itself."""
 
 
-class KafkaToolInvoker:
-    """The ``ToolInvoker`` port over ``tools.requested.v1``."""
+class _ServiceClient(Generic[ReplyT]):
+    """One request/reply client per service; a missing reply becomes ServiceUnavailable."""
+
+    service: str
+    request_topic: str
+    reply_topic: str
+    reply_model: type[ReplyT]
 
     def __init__(self, broker: KafkaBroker, *, instance_id: str, timeout_s: float) -> None:
-        self.client = KafkaRequestReply(
+        self.client: KafkaRequestReply[ReplyT] = KafkaRequestReply(
             broker,
-            request_topic="tools.requested.v1",
-            reply_topic="tools.replied.v1",
-            reply_model=ToolInvocationReplied,
+            request_topic=self.request_topic,
+            reply_topic=self.reply_topic,
+            reply_model=self.reply_model,
             instance_id=instance_id,
         )
         self.timeout_s = timeout_s
+
+    async def _request(self, payload: Contract, request_id: uuid.UUID, tenant_id: str) -> ReplyT:
+        try:
+            return await self.client.request(
+                payload, request_id=request_id, tenant_id=tenant_id, timeout_s=self.timeout_s
+            )
+        except RequestTimedOut as error:
+            raise ServiceUnavailable(f"{self.service} service: {error}") from error
+
+
+class KafkaToolInvoker(_ServiceClient[ToolInvocationReplied]):
+    """The ``ToolInvoker`` port over ``tools.requested.v1``."""
+
+    service = "tools"
+    request_topic = "tools.requested.v1"
+    reply_topic = "tools.replied.v1"
+    reply_model = ToolInvocationReplied
 
     async def _call(
         self, tool_name: str, dataset_id: str | None, arguments: dict[str, Any], tenant_id: str
@@ -45,15 +69,7 @@ class KafkaToolInvoker:
             dataset_id=uuid.UUID(dataset_id) if dataset_id else None,
             arguments=arguments,
         )
-        try:
-            return await self.client.request(
-                request,
-                request_id=request.request_id,
-                tenant_id=tenant_id,
-                timeout_s=self.timeout_s,
-            )
-        except RequestTimedOut as error:
-            raise ServiceUnavailable(f"tools service: {error}") from error
+        return await self._request(request, request.request_id, tenant_id)
 
     async def list_tools(self, *, tenant_id: str) -> list[dict[str, Any]]:
         reply = await self._call(LIST_TOOLS, None, {}, tenant_id)
@@ -82,18 +98,13 @@ class KafkaToolInvoker:
         }
 
 
-class KafkaPassageRanker:
+class KafkaPassageRanker(_ServiceClient[EmbeddingReplied]):
     """The ``PassageRanker`` port over ``embeddings.requested.v1``."""
 
-    def __init__(self, broker: KafkaBroker, *, instance_id: str, timeout_s: float) -> None:
-        self.client = KafkaRequestReply(
-            broker,
-            request_topic="embeddings.requested.v1",
-            reply_topic="embeddings.replied.v1",
-            reply_model=EmbeddingReplied,
-            instance_id=instance_id,
-        )
-        self.timeout_s = timeout_s
+    service = "embeddings"
+    request_topic = "embeddings.requested.v1"
+    reply_topic = "embeddings.replied.v1"
+    reply_model = EmbeddingReplied
 
     async def rank(
         self, *, query: str, passages: list[str], top_k: int, tenant_id: str
@@ -103,15 +114,7 @@ class KafkaPassageRanker:
             reply_topic=self.client.reply_topic,
             task=RankPassages(query=query, passages=passages, top_k=min(top_k, len(passages))),
         )
-        try:
-            reply = await self.client.request(
-                request,
-                request_id=request.request_id,
-                tenant_id=tenant_id,
-                timeout_s=self.timeout_s,
-            )
-        except RequestTimedOut as error:
-            raise ServiceUnavailable(f"embeddings service: {error}") from error
+        reply = await self._request(request, request.request_id, tenant_id)
         if reply.error is not None or reply.ranking is None:
             raise ServiceUnavailable(f"ranking failed: {reply.error}")
         return [(r.index, r.score) for r in reply.ranking]
