@@ -12,9 +12,16 @@ from sextant_platform.settings import KafkaSettings
 
 
 async def read_all(
-    settings: KafkaSettings, topic: str, *, expected: int, timeout_s: float = 20
+    settings: KafkaSettings,
+    topic: str,
+    *,
+    expected: int,
+    timeout_s: float = 20,
+    key: bytes | None = None,
+    linger_polls: int = 0,
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record of ``topic`` from the beginning, once ``expected`` are there (or timeout)."""
+    """Every record of ``topic`` (with ``key``, if given) from the beginning, once
+    ``expected`` are there (or timeout); ``linger_polls`` more polls catch duplicates."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.BOOTSTRAP_SERVERS,
@@ -25,11 +32,16 @@ async def read_all(
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout_s
+    lingered = 0
     try:
-        while len(records) < expected and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            if len(records) >= expected:
+                if lingered >= linger_polls:
+                    break
+                lingered += 1
             batch = await consumer.getmany(timeout_ms=250)
             for partition_records in batch.values():
-                records.extend(partition_records)
+                records.extend(r for r in partition_records if key is None or r.key == key)
     finally:
         await consumer.stop()
     return records

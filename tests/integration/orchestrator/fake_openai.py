@@ -7,7 +7,7 @@ tool-call handling run for real; only the paid remote model is replaced.
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,19 +60,29 @@ def completion(content: str = "", tool_calls: list[tuple[str, dict[str, Any]]] =
     )
 
 
+Responder = Callable[[dict[str, Any]], Scripted]
+
+
 class FakeOpenAI:
+    """Answers from ``script`` in order, then from ``responder`` (chosen per request)."""
+
     def __init__(self) -> None:
         self.script: list[Scripted] = []
+        self.responder: Responder | None = None
         self.requests: list[dict[str, Any]] = []
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self._complete)
         self.base_url = ""
 
     async def _complete(self, request: Request) -> Response:
-        self.requests.append(await request.json())
-        if not self.script:
+        body = await request.json()
+        self.requests.append(body)
+        if self.script:
+            answer = self.script.pop(0)
+        elif self.responder is not None:
+            answer = self.responder(body)
+        else:
             return JSONResponse({"error": {"message": "script exhausted"}}, status_code=400)
-        answer = self.script.pop(0)
         if answer.hang_s:
             await asyncio.sleep(answer.hang_s)
         if answer.raw is not None:

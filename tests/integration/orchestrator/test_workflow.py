@@ -11,6 +11,7 @@ import pytest
 from langchain_openai import ChatOpenAI
 from redis.asyncio import Redis
 
+from sextant_orchestrator.domain.errors import StepFailed
 from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
 from sextant_orchestrator.infrastructure.graphs.workflow import build_workflow
@@ -23,12 +24,8 @@ from tests.integration.orchestrator.fake_openai import (
     completion,
     running_fake_openai,
 )
+from tests.integration.orchestrator.service import SALES_CSV, TENANT
 
-TENANT = "acme"
-SALES_CSV = (
-    "region,sales,units\n"
-    "north,120.5,10\nsouth,80.0,7\nnorth,99.5,9\neast,150.25,12\nsouth,60.0,5\neast,49.75,4\n"
-)
 DOCUMENTS = [
     {"document_id": "memo-1", "title": "Pricing memo", "text": "Prices rose in the north in May."},
     {
@@ -173,7 +170,7 @@ async def test_llm_that_keeps_failing_ends_with_an_error_not_a_hang(
     dataset_id = await _upload(tools_service)
     async with running_fake_openai() as fake:
         fake.script = [Scripted(status=503, body={"error": {"message": "down"}})] * 3
-        with pytest.raises(Exception, match="down") as caught:
+        with pytest.raises(StepFailed, match="down") as caught:
             await _run(
                 service_clients,
                 redis,
@@ -181,5 +178,8 @@ async def test_llm_that_keeps_failing_ends_with_an_error_not_a_hang(
                 dataset_id,
                 policy=LlmCallPolicy(max_attempts=3, backoff_s=0.05, backoff_max_s=0.2),
             )
-    assert getattr(caught.value, "status_code", None) == 503
+    assert caught.value.code == "llm_unavailable"
+    assert caught.value.step == "plan"
+    assert "HTTP 503" in caught.value.reason
+    assert getattr(caught.value.__cause__, "status_code", None) == 503
     assert len(fake.requests) == 3

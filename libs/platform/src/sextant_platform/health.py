@@ -92,3 +92,12 @@ def database_check(engine: Any) -> ReadinessCheck:
         return True
 
     return check
+
+
+def redis_check(redis: Any) -> ReadinessCheck:
+    """Ready when Redis answers ``PING``."""
+
+    async def check() -> bool:
+        return bool(await redis.ping())
+
+    return check

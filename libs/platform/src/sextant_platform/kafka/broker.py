@@ -32,7 +32,7 @@ SAFE_ACK_POLICY = AckPolicy.NACK_ON_ERROR
 """Commit after success; never on error. Pinned by ``tests/unit/test_kafka_defaults.py``."""
 
 
-def _security(settings: KafkaSettings) -> BaseSecurity | None:
+def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
     protocol = settings.SECURITY_PROTOCOL
     if protocol == "PLAINTEXT":
         return None
@@ -67,7 +67,7 @@ def broker_options(settings: KafkaSettings, *, client_id: str) -> dict[str, Any]
         "ack_policy": SAFE_ACK_POLICY,
         "allow_auto_create_topics": False,
         "request_timeout_ms": settings.REQUEST_TIMEOUT_MS,
-        "security": _security(settings),
+        "security": broker_security(settings),
     }
 
 

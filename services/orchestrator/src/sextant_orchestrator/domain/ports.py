@@ -1,8 +1,24 @@
 """What the workflow needs from the other services (adapters live in infrastructure)."""
 
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator
+from typing import Any, Literal, Protocol
+from uuid import UUID
 
-from sextant_orchestrator.domain.state import ToolOutcome
+from sextant_contracts import (
+    AnalysisCancelled,
+    AnalysisCompleted,
+    AnalysisFailed,
+    AnalysisProgressed,
+    AnalysisRequested,
+    Envelope,
+)
+from sextant_orchestrator.domain.state import AnalysisState, ToolOutcome
+
+AnalysisStatus = Literal["accepted", "running", "completed", "failed", "cancelled"]
+TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+TerminalOutcome = (
+    Envelope[AnalysisCompleted] | Envelope[AnalysisFailed] | Envelope[AnalysisCancelled]
+)
 
 
 class ToolInvoker(Protocol):
@@ -27,3 +43,71 @@ class PassageRanker(Protocol):
     async def rank(
         self, *, query: str, passages: list[str], top_k: int, tenant_id: str
     ) -> list[tuple[int, float]]: ...
+
+
+class AnalysisRepository(Protocol):
+    """The durable record of every analysis: one row each, terminal exactly once.
+
+    Terminal outcomes are written together with their event (transactional outbox), so
+    the event is published exactly once per analysis id, even across crashes.
+    """
+
+    async def admit(self, request: Envelope[AnalysisRequested]) -> AnalysisStatus:
+        """Record the request if it is new; the analysis's status either way."""
+        ...
+
+    async def claim(self, analysis_id: UUID, *, owner: str, lease_s: float) -> AnalysisStatus:
+        """Take (or renew) the run lease and mark the analysis running; raises LeaseHeld
+        while another owner's lease is live. Returns the status (terminal: nothing to do)."""
+        ...
+
+    async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:
+        """Extend the lease; False when this owner lost it."""
+        ...
+
+    async def cancel_reason(self, analysis_id: UUID) -> str | None:
+        """Why cancellation was requested, or None when it was not."""
+        ...
+
+    async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> bool:
+        """Flag a non-terminal analysis of ``tenant_id`` for cancellation."""
+        ...
+
+    async def finish(self, analysis_id: UUID, outcome: TerminalOutcome) -> bool:
+        """Write the terminal state and enqueue its event; False if it was already terminal."""
+        ...
+
+
+class ProgressPublisher(Protocol):
+    """Progress events (best effort: the terminal event is the one that is guaranteed)."""
+
+    async def publish(self, event: AnalysisProgressed, *, tenant_id: str) -> None: ...
+
+
+class DatasetWriter(Protocol):
+    """Stores a request's inline data so the tools service can read it by reference."""
+
+    async def store_inline(
+        self, *, dataset_id: UUID, tenant_id: str, media_type: str, content: bytes
+    ) -> None:
+        """Idempotent: storing the same id twice keeps the first."""
+        ...
+
+
+class WorkflowRunner(Protocol):
+    """The checkpointed workflow, one thread per analysis."""
+
+    async def next_steps(self, thread_id: str) -> tuple[bool, list[str]]:
+        """(whether a checkpoint exists, the steps that would run next)."""
+        ...
+
+    def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[str, None]:
+        """Run (``initial``) or resume (None) the thread; yields each step as it completes,
+        after its checkpoint is durable. Stopping the iteration stops before the next step."""
+        ...
+
+    async def final_state(self, thread_id: str) -> AnalysisState: ...
+
+    async def retire(self, thread_id: str) -> None:
+        """The analysis is terminal: let its checkpoints expire."""
+        ...

@@ -13,6 +13,7 @@ from sextant_contracts import (
     ToolInvocationRequested,
 )
 from sextant_contracts.base import Contract
+from sextant_orchestrator.domain.errors import DependencyUnavailable
 from sextant_orchestrator.domain.state import ToolOutcome
 from sextant_platform.kafka.request_reply import KafkaRequestReply, RequestTimedOut
 
@@ -20,7 +21,7 @@ LIST_TOOLS = "list_tools"
 ReplyT = TypeVar("ReplyT", ToolInvocationReplied, EmbeddingReplied)
 
 
-class ServiceUnavailable(RuntimeError):
+class ServiceUnavailable(DependencyUnavailable):
     """A service did not answer in time or answered with an error about itself."""
 
 

@@ -1,5 +1,9 @@
-"""Settings of the orchestrator service (env prefix ``SEXTANT_ORCHESTRATOR_``)."""
+"""Settings of the orchestrator service (env prefix ``SEXTANT_ORCHESTRATOR_``; the LLM's
+own settings use ``LLM_``)."""
 
+from pydantic import Field
+
+from sextant_orchestrator.infrastructure.llm.settings import LlmSettings
 from sextant_platform.settings import ServiceSettings, service_config
 
 
@@ -9,3 +13,19 @@ class OrchestratorSettings(ServiceSettings):
     model_config = service_config("SEXTANT_ORCHESTRATOR_")
 
     SERVICE_NAME: str = "orchestrator"
+    CONSUMER_GROUP: str = "orchestrator"
+    INSTANCE_ID: str | None = Field(
+        default=None, description="Lease owner name; host-pid-random when unset."
+    )
+    MAX_CONCURRENT_ANALYSES: int = Field(default=4, ge=1, le=256)
+    LEASE_S: float = Field(
+        default=30.0, ge=1.0, description="A dead instance's analyses are taken over after this."
+    )
+    SERVICE_TIMEOUT_S: float = Field(
+        default=120.0, gt=0, description="Waiting for one tools/embeddings reply."
+    )
+    CHECKPOINT_PREFIX: str = "sextant:checkpoints"
+    OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
+    HTTP_HOST: str = Field(default="127.0.0.1", description="Where /healthz and /readyz listen.")
+    HTTP_PORT: int = Field(default=8084, ge=0, le=65535)
+    LLM: LlmSettings = Field(default_factory=LlmSettings)

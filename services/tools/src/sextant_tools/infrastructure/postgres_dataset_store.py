@@ -1,20 +1,15 @@
 """The DatasetStore port on PostgreSQL (table ``datasets``, migration 0002)."""
 
-import hashlib
 import uuid
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_platform.database.datasets import insert_dataset
 from sextant_tools.domain.datasets import Dataset, DatasetLimits, MediaType
 from sextant_tools.domain.errors import DatasetNotFound, DatasetTooLarge
 
-_INSERT = text(
-    "INSERT INTO datasets (dataset_id, tenant_id, media_type, size_bytes, sha256, content) "
-    "VALUES (:dataset_id, :tenant_id, :media_type, :size_bytes, :sha256, :content) "
-    "RETURNING created_at"
-)
 _SELECT = text(
     "SELECT dataset_id, tenant_id, media_type, size_bytes, sha256, created_at, content "
     "FROM datasets WHERE dataset_id = :dataset_id AND tenant_id = :tenant_id"
@@ -33,22 +28,21 @@ class PostgresDatasetStore:
             raise DatasetTooLarge(
                 f"dataset is {len(content)} bytes; the limit is {self._limits.max_bytes}"
             )
-        values = {
-            "dataset_id": uuid.uuid4(),
-            "tenant_id": tenant_id,
-            "media_type": media_type,
-            "size_bytes": len(content),
-            "sha256": hashlib.sha256(content).hexdigest(),
-            "content": content,
-        }
-        async with self._engine.begin() as connection:
-            created_at = (await connection.execute(_INSERT, values)).scalar_one()
+        dataset_id = uuid.uuid4()
+        sha256, created_at = await insert_dataset(
+            self._engine,
+            dataset_id=dataset_id,
+            tenant_id=tenant_id,
+            media_type=media_type,
+            content=content,
+        )
+        assert created_at is not None, "a fresh uuid4 cannot collide"
         return Dataset(
-            dataset_id=values["dataset_id"],
+            dataset_id=dataset_id,
             tenant_id=tenant_id,
             media_type=media_type,
             size_bytes=len(content),
-            sha256=str(values["sha256"]),
+            sha256=sha256,
             created_at=created_at,
         )
 

@@ -14,21 +14,20 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from sextant_orchestrator.domain.default_plan import default_plan
+from sextant_orchestrator.domain.errors import StepFailed
 from sextant_orchestrator.domain.ports import PassageRanker, ToolInvoker
 from sextant_orchestrator.domain.state import AnalysisState, Passage, PlannedCall, Usage
 from sextant_orchestrator.infrastructure.graphs import prompts
-from sextant_orchestrator.infrastructure.llm.policy import LlmCallPolicy
+from sextant_orchestrator.infrastructure.llm.policy import LlmBudgetExhausted, LlmCallPolicy
 
 CITATION = re.compile(r"\[((?:T|D)\d+)\]")
 PROFILE_CALL_ID = "T0"
 
 
-class StepFailed(RuntimeError):
-    """A step cannot go on (e.g. the dataset cannot be profiled); ends the analysis as failed."""
-
-    def __init__(self, step: str, message: str) -> None:
-        super().__init__(message)
-        self.step = step
+def _describe(error: BaseException) -> str:
+    status = getattr(error, "status_code", None)
+    prefix = f"HTTP {status}: " if isinstance(status, int) else ""
+    return f"{prefix}{type(error).__name__}: {error}"[:1000]
 
 
 def _usage(message: AIMessage, latency_s: float) -> Usage:
@@ -59,9 +58,19 @@ class WorkflowNodes:
         self.llm_calls_tools = llm_calls_tools
         self.policy = policy
 
-    async def _ask(self, state: AnalysisState, model: Any, messages: list[Any]) -> AIMessage:
+    async def _ask(
+        self, step: str, state: AnalysisState, model: Any, messages: list[Any]
+    ) -> AIMessage:
+        """One LLM call under the policy; what still fails after it ends the analysis."""
         calls_made = state.get("usage", {}).get("llm_calls", 0)
-        response = await self.policy.call(model.ainvoke, messages, calls_made=calls_made)
+        try:
+            response = await self.policy.call(model.ainvoke, messages, calls_made=calls_made)
+        except LlmBudgetExhausted as error:
+            raise StepFailed(step, "llm_budget_exhausted", str(error)) from error
+        except Exception as error:
+            raise StepFailed(
+                step, "llm_unavailable", f"the language model failed: {_describe(error)}"
+            ) from error
         if not isinstance(response, AIMessage):
             raise TypeError(f"the model returned {type(response).__name__}, not a message")
         return response
@@ -76,7 +85,11 @@ class WorkflowNodes:
             tenant_id=state["tenant_id"],
         )
         if outcome["error"] is not None or outcome["result"] is None:
-            raise StepFailed("profile", f"the dataset could not be profiled: {outcome['error']}")
+            raise StepFailed(
+                "profile",
+                "dataset_unavailable",
+                f"the dataset could not be profiled: {outcome['error']}",
+            )
         return {
             "profile": outcome["result"],
             "outcomes": [outcome],
@@ -111,7 +124,7 @@ class WorkflowNodes:
                 ),
             ]
             llm_started = time.perf_counter()
-            response = await self._ask(state, model, messages)
+            response = await self._ask("plan", state, model, messages)
             update["usage"] = _usage(response, time.perf_counter() - llm_started)
             known = {t["name"] for t in catalogue}
             for call in response.tool_calls[:max_calls]:
@@ -185,7 +198,7 @@ class WorkflowNodes:
                 + prompts.evidence(state.get("outcomes", []), state.get("passages", []))
             ),
         ]
-        response = await self._ask(state, self.llm, messages)
+        response = await self._ask("synthesize", state, self.llm, messages)
         answer = response.text.strip()
         return {
             "answer": answer,

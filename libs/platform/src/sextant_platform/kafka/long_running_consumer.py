@@ -1,0 +1,232 @@
+"""A consumer for handlers that run for minutes: keeps polling, commits only finished work.
+
+Why not a FastStream subscriber: FastStream handles one message at a time per
+subscriber and polls again only when the handler returns. A handler that runs an agent
+workflow for longer than ``max_poll_interval_ms`` gets its consumer thrown out of the
+group, the partition is handed to another instance, and the same request runs twice.
+
+Here each record runs in its own task while the poll loop keeps calling ``getmany``
+(paused partitions return nothing, so polling costs nothing while the pool is full):
+
+* **commit after the work, in order** - a partition's committed offset never passes a
+  record whose handler has not returned, even when later records finished first, so a
+  crash redelivers every unfinished record and nothing else;
+* **bounded concurrency** - at ``max_in_flight`` running handlers every assigned
+  partition is paused, and resumed as handlers finish;
+* **rebalances** - on revocation, finished offsets of the revoked partitions are
+  committed; handlers still running keep running (their side effects must be idempotent
+  and guarded, as the new owner will get the same records);
+* **failures** - a handler that raises hands the record to ``on_error`` (the DLQ); if
+  that fails too, the offset is never committed past the record and it is redelivered.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+
+from sextant_platform.kafka.broker import broker_security
+from sextant_platform.settings import KafkaSettings
+
+logger = logging.getLogger(__name__)
+
+RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+ErrorHandler = Callable[[ConsumerRecord[bytes, bytes], BaseException], Awaitable[None]]
+
+
+class PartitionProgress:
+    """Offsets handed out and finished on one partition."""
+
+    def __init__(self) -> None:
+        self.running: set[int] = set()
+        self.next_offset: int | None = None  # one past the highest offset handed out
+        self.committed: int | None = None
+
+    def started(self, offset: int) -> None:
+        self.running.add(offset)
+        self.next_offset = max(self.next_offset or 0, offset + 1)
+
+    def finished(self, offset: int) -> None:
+        self.running.discard(offset)
+
+    def committable(self) -> int | None:
+        """The offset to commit: the oldest running record, or past the last handed out."""
+        if self.running:
+            return min(self.running)
+        return self.next_offset
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: "LongRunningConsumer") -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._owner.partitions_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        logger.info("partitions assigned", extra={"partitions": sorted(map(str, assigned))})
+
+
+class LongRunningConsumer:
+    """Runs ``handler`` once per record, up to ``max_in_flight`` at a time."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topics: list[str],
+        *,
+        group_id: str,
+        client_id: str,
+        handler: RecordHandler,
+        on_error: ErrorHandler,
+        max_in_flight: int = 8,
+        poll_timeout_ms: int = 500,
+    ) -> None:
+        self._settings = settings
+        self._topics = topics
+        self._group_id = group_id
+        self._client_id = client_id
+        self._handler = handler
+        self._on_error = on_error
+        self._max_in_flight = max_in_flight
+        self._poll_timeout_ms = poll_timeout_ms
+        self._progress: dict[TopicPartition, PartitionProgress] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._assigned = asyncio.Event()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def start(self) -> None:
+        from faststream.kafka.security import parse_security
+
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.BOOTSTRAP_SERVERS,
+            client_id=self._client_id,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_interval_ms=self._settings.MAX_POLL_INTERVAL_MS,
+            session_timeout_ms=self._settings.SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=max(1000, self._settings.SESSION_TIMEOUT_MS // 10),
+            request_timeout_ms=self._settings.REQUEST_TIMEOUT_MS,
+            **parse_security(broker_security(self._settings)),
+        )
+        self._consumer.subscribe(self._topics, listener=_Listener(self))
+        await self._consumer.start()
+        self._loop_task = asyncio.create_task(self._poll_loop(), name=f"consume-{self._group_id}")
+
+    async def wait_assigned(self, timeout_s: float = 30.0) -> None:
+        """Until this consumer owns at least one partition (tests, readiness)."""
+        await asyncio.wait_for(self._assigned.wait(), timeout_s)
+
+    async def _poll_loop(self) -> None:
+        consumer = self._require_consumer()
+        while True:
+            assignment = consumer.assignment()
+            if assignment:
+                self._assigned.set()
+            if self.in_flight >= self._max_in_flight:
+                consumer.pause(*assignment)
+            else:
+                consumer.resume(*assignment)
+            batch = await consumer.getmany(
+                timeout_ms=self._poll_timeout_ms,
+                max_records=max(1, self._max_in_flight - self.in_flight),
+            )
+            for partition, records in batch.items():
+                for record in records:
+                    self._launch(partition, record)
+            await self._commit(assignment)
+
+    def _launch(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
+        progress = self._progress.setdefault(partition, PartitionProgress())
+        progress.started(record.offset)
+        task = asyncio.create_task(self._handle(progress, record))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(
+        self, progress: PartitionProgress, record: ConsumerRecord[bytes, bytes]
+    ) -> None:
+        try:
+            await self._handler(record)
+        except asyncio.CancelledError:
+            raise  # shutting down: not finished, so it is redelivered
+        except Exception as error:
+            logger.exception(
+                "handler failed", extra={"topic": record.topic, "offset": record.offset}
+            )
+            try:
+                await self._on_error(record, error)
+            except Exception:
+                logger.critical(
+                    "could not dead-letter a failed record; it will be redelivered",
+                    exc_info=True,
+                    extra={"topic": record.topic, "offset": record.offset},
+                )
+                return  # never marked finished: the committed offset stays below it
+        progress.finished(record.offset)
+
+    async def _commit(self, partitions: set[TopicPartition]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for partition in partitions:
+            progress = self._progress.get(partition)
+            if progress is None:
+                continue
+            offset = progress.committable()
+            if offset is not None and offset != progress.committed:
+                offsets[partition] = offset
+        if not offsets:
+            return
+        try:
+            await self._require_consumer().commit(offsets)
+        except Exception:  # a rebalance in progress: the next loop commits again
+            logger.warning("offset commit failed; will retry", exc_info=True)
+            return
+        for partition, offset in offsets.items():
+            self._progress[partition].committed = offset
+
+    async def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._commit(revoked & set(self._progress))
+        for partition in revoked:
+            self._progress.pop(partition, None)
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop polling, give running handlers ``grace_s`` to finish, commit, leave."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._commit(self._consumer.assignment())
+            await self._consumer.stop()
+            self._consumer = None
+
+    def _require_consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("the consumer is not started")
+        return self._consumer
+
+    def describe(self) -> dict[str, Any]:
+        """For health and metrics: what is running and what is committed."""
+        return {
+            "in_flight": self.in_flight,
+            "partitions": {
+                str(p): {"running": len(s.running), "committed": s.committed}
+                for p, s in self._progress.items()
+            },
+        }

@@ -1,0 +1,130 @@
+"""The transactional outbox: events saved with the state they announce, relayed to Kafka.
+
+Why: "write the row, then publish" loses the event if the process dies in between, and
+"publish, then write" announces what was never saved. Instead the event is inserted
+into ``outbox`` in the *same* transaction as the state change (:func:`enqueue`), and
+:class:`OutboxRelay` publishes unpublished rows afterwards, marking each one published
+only once the broker acknowledged it (``acks=all``). A crash between publish and mark
+publishes the row again with the *same* event id, which consumers dedupe on: the
+guarantee is at-least-once delivery of exactly one event id.
+
+Several relays may run at once (one per service instance): ``FOR UPDATE SKIP LOCKED``
+hands each row to one of them.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from sextant_contracts import Envelope
+
+logger = logging.getLogger(__name__)
+
+_INSERT = text(
+    "INSERT INTO outbox (event_id, topic, message_key, payload, headers) "
+    "VALUES (:event_id, :topic, :message_key, CAST(:payload AS jsonb), CAST(:headers AS jsonb)) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+_CLAIM = text(
+    "SELECT outbox_id, topic, message_key, payload::text AS payload, headers "
+    "FROM outbox WHERE published_at IS NULL ORDER BY outbox_id "
+    "LIMIT :limit FOR UPDATE SKIP LOCKED"
+)
+_MARK = text("UPDATE outbox SET published_at = now() WHERE outbox_id = ANY(:ids)")
+
+
+async def enqueue(
+    connection: AsyncConnection, *, topic: str, key: str, envelope: Envelope[Any]
+) -> None:
+    """Add ``envelope`` to the outbox inside the caller's open transaction."""
+    await connection.execute(
+        _INSERT,
+        {
+            "event_id": envelope.event_id,
+            "topic": topic,
+            "message_key": key,
+            "payload": envelope.model_dump_json(),
+            "headers": json.dumps({"content-type": "application/json"}),
+        },
+    )
+
+
+class OutboxRelay:
+    """Publishes outbox rows in insertion order; ``wake()`` after a commit for low latency."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        broker: KafkaBroker,
+        *,
+        batch_size: int = 100,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._engine = engine
+        self._broker = broker
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Relay now rather than at the next poll (call after committing an event)."""
+        self._wakeup.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unpublished rows; returns how many were published."""
+        async with self._engine.begin() as connection:
+            rows = (await connection.execute(_CLAIM, {"limit": self._batch_size})).all()
+            for row in rows:
+                await self._broker.publish(
+                    row.payload.encode(),
+                    row.topic,
+                    key=row.message_key.encode(),
+                    headers=dict(row.headers),
+                )
+            if rows:
+                await connection.execute(_MARK, {"ids": [row.outbox_id for row in rows]})
+        return len(rows)
+
+    async def _relay_with_backoff(self) -> int:
+        """One batch; a broker or database outage is retried with backoff, indefinitely,
+        because an unpublished event must wait, never be dropped."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential_jitter(initial=0.2, max=self._poll_interval_s * 10),
+            before_sleep=lambda state: logger.warning(
+                "outbox relay failed; retrying",
+                extra={"attempt": state.attempt_number},
+                exc_info=state.outcome.exception() if state.outcome else None,
+            ),
+        ):
+            with attempt:
+                return await self.relay_once()
+        raise AssertionError("unreachable: the retry policy never stops")  # pragma: no cover
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()  # before reading: a wake() during the batch is kept
+            published = await self._relay_with_backoff()
+            if published == self._batch_size:
+                continue  # more may be waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

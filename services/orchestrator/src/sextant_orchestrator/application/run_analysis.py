@@ -1,0 +1,352 @@
+"""The use case: run one analysis request to exactly one terminal state.
+
+The order of things, and why:
+
+1. **Admit** - the request is recorded in PostgreSQL (a no-op for a known id), so a
+   request published straight to Kafka gets its row too. A terminal row means a
+   duplicate or a redelivery of finished work: nothing to do.
+2. **Lease** - one instance runs an analysis at a time. A redelivery caused by a
+   rebalance or a crash finds the lease held and waits until its holder finishes (then
+   there is nothing to do) or its lease expires (the holder died: take over).
+3. **Run or resume** - a thread with a checkpoint is resumed (``run(thread, None)``),
+   never restarted with the original input, so finished steps are not run again.
+   Between steps: progress events, and the cancellation flag.
+4. **Finish** - the terminal state and its event are written in one transaction
+   (outbox); a second finish of the same analysis changes nothing.
+
+Completion is judged from the stored row, never from the checkpoint's "next" steps.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from sextant_contracts import (
+    AnalysisCancelled,
+    AnalysisCompleted,
+    AnalysisFailed,
+    AnalysisProgressed,
+    AnalysisRequested,
+    Citation,
+    Envelope,
+    StepStatus,
+    TokenUsage,
+    ToolCallRecord,
+    WorkflowStep,
+)
+from sextant_contracts.base import Contract
+from sextant_orchestrator.domain.errors import (
+    DependencyUnavailable,
+    LeaseHeld,
+    StepFailed,
+    TransientFailure,
+)
+from sextant_orchestrator.domain.ports import (
+    TERMINAL_STATUSES,
+    AnalysisRepository,
+    DatasetWriter,
+    ProgressPublisher,
+    WorkflowRunner,
+)
+from sextant_orchestrator.domain.state import AnalysisState
+
+logger = logging.getLogger(__name__)
+
+STEP_ORDER: tuple[WorkflowStep, ...] = tuple(WorkflowStep)
+EXCERPT_CHARS = 300
+INLINE_DATASET_NAMESPACE = uuid.UUID("5b1d3c52-8f0e-4d51-9d61-2f3f7e0c6a10")
+
+
+def inline_dataset_id(analysis_id: UUID) -> UUID:
+    """Deterministic, so a resumed or redelivered analysis reuses the stored copy."""
+    return uuid.uuid5(INLINE_DATASET_NAMESPACE, str(analysis_id))
+
+
+def _following(step: str) -> str | None:
+    index = STEP_ORDER.index(WorkflowStep(step))
+    return STEP_ORDER[index + 1].value if index + 1 < len(STEP_ORDER) else None
+
+
+def _progress_sequence(step: str, status: StepStatus) -> int:
+    """Started/completed of step ``n`` are ``2n``/``2n+1``: the same on a resumed run."""
+    return STEP_ORDER.index(WorkflowStep(step)) * 2 + (status == StepStatus.COMPLETED)
+
+
+def _wait_for_lease(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome else None
+    expires_in = error.expires_in_s if isinstance(error, LeaseHeld) else 1.0
+    return min(max(expires_in, 0.2), 5.0)
+
+
+class RunAnalysis:
+    """Runs analysis requests; one instance per process, shared by every consumer task."""
+
+    def __init__(
+        self,
+        *,
+        repository: AnalysisRepository,
+        workflow: WorkflowRunner,
+        progress: ProgressPublisher,
+        datasets: DatasetWriter,
+        owner: str,
+        lease_s: float,
+        model_name: str,
+        resume_attempts: int = 5,
+    ) -> None:
+        self._repository = repository
+        self._workflow = workflow
+        self._progress = progress
+        self._datasets = datasets
+        self._owner = owner
+        self._lease_s = lease_s
+        self._model_name = model_name
+        self._resume_attempts = resume_attempts
+        self._running: dict[UUID, asyncio.Task[None]] = {}
+
+    async def __call__(self, request: Envelope[AnalysisRequested]) -> None:
+        """Returns once the analysis is terminal (here or on another instance)."""
+        analysis_id = request.payload.analysis_id
+        if await self._repository.admit(request) in TERMINAL_STATUSES:
+            logger.info("analysis already finished", extra={"analysis_id": str(analysis_id)})
+            return
+        running = self._running.get(analysis_id)
+        if running is not None:  # redelivered to this process while it runs here
+            await asyncio.shield(running)
+            return
+        task = asyncio.create_task(self._own_and_run(request), name=f"analysis-{analysis_id}")
+        self._running[analysis_id] = task
+        try:
+            await task
+        finally:
+            self._running.pop(analysis_id, None)
+
+    async def _own_and_run(self, request: Envelope[AnalysisRequested]) -> None:
+        analysis_id = request.payload.analysis_id
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(LeaseHeld), wait=_wait_for_lease, reraise=True
+        ):
+            with attempt:
+                status = await self._repository.claim(
+                    analysis_id, owner=self._owner, lease_s=self._lease_s
+                )
+        if status in TERMINAL_STATUSES:
+            return
+        async with self._lease_kept(analysis_id):
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(TransientFailure),
+                stop=stop_after_attempt(self._resume_attempts),
+                wait=wait_exponential_jitter(initial=0.5, max=10.0),
+                reraise=True,
+            ):
+                with attempt:
+                    await self._run(request)
+            await self._workflow.retire(str(analysis_id))
+
+    @contextlib.asynccontextmanager
+    async def _lease_kept(self, analysis_id: UUID) -> AsyncIterator[None]:
+        """Renew the lease while the body runs; losing it (this process stalled past its
+        lease and another instance took over) cancels the body: only one run may finish."""
+        body = asyncio.current_task()
+        lost = False
+
+        async def renew() -> None:
+            nonlocal lost
+            while True:
+                await asyncio.sleep(self._lease_s / 3)
+                if not await self._repository.renew(
+                    analysis_id, owner=self._owner, lease_s=self._lease_s
+                ):
+                    lost = True
+                    if body is not None:
+                        body.cancel()
+                    return
+
+        renewer = asyncio.create_task(renew(), name=f"lease-{analysis_id}")
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not lost or body is None:
+                raise
+            body.uncancel()
+            logger.warning(
+                "lease lost; another instance runs the analysis",
+                extra={"analysis_id": str(analysis_id)},
+            )
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _run(self, request: Envelope[AnalysisRequested]) -> None:
+        payload = request.payload
+        thread = str(payload.analysis_id)
+        started, upcoming = await self._workflow.next_steps(thread)
+        initial: AnalysisState | None = None
+        if not started:
+            initial = await self._initial_state(request)
+            upcoming = [STEP_ORDER[0].value]
+        current = upcoming[0] if upcoming else None
+        try:
+            if current is not None:
+                if await self._cancel_if_requested(request, current):
+                    return
+                await self._publish_progress(request, current, StepStatus.STARTED)
+            async with contextlib.aclosing(self._workflow.run(thread, initial)) as steps:
+                async for step in steps:
+                    await self._publish_progress(request, step, StepStatus.COMPLETED)
+                    current = _following(step)
+                    if current is None:
+                        continue
+                    if await self._cancel_if_requested(request, current):
+                        return
+                    await self._publish_progress(request, current, StepStatus.STARTED)
+        except StepFailed as error:
+            await self._fail(request, error.code, error.reason, error.step)
+        except DependencyUnavailable as error:
+            await self._fail(request, "dependency_unavailable", str(error), current)
+        except (TransientFailure, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            logger.exception("analysis failed unexpectedly", extra={"analysis_id": thread})
+            await self._fail(request, "internal_error", f"{type(error).__name__}: {error}", current)
+        else:
+            await self._complete(request, await self._workflow.final_state(thread))
+
+    async def _initial_state(self, request: Envelope[AnalysisRequested]) -> AnalysisState:
+        payload = request.payload
+        dataset_id = payload.dataset_id
+        if payload.inline_dataset is not None:
+            dataset_id = inline_dataset_id(payload.analysis_id)
+            await self._datasets.store_inline(
+                dataset_id=dataset_id,
+                tenant_id=request.tenant_id,
+                media_type=payload.inline_dataset.media_type,
+                content=payload.inline_dataset.content.encode(),
+            )
+        return {
+            "analysis_id": str(payload.analysis_id),
+            "tenant_id": request.tenant_id,
+            "question": payload.question,
+            "dataset_id": str(dataset_id),
+            "documents": [d.model_dump() for d in payload.documents],
+            "max_tool_calls": payload.options.max_tool_calls,
+            "top_k_passages": payload.options.top_k_passages,
+        }
+
+    def _envelope(self, request: Envelope[AnalysisRequested], payload: Contract) -> Any:
+        return Envelope.wrap(
+            payload,
+            tenant_id=request.tenant_id,
+            correlation_id=request.correlation_id or str(request.payload.analysis_id),
+            causation_id=request.event_id,
+            trace=request.trace,
+        )
+
+    async def _publish_progress(
+        self, request: Envelope[AnalysisRequested], step: str, status: StepStatus
+    ) -> None:
+        event = AnalysisProgressed(
+            analysis_id=request.payload.analysis_id,
+            sequence=_progress_sequence(step, status),
+            step=WorkflowStep(step),
+            status=status,
+            message=f"{step} {status.value}",
+        )
+        try:
+            await self._progress.publish(event, tenant_id=request.tenant_id)
+        except Exception:  # progress is best effort; the terminal event is guaranteed
+            logger.warning("progress event not published", exc_info=True)
+
+    async def _cancel_if_requested(self, request: Envelope[AnalysisRequested], step: str) -> bool:
+        reason = await self._repository.cancel_reason(request.payload.analysis_id)
+        if reason is None:
+            return False
+        cancelled = AnalysisCancelled(
+            analysis_id=request.payload.analysis_id,
+            reason=reason,
+            cancelled_at_step=WorkflowStep(step),
+        )
+        await self._repository.finish(
+            request.payload.analysis_id, self._envelope(request, cancelled)
+        )
+        return True
+
+    async def _fail(
+        self, request: Envelope[AnalysisRequested], code: str, reason: str, step: str | None
+    ) -> None:
+        failed = AnalysisFailed(
+            analysis_id=request.payload.analysis_id,
+            error_code=code,
+            reason=reason[:4000],
+            failed_step=WorkflowStep(step) if step else None,
+        )
+        await self._repository.finish(request.payload.analysis_id, self._envelope(request, failed))
+
+    async def _complete(self, request: Envelope[AnalysisRequested], state: AnalysisState) -> None:
+        completed = AnalysisCompleted(
+            analysis_id=request.payload.analysis_id,
+            answer=state.get("answer", ""),
+            citations=citations(state),
+            tool_calls=[
+                ToolCallRecord(
+                    call_id=o["call_id"],
+                    tool_name=o["tool_name"],
+                    arguments=o["arguments"],
+                    result=o["result"],
+                    error=o["error"],
+                    duration_ms=o["duration_ms"],
+                )
+                for o in state.get("outcomes", [])
+            ],
+            usage=TokenUsage(**state["usage"]) if "usage" in state else TokenUsage(),
+            timings_ms=dict(state.get("timings_ms", {})),
+            model=self._model_name,
+        )
+        await self._repository.finish(
+            request.payload.analysis_id, self._envelope(request, completed)
+        )
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def citations(state: AnalysisState) -> list[Citation]:
+    """The citations the answer uses, each pointing at its tool call or document."""
+    outcomes = {o["call_id"]: o for o in state.get("outcomes", [])}
+    passages = {p["marker"]: p for p in state.get("passages", [])}
+    found: list[Citation] = []
+    for marker in state.get("cited", []):
+        if marker in outcomes:
+            outcome = outcomes[marker]
+            found.append(
+                Citation(
+                    marker=f"[{marker}]",
+                    kind="tool",
+                    source_id=marker,
+                    excerpt=_excerpt(f"{outcome['tool_name']}: {outcome['result']}"),
+                )
+            )
+        elif marker in passages:
+            passage = passages[marker]
+            found.append(
+                Citation(
+                    marker=f"[{marker}]",
+                    kind="document",
+                    source_id=passage["document_id"],
+                    excerpt=_excerpt(passage["text"]),
+                )
+            )
+    return found

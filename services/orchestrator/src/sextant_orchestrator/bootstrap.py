@@ -1,0 +1,149 @@
+"""Composition root of the orchestrator: adapters built once and wired to the use case."""
+
+import asyncio
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_orchestrator.application.run_analysis import RunAnalysis
+from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
+from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
+from sextant_orchestrator.infrastructure.graphs.runner import LangGraphWorkflow
+from sextant_orchestrator.infrastructure.graphs.workflow import build_workflow
+from sextant_orchestrator.infrastructure.kafka_progress import KafkaProgressPublisher
+from sextant_orchestrator.infrastructure.llm.providers import (
+    ChatModelChoice,
+    build_call_policy,
+    build_chat_model,
+)
+from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
+from sextant_orchestrator.infrastructure.postgres_datasets import PostgresDatasetWriter
+from sextant_orchestrator.infrastructure.service_clients import (
+    KafkaPassageRanker,
+    KafkaToolInvoker,
+)
+from sextant_orchestrator.presentation.consumers import (
+    REQUESTS,
+    AnalysisIntake,
+    register_cancellation_subscriber,
+)
+from sextant_orchestrator.presentation.settings import OrchestratorSettings
+from sextant_platform.database import create_engine
+from sextant_platform.health import HealthApp, database_check, kafka_check, redis_check
+from sextant_platform.kafka import create_broker
+from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
+from sextant_platform.outbox import OutboxRelay
+from sextant_platform.redis_client import create_redis
+from sextant_platform.telemetry import configure_tracing
+
+
+def instance_id(settings: OrchestratorSettings) -> str:
+    """Lease owner: unique per process, readable in the ``analyses`` table."""
+    if settings.INSTANCE_ID:
+        return settings.INSTANCE_ID
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class OrchestratorApp:
+    """Everything the running service owns; ``start``/``close`` in that order."""
+
+    broker: KafkaBroker
+    engine: AsyncEngine
+    redis: Redis
+    consumer: LongRunningConsumer
+    relay: OutboxRelay
+    tools: KafkaToolInvoker
+    ranker: KafkaPassageRanker
+    model: ChatModelChoice
+    probes: HealthApp
+
+    async def start(self) -> None:
+        await self.broker.start()
+        await self.tools.client.ready()
+        await self.ranker.client.ready()
+        self.relay.start()
+        await self.consumer.start()
+
+    async def close(self) -> None:
+        await self.consumer.stop()
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+async def bootstrap(
+    settings: OrchestratorSettings, model: ChatModelChoice | None = None
+) -> OrchestratorApp:
+    """Build the service; the local model loads in a thread, off the event loop."""
+    if model is None:
+        model = await asyncio.to_thread(build_chat_model, settings.LLM)
+    owner = instance_id(settings)
+    broker = create_broker(
+        settings.KAFKA,
+        client_id=settings.SERVICE_NAME,
+        tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
+    )
+    engine = create_engine(settings.POSTGRES)
+    redis = create_redis(settings.REDIS)
+    relay = OutboxRelay(engine, broker, poll_interval_s=settings.OUTBOX_POLL_S)
+    repository = PostgresAnalysisRepository(engine, relay)
+    tools = KafkaToolInvoker(broker, instance_id=owner, timeout_s=settings.SERVICE_TIMEOUT_S)
+    ranker = KafkaPassageRanker(broker, instance_id=owner, timeout_s=settings.SERVICE_TIMEOUT_S)
+    nodes = WorkflowNodes(
+        tools=tools,
+        ranker=ranker,
+        llm=model.model,
+        llm_calls_tools=model.calls_tools,
+        policy=build_call_policy(settings.LLM),
+    )
+    saver = PlainRedisSaver(redis, prefix=settings.CHECKPOINT_PREFIX)
+    workflow = LangGraphWorkflow(
+        build_workflow(nodes, saver), saver, finished_ttl_s=settings.REDIS.CHECKPOINT_TTL_S
+    )
+    run = RunAnalysis(
+        repository=repository,
+        workflow=workflow,
+        progress=KafkaProgressPublisher(broker),
+        datasets=PostgresDatasetWriter(engine),
+        owner=owner,
+        lease_s=settings.LEASE_S,
+        model_name=model.name,
+    )
+    intake = AnalysisIntake(run, broker, group_id=settings.CONSUMER_GROUP)
+    consumer = LongRunningConsumer(
+        settings.KAFKA,
+        [REQUESTS.name],
+        group_id=settings.CONSUMER_GROUP,
+        client_id=f"{settings.SERVICE_NAME}-{owner}",
+        handler=intake.handle,
+        on_error=intake.dead_letter,
+        max_in_flight=settings.MAX_CONCURRENT_ANALYSES,
+    )
+    register_cancellation_subscriber(
+        broker, repository, settings=settings.KAFKA, group_id=settings.CONSUMER_GROUP
+    )
+    probes = HealthApp(
+        {
+            "kafka": kafka_check(broker),
+            "postgres": database_check(engine),
+            "redis": redis_check(redis),
+        }
+    )
+    return OrchestratorApp(
+        broker=broker,
+        engine=engine,
+        redis=redis,
+        consumer=consumer,
+        relay=relay,
+        tools=tools,
+        ranker=ranker,
+        model=model,
+        probes=probes,
+    )

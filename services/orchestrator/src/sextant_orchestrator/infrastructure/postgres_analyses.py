@@ -1,0 +1,185 @@
+"""The AnalysisRepository port on PostgreSQL (table ``analyses``, outbox in the same DB)."""
+
+import json
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sextant_contracts import (
+    AnalysisCancelled,
+    AnalysisCompleted,
+    AnalysisFailed,
+    AnalysisRequested,
+    Envelope,
+)
+from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld
+from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus, TerminalOutcome
+from sextant_platform.outbox import OutboxRelay, enqueue
+
+_ADMIT = text(
+    "WITH inserted AS ("
+    " INSERT INTO analyses (analysis_id, tenant_id, status, question, request)"
+    " VALUES (:analysis_id, :tenant_id, 'accepted', :question, CAST(:request AS jsonb))"
+    " ON CONFLICT (analysis_id) DO NOTHING RETURNING status, tenant_id)"
+    " SELECT status, tenant_id FROM inserted"
+    " UNION ALL SELECT status, tenant_id FROM analyses WHERE analysis_id = :analysis_id"
+    " LIMIT 1"
+)
+_CLAIM = text(
+    "UPDATE analyses SET status = 'running', lease_owner = :owner,"
+    " lease_expires_at = now() + make_interval(secs => :lease_s),"
+    " attempts = attempts + CASE WHEN lease_owner IS DISTINCT FROM :owner THEN 1 ELSE 0 END,"
+    " updated_at = now()"
+    " WHERE analysis_id = :analysis_id AND status NOT IN ('completed', 'failed', 'cancelled')"
+    " AND (lease_owner IS NULL OR lease_owner = :owner OR lease_expires_at < now())"
+    " RETURNING status"
+)
+_HOLDER = text(
+    "SELECT status, EXTRACT(EPOCH FROM (lease_expires_at - now())) AS expires_in_s"
+    " FROM analyses WHERE analysis_id = :analysis_id"
+)
+_RENEW = text(
+    "UPDATE analyses SET lease_expires_at = now() + make_interval(secs => :lease_s)"
+    " WHERE analysis_id = :analysis_id AND lease_owner = :owner RETURNING analysis_id"
+)
+_CANCEL_REASON = text(
+    "SELECT cancel_reason FROM analyses"
+    " WHERE analysis_id = :analysis_id AND cancel_requested_at IS NOT NULL"
+)
+_REQUEST_CANCEL = text(
+    "UPDATE analyses SET cancel_requested_at = now(), cancel_reason = :reason, updated_at = now()"
+    " WHERE analysis_id = :analysis_id AND tenant_id = :tenant_id"
+    " AND status NOT IN ('completed', 'failed', 'cancelled')"
+    " AND cancel_requested_at IS NULL RETURNING analysis_id"
+)
+_FINISH = text(
+    "UPDATE analyses SET status = :status, answer = :answer,"
+    " citations = CAST(:citations AS jsonb), tool_calls = CAST(:tool_calls AS jsonb),"
+    " usage = CAST(:usage AS jsonb), timings_ms = CAST(:timings_ms AS jsonb),"
+    " error = CAST(:error AS jsonb), terminal_event_id = :event_id,"
+    " finished_at = now(), updated_at = now(), lease_expires_at = NULL"
+    " WHERE analysis_id = :analysis_id AND status NOT IN ('completed', 'failed', 'cancelled')"
+    " RETURNING analysis_id"
+)
+
+RESULT_TOPICS: dict[type[Any], tuple[AnalysisStatus, str]] = {
+    AnalysisCompleted: ("completed", "analysis.completed.v1"),
+    AnalysisFailed: ("failed", "analysis.failed.v1"),
+    AnalysisCancelled: ("cancelled", "analysis.cancelled.v1"),
+}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, allow_nan=False)
+
+
+def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
+    """The row's result columns for a terminal payload."""
+    payload = outcome.payload
+    empty = {
+        "answer": None,
+        "citations": "[]",
+        "tool_calls": "[]",
+        "usage": "{}",
+        "timings_ms": "{}",
+        "error": None,
+    }
+    if isinstance(payload, AnalysisCompleted):
+        dumped = payload.model_dump(mode="json")
+        return {
+            "answer": payload.answer,
+            "citations": _json(dumped["citations"]),
+            "tool_calls": _json(dumped["tool_calls"]),
+            "usage": _json(dumped["usage"]),
+            "timings_ms": _json(dumped["timings_ms"]),
+            "error": None,
+        }
+    if isinstance(payload, AnalysisFailed):
+        error = {
+            "code": payload.error_code,
+            "reason": payload.reason,
+            "step": payload.failed_step.value if payload.failed_step else None,
+        }
+        return {**empty, "error": _json(error)}
+    step = payload.cancelled_at_step.value if payload.cancelled_at_step else None
+    return {**empty, "error": _json({"code": "cancelled", "reason": payload.reason, "step": step})}
+
+
+class PostgresAnalysisRepository:
+    """One row per analysis; terminal writes are conditional and carry their outbox event."""
+
+    def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
+        self._engine = engine
+        self._relay = relay
+
+    async def admit(self, request: Envelope[AnalysisRequested]) -> AnalysisStatus:
+        values = {
+            "analysis_id": request.payload.analysis_id,
+            "tenant_id": request.tenant_id,
+            "question": request.payload.question,
+            "request": request.payload.model_dump_json(),
+        }
+        async with self._engine.begin() as connection:
+            row = (await connection.execute(_ADMIT, values)).one()
+        if row.tenant_id != request.tenant_id:
+            raise AnalysisIdConflict(
+                f"analysis id {request.payload.analysis_id} is taken by another tenant"
+            )
+        status: AnalysisStatus = row.status
+        return status
+
+    async def claim(self, analysis_id: UUID, *, owner: str, lease_s: float) -> AnalysisStatus:
+        params = {"analysis_id": analysis_id, "owner": owner, "lease_s": lease_s}
+        async with self._engine.begin() as connection:
+            claimed = (await connection.execute(_CLAIM, params)).one_or_none()
+            if claimed is not None:
+                return "running"
+            holder = (await connection.execute(_HOLDER, {"analysis_id": analysis_id})).one()
+        if holder.status in TERMINAL_STATUSES:
+            status: AnalysisStatus = holder.status
+            return status
+        raise LeaseHeld(str(analysis_id), float(holder.expires_in_s or 0.0))
+
+    async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:
+        params = {"analysis_id": analysis_id, "owner": owner, "lease_s": lease_s}
+        async with self._engine.begin() as connection:
+            return (await connection.execute(_RENEW, params)).one_or_none() is not None
+
+    async def cancel_reason(self, analysis_id: UUID) -> str | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(_CANCEL_REASON, {"analysis_id": analysis_id})
+            ).one_or_none()
+        return None if row is None else str(row.cancel_reason or "cancelled")
+
+    async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> bool:
+        params = {"analysis_id": analysis_id, "tenant_id": tenant_id, "reason": reason}
+        async with self._engine.begin() as connection:
+            return (await connection.execute(_REQUEST_CANCEL, params)).one_or_none() is not None
+
+    async def finish(self, analysis_id: UUID, outcome: TerminalOutcome) -> bool:
+        status, topic = RESULT_TOPICS[type(outcome.payload)]
+        async with self._engine.begin() as connection:
+            written = await self._write_terminal(connection, analysis_id, status, outcome)
+            if written:
+                await enqueue(connection, topic=topic, key=str(analysis_id), envelope=outcome)
+        if written and self._relay is not None:
+            self._relay.wake()
+        return written
+
+    @staticmethod
+    async def _write_terminal(
+        connection: AsyncConnection,
+        analysis_id: UUID,
+        status: AnalysisStatus,
+        outcome: TerminalOutcome,
+    ) -> bool:
+        params = {
+            "analysis_id": analysis_id,
+            "status": status,
+            "event_id": outcome.event_id,
+            **_columns(outcome),
+        }
+        return (await connection.execute(_FINISH, params)).one_or_none() is not None

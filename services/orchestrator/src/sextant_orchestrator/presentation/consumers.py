@@ -1,0 +1,82 @@
+"""The Kafka entrypoints: analysis requests (long-running) and cancellation requests."""
+
+import logging
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from sextant_contracts import (
+    AnalysisCancellationRequested,
+    AnalysisRequested,
+    Envelope,
+    topic,
+)
+from sextant_orchestrator.application.run_analysis import RunAnalysis
+from sextant_orchestrator.domain.errors import TransientFailure
+from sextant_orchestrator.domain.ports import AnalysisRepository
+from sextant_platform.kafka import durable_subscriber, publish_dead_letter
+from sextant_platform.resilience import is_connection_error, transient_io_policy
+from sextant_platform.settings import KafkaSettings
+
+logger = logging.getLogger(__name__)
+
+REQUESTS = topic("analysis.requested.v1")
+CANCELLATIONS = topic("analysis.cancel-requested.v1")
+RequestEnvelope = Envelope[AnalysisRequested]
+
+
+def is_infrastructure_outage(error: BaseException) -> bool:
+    """PostgreSQL, Redis or the network away for a moment: worth waiting for."""
+    return is_connection_error(error) or isinstance(
+        error, OperationalError | InterfaceError | TransientFailure
+    )
+
+
+class AnalysisIntake:
+    """Decodes each request record and runs it; what cannot run goes to the DLQ.
+
+    A malformed record, or one whose analysis id belongs to another tenant, fails at
+    once; an infrastructure outage is waited out (bounded) before giving up on it.
+    """
+
+    def __init__(self, run: RunAnalysis, broker: KafkaBroker, *, group_id: str) -> None:
+        self._run = run
+        self._broker = broker
+        self._group_id = group_id
+
+    async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        request = RequestEnvelope.model_validate_json(record.value or b"")
+        async for attempt in transient_io_policy(
+            is_infrastructure_outage, attempts=20, max_s=15.0, deadline_s=300.0
+        ):
+            with attempt:
+                await self._run(request)
+
+    async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        await publish_dead_letter(self._broker, record, error, consumer_group=self._group_id)
+
+
+def register_cancellation_subscriber(
+    broker: KafkaBroker,
+    repository: AnalysisRepository,
+    *,
+    settings: KafkaSettings,
+    group_id: str,
+) -> Any:
+    """Flag the analysis; the running workflow stops at its next step boundary."""
+
+    @durable_subscriber(
+        broker, CANCELLATIONS.name, group_id=f"{group_id}.cancel", settings=settings
+    )
+    async def handle_cancellation(event: Envelope[AnalysisCancellationRequested]) -> None:
+        flagged = await repository.request_cancel(
+            event.payload.analysis_id, tenant_id=event.tenant_id, reason=event.payload.reason
+        )
+        logger.info(
+            "cancellation requested",
+            extra={"analysis_id": str(event.payload.analysis_id), "flagged": flagged},
+        )
+
+    return handle_cancellation

@@ -1,0 +1,230 @@
+"""Driving ``python -m sextant_orchestrator`` as a real process, and observing it.
+
+Requests are published straight to ``analysis.requested.v1`` as any producer would; the
+outcome is read where users read it: the ``analyses`` row and the result topics.
+"""
+
+import asyncio
+import json
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_contracts import AnalysisRequested, Envelope
+from sextant_platform.settings import KafkaSettings
+from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import produce_raw, read_all
+from tests.integration.processes import ServiceProcess, free_port
+
+TENANT = "acme"
+SALES_CSV = (
+    "region,sales,units\n"
+    "north,120.5,10\nsouth,80.0,7\nnorth,99.5,9\neast,150.25,12\nsouth,60.0,5\neast,49.75,4\n"
+)
+DOCUMENTS = [
+    {"document_id": "memo-1", "title": "Pricing memo", "text": "Prices rose in the north in May."},
+    {
+        "document_id": "memo-2",
+        "title": "Regional sales",
+        "text": "Sales by region: the east leads.",
+    },
+]
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+async def skip_group_to_end(settings: KafkaSettings, group_id: str, topics: list[str]) -> None:
+    """Commit ``group_id`` at the end of ``topics``: a test's consumer sees only new records
+    (the shared topics keep what earlier runs published)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in (consumer.partitions_for_topic(topic) or set())
+        ]
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in (consumer.partitions_for_topic(topic) or set())
+            ]
+        ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        await consumer.commit(dict(ends))
+    finally:
+        await consumer.stop()
+
+
+async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int:
+    """Records of ``topic`` that ``group_id`` has not committed past (0: caught up)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        ends = await consumer.end_offsets(partitions)
+        lag = 0
+        for partition in partitions:
+            committed = await consumer.committed(partition)
+            lag += ends[partition] - (committed or 0)
+        return lag
+    finally:
+        await consumer.stop()
+
+
+async def wait_caught_up(settings: KafkaSettings, group_id: str, topic: str) -> None:
+    deadline = time.monotonic() + 60
+    while (lag := await group_lag(settings, group_id, topic)) > 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{group_id} still {lag} behind on {topic}")
+        await asyncio.sleep(0.3)
+
+
+def orchestrator_process(
+    infra: Infrastructure, *, name: str, group: str, llm_env: dict[str, str], port: int
+) -> ServiceProcess:
+    return ServiceProcess(
+        "sextant_orchestrator",
+        infra,
+        env={
+            "SEXTANT_ORCHESTRATOR_HTTP_PORT": str(port),
+            "SEXTANT_ORCHESTRATOR_CONSUMER_GROUP": group,
+            "SEXTANT_ORCHESTRATOR_LEASE_S": "3",
+            "SEXTANT_ORCHESTRATOR_SERVICE_TIMEOUT_S": "60",
+            "SEXTANT_ORCHESTRATOR_OUTBOX_POLL_S": "0.5",
+            "KAFKA_SESSION_TIMEOUT_MS": "6000",
+            **llm_env,
+        },
+        name=name,
+    )
+
+
+async def start_orchestrator(
+    infra: Infrastructure,
+    *,
+    name: str,
+    group: str,
+    llm_env: dict[str, str],
+    new_group: bool = True,
+) -> tuple[ServiceProcess, int]:
+    """Start the process and wait until it is ready; a new group starts at the topic's end."""
+    if new_group:
+        await skip_group_to_end(infra.kafka, group, ["analysis.requested.v1"])
+        await skip_group_to_end(infra.kafka, f"{group}.cancel", ["analysis.cancel-requested.v1"])
+    port = free_port()
+    process = orchestrator_process(infra, name=name, group=group, llm_env=llm_env, port=port)
+    process.start()
+    await asyncio.to_thread(process.wait_http, f"http://127.0.0.1:{port}/readyz", timeout_s=180)
+    return process, port
+
+
+def request_envelope(
+    *, question: str = "Which region sells the most, and are sales and units related?"
+) -> Envelope[AnalysisRequested]:
+    request = AnalysisRequested.model_validate(
+        {
+            "analysis_id": str(uuid.uuid4()),
+            "question": question,
+            "inline_dataset": {"media_type": "text/csv", "content": SALES_CSV},
+            "documents": DOCUMENTS,
+            "options": {"max_tool_calls": 4, "top_k_passages": 2},
+        }
+    )
+    return Envelope.wrap(request, tenant_id=TENANT, correlation_id=f"test-{request.analysis_id}")
+
+
+async def publish_request(settings: KafkaSettings, envelope: Envelope[Any]) -> None:
+    payload = envelope.payload
+    key = str(payload.analysis_id).encode()
+    topic = (
+        "analysis.requested.v1"
+        if isinstance(payload, AnalysisRequested)
+        else "analysis.cancel-requested.v1"
+    )
+    await produce_raw(settings, topic, [envelope.model_dump_json().encode()], key=key)
+
+
+@dataclass
+class AnalysisRow:
+    status: str
+    answer: str | None
+    citations: list[dict[str, Any]]
+    tool_calls: list[dict[str, Any]]
+    usage: dict[str, Any]
+    error: dict[str, Any] | None
+    terminal_event_id: uuid.UUID | None
+    attempts: int
+
+
+async def analysis_row(engine: AsyncEngine, analysis_id: uuid.UUID) -> AnalysisRow | None:
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT status, answer, citations, tool_calls, usage, error,"
+                    " terminal_event_id, attempts FROM analyses WHERE analysis_id = :id"
+                ),
+                {"id": analysis_id},
+            )
+        ).one_or_none()
+    return None if row is None else AnalysisRow(*row)
+
+
+async def count_rows(engine: AsyncEngine, analysis_id: uuid.UUID) -> int:
+    async with engine.connect() as connection:
+        return int(
+            (
+                await connection.execute(
+                    text("SELECT count(*) FROM analyses WHERE analysis_id = :id"),
+                    {"id": analysis_id},
+                )
+            ).scalar_one()
+        )
+
+
+async def wait_terminal(
+    engine: AsyncEngine, analysis_id: uuid.UUID, *, timeout_s: float = 120, process: Any = None
+) -> AnalysisRow:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        row = await analysis_row(engine, analysis_id)
+        if row is not None and row.status in TERMINAL:
+            return row
+        await asyncio.sleep(0.2)
+    tail = process.tail(60) if process is not None else ""
+    raise AssertionError(f"analysis {analysis_id} not terminal after {timeout_s}s\n{tail}")
+
+
+async def events_for(
+    settings: KafkaSettings,
+    topic: str,
+    analysis_id: uuid.UUID,
+    *,
+    expected: int,
+    timeout_s: float = 20,
+) -> list[dict[str, Any]]:
+    """Every event on ``topic`` about ``analysis_id`` (the key), plus any late duplicate."""
+    records = await read_all(
+        settings,
+        topic,
+        expected=expected,
+        timeout_s=timeout_s,
+        key=str(analysis_id).encode(),
+        linger_polls=4,
+    )
+    return [json.loads(r.value) for r in records]
+
+
+def started_steps(progress: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(e["payload"]["step"] for e in progress if e["payload"]["status"] == "started")

@@ -1,0 +1,95 @@
+"""Crash resume: ``kill -9`` of the orchestrator in the middle of a step.
+
+Its own module, so that no other orchestrator process (another consumer group on the
+same topic) is running the same request meanwhile.
+"""
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import wait_until
+from tests.integration.orchestrator.fake_openai import Scripted, completion, running_fake_openai
+from tests.integration.orchestrator.service import (
+    count_rows,
+    events_for,
+    publish_request,
+    request_envelope,
+    start_orchestrator,
+    started_steps,
+    wait_terminal,
+)
+from tests.integration.orchestrator.test_orchestrator_service import (
+    ANSWER,
+    llm_env,
+    plan_then_answer,
+    planning_requests,
+)
+
+pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
+
+
+async def test_killed_mid_step_resumes_without_redoing_finished_steps(
+    infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    async with running_fake_openai() as fake:
+        fake.responder = plan_then_answer
+        # The synthesis call hangs: the process is killed while that step runs.
+        hanging = completion(ANSWER)
+        hanging.hang_s = 60
+        group = f"orchestrator-crash-{uuid.uuid4().hex[:8]}"
+        first, _ = await start_orchestrator(
+            infra, name="orchestrator-crash-1", group=group, llm_env=llm_env(fake)
+        )
+        try:
+            fake.script = []
+            envelope = request_envelope()
+            analysis_id = envelope.payload.analysis_id
+
+            def synthesis_started() -> bool:
+                return any("tools" not in r for r in fake.requests)
+
+            original = fake.responder
+
+            def hang_on_synthesis(body: dict[str, Any]) -> Scripted:
+                return hanging if "tools" not in body else original(body)
+
+            fake.responder = hang_on_synthesis
+            await publish_request(infra.kafka, envelope)
+            await wait_until(synthesis_started, timeout_s=90, what="the synthesis call")
+        finally:
+            first.kill()  # SIGKILL in the middle of "synthesize"
+
+        fake.responder = plan_then_answer
+        second, _ = await start_orchestrator(
+            infra, name="orchestrator-crash-2", group=group, llm_env=llm_env(fake), new_group=False
+        )
+        try:
+            row = await wait_terminal(engine, analysis_id, timeout_s=120, process=second)
+        finally:
+            assert await asyncio.to_thread(second.stop) == 0
+            second.kill()
+
+    assert row.status == "completed", row.error
+    assert row.answer == ANSWER
+    assert row.attempts == 2  # taken over once, after the first owner's lease expired
+    assert await count_rows(engine, analysis_id) == 1
+    assert planning_requests(fake) == 1  # "plan" ran once: resumed, not restarted
+    assert sum(1 for r in fake.requests if "tools" not in r) == 2  # synthesis: killed + rerun
+    progress = await events_for(infra.kafka, "analysis.progress.v1", analysis_id, expected=13)
+    assert started_steps(progress) == {
+        "profile": 1,
+        "plan": 1,
+        "run_tools": 1,
+        "retrieve": 1,
+        "synthesize": 2,
+        "finalize": 1,
+    }
+    completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
+    assert [e["event_id"] for e in completed] == [str(row.terminal_event_id)]
+    tool_calls = {c["call_id"] for c in row.tool_calls}
+    assert tool_calls == {"T0", "T1", "T2"}  # no tool ran twice into the result

@@ -1,0 +1,201 @@
+"""The orchestrator as deployed: a process consuming ``analysis.requested.v1``, writing one
+row per analysis to PostgreSQL and exactly one terminal event, over the real tools and
+embeddings services, with the real LangChain OpenAI client against a loopback server."""
+
+import asyncio
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_contracts import AnalysisCancellationRequested, Envelope
+from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import produce_raw, read_all, wait_until
+from tests.integration.orchestrator.fake_openai import (
+    FakeOpenAI,
+    Scripted,
+    completion,
+    running_fake_openai,
+)
+from tests.integration.orchestrator.service import (
+    SALES_CSV,
+    TENANT,
+    count_rows,
+    events_for,
+    publish_request,
+    request_envelope,
+    start_orchestrator,
+    wait_caught_up,
+    wait_terminal,
+)
+from tests.integration.processes import ServiceProcess
+
+pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
+
+ANSWER = "The east sells the most (200.0) [T1]; sales track units [T2]. See [D1]."
+STEPS = ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]
+
+
+def plan_then_answer(body: dict[str, Any]) -> Scripted:
+    """Planning requests carry the tool catalogue; synthesis requests do not."""
+    if "tools" in body:
+        return completion(
+            tool_calls=[
+                ("group_by_aggregate", {"by": ["region"], "metric": "sales", "aggregation": "sum"}),
+                ("correlation_matrix", {"method": "pearson", "columns": ["sales", "units"]}),
+            ]
+        )
+    return completion(ANSWER)
+
+
+def planning_requests(fake: FakeOpenAI) -> int:
+    return sum(1 for r in fake.requests if "tools" in r)
+
+
+def llm_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
+    return {
+        "LLM_PROVIDER": "openai-compatible",
+        "LLM_BASE_URL": fake.base_url,
+        "LLM_MODEL": "gpt-test",
+        "LLM_TIMEOUT_S": "30",
+        "LLM_BACKOFF_S": "0.05",
+        "LLM_MAX_ATTEMPTS": "2",
+        **extra,
+    }
+
+
+@dataclass
+class RunningOrchestrator:
+    process: ServiceProcess
+    fake: FakeOpenAI
+    group: str
+
+
+@pytest.fixture(scope="module")
+async def orchestrator(infra: Infrastructure) -> AsyncIterator[RunningOrchestrator]:
+    async with running_fake_openai() as fake:
+        group = f"orchestrator-it-{uuid.uuid4().hex[:8]}"
+        process, _ = await start_orchestrator(
+            infra, name="orchestrator-service", group=group, llm_env=llm_env(fake)
+        )
+        try:
+            yield RunningOrchestrator(process, fake, group)
+            assert await asyncio.to_thread(process.stop) == 0
+        finally:
+            process.kill()
+
+
+async def test_published_request_completes_once_with_numbers_from_the_tools(
+    orchestrator: RunningOrchestrator, infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    orchestrator.fake.responder = plan_then_answer
+    # A poison record first: it is dead-lettered and the consumer keeps going.
+    poison_key = f"poison-{uuid.uuid4()}".encode()
+    await produce_raw(infra.kafka, "analysis.requested.v1", [b"\xff not json"], key=poison_key)
+    envelope = request_envelope()
+    analysis_id = envelope.payload.analysis_id
+    await publish_request(infra.kafka, envelope)
+
+    row = await wait_terminal(engine, analysis_id, process=orchestrator.process)
+    assert row.status == "completed", row.error
+    assert row.answer == ANSWER
+    frame = pd.read_csv(io.StringIO(SALES_CSV))
+    calls = {c["call_id"]: c for c in row.tool_calls}
+    assert set(calls) == {"T0", "T1", "T2"}
+    assert calls["T0"]["result"]["statistics"]["sales"]["mean"] == pytest.approx(
+        frame["sales"].mean()
+    )
+    totals = json.dumps(calls["T1"]["result"])
+    for total in frame.groupby("region")["sales"].sum():
+        assert json.dumps(total) in totals
+    assert [c["marker"] for c in row.citations] == ["[T1]", "[T2]", "[D1]"]
+    assert row.citations[2]["source_id"] == "memo-2"  # ranked first by the embeddings service
+    assert row.usage["llm_calls"] == 2
+    assert row.usage["input_tokens"] == 240
+
+    completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
+    assert [e["event_id"] for e in completed] == [str(row.terminal_event_id)]
+    assert completed[0]["payload"]["answer"] == ANSWER
+    assert completed[0]["correlation_id"] == f"test-{analysis_id}"
+    progress = await events_for(infra.kafka, "analysis.progress.v1", analysis_id, expected=12)
+    assert [(e["payload"]["step"], e["payload"]["status"]) for e in progress] == [
+        (step, status) for step in STEPS for status in ("started", "completed")
+    ]
+
+    letters = [
+        json.loads(r.value)
+        for r in await read_all(infra.kafka, "analysis.requested.v1.dlq", expected=1)
+        if r.key == poison_key
+    ]
+    assert len(letters) == 1
+    assert letters[0]["consumer_group"] == orchestrator.group
+    assert letters[0]["error_type"] == "ValidationError"
+
+    # The same request again (a producer retry): no second run, no second event.
+    llm_calls_before = len(orchestrator.fake.requests)
+    await publish_request(infra.kafka, envelope)
+    await wait_caught_up(infra.kafka, orchestrator.group, "analysis.requested.v1")
+    assert await count_rows(engine, analysis_id) == 1
+    completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
+    assert len({e["event_id"] for e in completed}) == 1
+    assert len(orchestrator.fake.requests) == llm_calls_before
+
+
+async def test_cancel_stops_the_workflow_at_the_next_step_boundary(
+    orchestrator: RunningOrchestrator, infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    fake = orchestrator.fake
+    slow_plan = plan_then_answer({"tools": []})
+    slow_plan.hang_s = 3.0
+    fake.script = [slow_plan]
+    fake.responder = plan_then_answer
+    envelope = request_envelope()
+    analysis_id = envelope.payload.analysis_id
+    before = len(fake.requests)
+    await publish_request(infra.kafka, envelope)
+    await wait_until(lambda: len(fake.requests) > before, timeout_s=60, what="the planning call")
+
+    cancel = Envelope.wrap(
+        AnalysisCancellationRequested(analysis_id=analysis_id, reason="user changed their mind"),
+        tenant_id=TENANT,
+    )
+    await publish_request(infra.kafka, cancel)
+
+    row = await wait_terminal(engine, analysis_id, process=orchestrator.process)
+    assert row.status == "cancelled"
+    assert row.error == {
+        "code": "cancelled",
+        "reason": "user changed their mind",
+        "step": "run_tools",
+    }
+    assert len(fake.requests) == before + 1  # planning finished; synthesis never ran
+    cancelled = await events_for(infra.kafka, "analysis.cancelled.v1", analysis_id, expected=1)
+    assert [e["event_id"] for e in cancelled] == [str(row.terminal_event_id)]
+    assert cancelled[0]["payload"]["cancelled_at_step"] == "run_tools"
+
+
+async def test_llm_that_keeps_failing_ends_the_analysis_as_failed_with_a_reason(
+    orchestrator: RunningOrchestrator, infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    fake = orchestrator.fake
+    fake.script = [Scripted(status=503, body={"error": {"message": "provider down"}})] * 2
+    fake.responder = plan_then_answer
+    envelope = request_envelope()
+    analysis_id = envelope.payload.analysis_id
+    await publish_request(infra.kafka, envelope)
+
+    row = await wait_terminal(engine, analysis_id, process=orchestrator.process)
+    assert row.status == "failed"
+    assert row.error is not None
+    assert row.error["code"] == "llm_unavailable"
+    assert row.error["step"] == "plan"
+    assert "503" in row.error["reason"]
+    assert "provider down" in row.error["reason"]
+    failed = await events_for(infra.kafka, "analysis.failed.v1", analysis_id, expected=1)
+    assert [e["event_id"] for e in failed] == [str(row.terminal_event_id)]
