@@ -98,7 +98,7 @@ class OutboxRelay:
         because an unpublished event must wait, never be dropped."""
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(Exception),
-            wait=wait_exponential_jitter(initial=0.2, max=self._poll_interval_s * 10),
+            wait=wait_exponential_jitter(multiplier=0.2, max=self._poll_interval_s * 10),
             before_sleep=lambda state: logger.warning(
                 "outbox relay failed; retrying",
                 extra={"attempt": state.attempt_number},

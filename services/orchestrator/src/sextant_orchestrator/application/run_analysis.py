@@ -147,7 +147,7 @@ class RunAnalysis:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(TransientFailure),
                 stop=stop_after_attempt(self._resume_attempts),
-                wait=wait_exponential_jitter(initial=0.5, max=10.0),
+                wait=wait_exponential_jitter(multiplier=0.5, max=10.0),
                 reraise=True,
             ):
                 with attempt:

@@ -200,6 +200,8 @@ class WorkflowNodes:
         ]
         response = await self._ask("synthesize", state, self.llm, messages)
         answer = response.text.strip()
+        if not answer:
+            raise StepFailed("synthesize", "empty_answer", "the language model returned no answer")
         return {
             "answer": answer,
             "usage": _usage(response, time.perf_counter() - started),

@@ -98,7 +98,7 @@ class LlmCallPolicy:
         asked = retry_after_s(error)
         if asked is not None:
             return min(asked, self.backoff_max_s)
-        backoff = wait_exponential_jitter(initial=self.backoff_s, max=self.backoff_max_s)
+        backoff = wait_exponential_jitter(multiplier=self.backoff_s, max=self.backoff_max_s)
         return float(backoff(state))
 
     async def call(

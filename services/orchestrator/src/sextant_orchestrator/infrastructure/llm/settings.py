@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Provider = Literal["local", "openai", "anthropic", "openai-compatible"]
@@ -34,3 +34,9 @@ class LlmSettings(BaseSettings):
     LOCAL_MODEL_PATH: str | None = Field(default=None, description="GGUF; packaged if unset.")
     LOCAL_THREADS: int | None = Field(default=None, ge=1)
     LOCAL_CONTEXT_TOKENS: int = Field(default=4096, ge=512, le=8192)
+
+    @field_validator("MODEL", "BASE_URL", "API_KEY", "LOCAL_MODEL_PATH", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``LLM_API_KEY=`` (as compose passes an unset variable) means "not set"."""
+        return None if isinstance(value, str) and not value.strip() else value
