@@ -26,12 +26,12 @@ infra-down: ## stop Kafka, PostgreSQL and Redis (data stays in .local/)
 infra-status: ## show what is running and what each server says about itself
 	@bash $(INFRA) status
 
-run: infra-up ## set everything up and run the main job end to end
-	@$(PY) -m sextant_platform.provision describe
-	@echo "[make] infrastructure is up. The services (ingress, orchestrator, embeddings, tools) land with issues #3-#6;"
-	@echo "[make] until then 'make run' stops here. 'make stop' shuts everything down."
+run: infra-up ## set everything up and run the main job end to end (embedded defaults)
+	@$(PY) deploy/local/demo.py
 
-stop: infra-down ## stop everything 'make run' started
+stop: ## stop the services and the infrastructure 'make run' started
+	@$(PY) deploy/local/demo.py stop
+	@$(MAKE) --no-print-directory infra-down
 
 test: infra-up ## set up and run the whole test suite (unit + integration) against the real infrastructure
 	@bash .ci/pytest.sh

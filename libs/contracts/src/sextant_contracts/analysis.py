@@ -60,10 +60,9 @@ class AnalysisOptions(Contract):
     language: Annotated[str, StringConstraints(min_length=2, max_length=16)] = "en"
 
 
-class AnalysisRequested(Contract):
-    """Ask Sextant to answer ``question`` about a dataset (by id, or inline when small)."""
+class AnalysisSubmission(Contract):
+    """What a client asks (REST body); the service assigns the analysis id."""
 
-    analysis_id: UUID
     question: Question
     dataset_id: UUID | None = None
     inline_dataset: InlineDataset | None = None
@@ -75,6 +74,12 @@ class AnalysisRequested(Contract):
         if (self.dataset_id is None) == (self.inline_dataset is None):
             raise ValueError("give exactly one of dataset_id or inline_dataset")
         return self
+
+
+class AnalysisRequested(AnalysisSubmission):
+    """Ask Sextant to answer ``question`` about a dataset (by id, or inline when small)."""
+
+    analysis_id: UUID
 
 
 class AnalysisCancellationRequested(Contract):

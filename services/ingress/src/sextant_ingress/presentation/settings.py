@@ -1,5 +1,7 @@
 """Settings of the ingress service (env prefix ``SEXTANT_INGRESS_``)."""
 
+from pydantic import Field
+
 from sextant_platform.settings import ServiceSettings, service_config
 
 
@@ -9,3 +11,9 @@ class IngressSettings(ServiceSettings):
     model_config = service_config("SEXTANT_INGRESS_")
 
     SERVICE_NAME: str = "ingress"
+    HTTP_HOST: str = Field(default="127.0.0.1", description="Where the REST API listens.")
+    HTTP_PORT: int = Field(default=8000, ge=0, le=65535)
+    MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024, description="Non-upload bodies.")
+    MAX_DATASET_BYTES: int = Field(default=50 * 1024 * 1024, ge=1024)
+    MAX_DATASET_ROWS: int = Field(default=1_000_000, ge=1)
+    OUTBOX_POLL_S: float = Field(default=1.0, gt=0)

@@ -1,7 +1,8 @@
-"""Crash resume: ``kill -9`` of the orchestrator in the middle of a step.
+"""Durability of the orchestrator process: ``kill -9`` mid-step, and a step that runs
+longer than Kafka's ``max_poll_interval_ms``.
 
 Its own module, so that no other orchestrator process (another consumer group on the
-same topic) is running the same request meanwhile.
+same topic) is running the same requests meanwhile.
 """
 
 import asyncio
@@ -21,6 +22,7 @@ from tests.integration.orchestrator.service import (
     request_envelope,
     start_orchestrator,
     started_steps,
+    wait_caught_up,
     wait_terminal,
 )
 from tests.integration.orchestrator.test_orchestrator_service import (
@@ -93,3 +95,44 @@ async def test_killed_mid_step_resumes_without_redoing_finished_steps(
     assert [e["event_id"] for e in completed] == [str(row.terminal_event_id)]
     tool_calls = {c["call_id"] for c in row.tool_calls}
     assert tool_calls == {"T0", "T1", "T2"}  # no tool ran twice into the result
+
+
+async def test_a_step_longer_than_max_poll_interval_causes_no_second_run(
+    infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    """With ``max_poll_interval_ms`` at its 10 s minimum, synthesis takes 14 s: a consumer
+    that polled only between messages would be evicted and the request run again."""
+    async with running_fake_openai() as fake:
+        slow_answer = completion(ANSWER)
+        slow_answer.hang_s = 14
+
+        def slow_synthesis(body: dict[str, Any]) -> Scripted:
+            return plan_then_answer(body) if "tools" in body else slow_answer
+
+        fake.responder = slow_synthesis
+        group = f"orchestrator-long-{uuid.uuid4().hex[:8]}"
+        process, _ = await start_orchestrator(
+            infra,
+            name=group,  # a fresh log file: its lines are counted below
+            group=group,
+            llm_env={**llm_env(fake), "KAFKA_MAX_POLL_INTERVAL_MS": "10000"},
+        )
+        try:
+            envelope = request_envelope()
+            analysis_id = envelope.payload.analysis_id
+            await publish_request(infra.kafka, envelope)
+            row = await wait_terminal(engine, analysis_id, timeout_s=120, process=process)
+            await wait_caught_up(infra.kafka, group, "analysis.requested.v1")
+        finally:
+            assert await asyncio.to_thread(process.stop) == 0
+            process.kill()
+
+    assert row.status == "completed", row.error
+    assert row.attempts == 1  # never handed to a second owner
+    assert planning_requests(fake) == 1
+    assert sum(1 for r in fake.requests if "tools" not in r) == 1
+    completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
+    assert [e["event_id"] for e in completed] == [str(row.terminal_event_id)]
+    # The consumer stayed in its group the whole time: assigned its partitions once.
+    log = process.log_path.read_text()
+    assert log.count('"message": "partitions assigned"') == 1, process.tail(40)

@@ -1,0 +1,60 @@
+"""Composition root of the ingress: the API over PostgreSQL, and the outbox relay."""
+
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
+
+from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
+from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_ingress.presentation.api import create_app
+from sextant_ingress.presentation.settings import IngressSettings
+from sextant_platform.database import create_engine
+from sextant_platform.health import database_check, kafka_check, redis_check
+from sextant_platform.kafka import create_broker
+from sextant_platform.outbox import OutboxRelay
+from sextant_platform.redis_client import create_redis
+
+
+@dataclass
+class IngressApp:
+    api: ASGIApp
+    broker: KafkaBroker
+    engine: AsyncEngine
+    redis: Redis
+    relay: OutboxRelay
+    keys: PostgresApiKeys
+
+    async def start(self) -> None:
+        await self.broker.start()
+        self.relay.start()
+
+    async def close(self) -> None:
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def bootstrap(settings: IngressSettings) -> IngressApp:
+    engine = create_engine(settings.POSTGRES)
+    broker = create_broker(settings.KAFKA, client_id=settings.SERVICE_NAME)
+    redis = create_redis(settings.REDIS)
+    relay = OutboxRelay(engine, broker, poll_interval_s=settings.OUTBOX_POLL_S)
+    keys = PostgresApiKeys(engine)
+    api = create_app(
+        store=PostgresAnalysisStore(engine, relay),
+        keys=keys,
+        engine=engine,
+        checks={
+            "kafka": kafka_check(broker),
+            "postgres": database_check(engine),
+            "redis": redis_check(redis),
+        },
+        max_body_bytes=settings.MAX_BODY_BYTES,
+        max_dataset_bytes=settings.MAX_DATASET_BYTES,
+        max_dataset_rows=settings.MAX_DATASET_ROWS,
+    )
+    return IngressApp(api=api, broker=broker, engine=engine, redis=redis, relay=relay, keys=keys)

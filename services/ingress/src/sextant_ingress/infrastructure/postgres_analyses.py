@@ -1,0 +1,192 @@
+"""Submissions, reads and cancellations on PostgreSQL, with events through the outbox.
+
+``submit`` writes the ``analyses`` row and the ``AnalysisRequested`` event in one
+transaction: once it returns, the request survives any crash and any broker outage (the
+relay publishes it when Kafka is back). That is what makes answering 202 honest.
+"""
+
+import base64
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_contracts import (
+    AnalysisCancellationRequested,
+    AnalysisRequested,
+    Envelope,
+)
+from sextant_ingress.domain.submissions import (
+    Accepted,
+    AnalysisView,
+    IdempotencyConflict,
+    NotCancellable,
+    NotFound,
+)
+from sextant_platform.outbox import OutboxRelay, enqueue
+
+_BY_KEY = text(
+    "SELECT analysis_id, request_hash FROM analyses"
+    " WHERE tenant_id = :tenant_id AND idempotency_key = :key"
+)
+_INSERT = text(
+    "INSERT INTO analyses (analysis_id, tenant_id, status, question, request,"
+    " idempotency_key, request_hash)"
+    " VALUES (:analysis_id, :tenant_id, 'accepted', :question, CAST(:request AS jsonb),"
+    " :key, :request_hash)"
+)
+_COLUMNS = (
+    "analysis_id, status, question, answer, citations, tool_calls, usage, timings_ms, error,"
+    " created_at, finished_at"
+)
+_GET = text(f"SELECT {_COLUMNS} FROM analyses WHERE analysis_id = :id AND tenant_id = :tenant_id")  # noqa: S608 - constant column list
+_FLAG_CANCEL = text(
+    "UPDATE analyses SET cancel_requested_at = now(), cancel_reason = :reason, updated_at = now()"
+    " WHERE analysis_id = :id AND tenant_id = :tenant_id"
+    " AND status NOT IN ('completed', 'failed', 'cancelled') RETURNING analysis_id"
+)
+_STATUS = text("SELECT status FROM analyses WHERE analysis_id = :id AND tenant_id = :tenant_id")
+
+REQUESTS_TOPIC = "analysis.requested.v1"
+CANCELLATIONS_TOPIC = "analysis.cancel-requested.v1"
+
+
+def _view(row: Any) -> AnalysisView:
+    return AnalysisView(*row)
+
+
+def encode_cursor(created_at: datetime, analysis_id: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{analysis_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """Raises ValueError on anything that is not a cursor this API handed out."""
+    try:
+        created, identifier = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), UUID(identifier)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError("invalid cursor") from error
+
+
+class PostgresAnalysisStore:
+    def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
+        self._engine = engine
+        self._relay = relay
+
+    async def submit(
+        self,
+        request: AnalysisRequested,
+        *,
+        tenant_id: str,
+        idempotency_key: str | None,
+        request_hash: str,
+        correlation_id: str | None,
+    ) -> Accepted:
+        if idempotency_key is not None:
+            earlier = await self._by_key(tenant_id, idempotency_key, request_hash)
+            if earlier is not None:
+                return earlier
+        envelope = Envelope.wrap(request, tenant_id=tenant_id, correlation_id=correlation_id)
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    _INSERT,
+                    {
+                        "analysis_id": request.analysis_id,
+                        "tenant_id": tenant_id,
+                        "question": request.question,
+                        "request": request.model_dump_json(),
+                        "key": idempotency_key,
+                        "request_hash": request_hash,
+                    },
+                )
+                await enqueue(
+                    connection,
+                    topic=REQUESTS_TOPIC,
+                    key=str(request.analysis_id),
+                    envelope=envelope,
+                )
+        except IntegrityError:
+            # Two submissions with one key raced; the other one won.
+            if idempotency_key is None:
+                raise
+            earlier = await self._by_key(tenant_id, idempotency_key, request_hash)
+            if earlier is None:
+                raise
+            return earlier
+        self._wake()
+        return Accepted(request.analysis_id, created=True)
+
+    async def _by_key(self, tenant_id: str, key: str, request_hash: str) -> Accepted | None:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(_BY_KEY, {"tenant_id": tenant_id, "key": key})
+            ).one_or_none()
+        if row is None:
+            return None
+        if row.request_hash != request_hash:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was already used with a different request body"
+            )
+        return Accepted(row.analysis_id, created=False)
+
+    async def get(self, analysis_id: UUID, *, tenant_id: str) -> AnalysisView:
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(_GET, {"id": analysis_id, "tenant_id": tenant_id})
+            ).one_or_none()
+        if row is None:
+            raise NotFound(f"analysis {analysis_id} not found")
+        return _view(row)
+
+    async def list(
+        self, *, tenant_id: str, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[AnalysisView], str | None]:
+        """Newest first; the cursor continues after the last item of the previous page."""
+        clauses = ["tenant_id = :tenant_id"]
+        params: dict[str, Any] = {"tenant_id": tenant_id, "limit": limit + 1}
+        if status is not None:
+            clauses.append("status = :status")
+            params["status"] = status
+        if cursor is not None:
+            params["after_created"], params["after_id"] = decode_cursor(cursor)
+            clauses.append("(created_at, analysis_id) < (:after_created, :after_id)")
+        query = text(
+            f"SELECT {_COLUMNS} FROM analyses WHERE {' AND '.join(clauses)}"  # noqa: S608 - fixed clauses, bound values
+            " ORDER BY created_at DESC, analysis_id DESC LIMIT :limit"
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query, params)).all()
+        views = [_view(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = encode_cursor(views[-1].created_at, views[-1].analysis_id) if more else None
+        return views, next_cursor
+
+    async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> None:
+        """Flag the row (the orchestrator checks it between steps) and announce it."""
+        event = Envelope.wrap(
+            AnalysisCancellationRequested(analysis_id=analysis_id, reason=reason),
+            tenant_id=tenant_id,
+            correlation_id=str(analysis_id),
+        )
+        params = {"id": analysis_id, "tenant_id": tenant_id, "reason": reason}
+        async with self._engine.begin() as connection:
+            flagged = (await connection.execute(_FLAG_CANCEL, params)).one_or_none()
+            if flagged is None:
+                status = (
+                    await connection.execute(_STATUS, {"id": analysis_id, "tenant_id": tenant_id})
+                ).scalar_one_or_none()
+                if status is None:
+                    raise NotFound(f"analysis {analysis_id} not found")
+                raise NotCancellable(f"analysis {analysis_id} is already {status}")
+            await enqueue(
+                connection, topic=CANCELLATIONS_TOPIC, key=str(analysis_id), envelope=event
+            )
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._relay is not None:
+            self._relay.wake()

@@ -1,0 +1,363 @@
+"""The REST API: submit, fetch, list and cancel analyses; upload datasets; probes.
+
+Every error is an RFC 9457 problem document (``application/problem+json``); every
+malformed input is a 4xx that says what is wrong. A 202 is returned only after the
+request and its event are committed to PostgreSQL (see ``PostgresAnalysisStore.submit``).
+"""
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sextant_contracts import AnalysisRequested, AnalysisSubmission
+from sextant_contracts.errors import describe_validation_error
+from sextant_ingress.domain.submissions import (
+    AnalysisView,
+    IdempotencyConflict,
+    NotCancellable,
+    NotFound,
+    fingerprint,
+)
+from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
+from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_platform.database.datasets import insert_dataset
+from sextant_platform.health import ReadinessCheck, run_checks
+
+PROBLEM = "application/problem+json"
+Status = Literal["accepted", "running", "completed", "failed", "cancelled"]
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+def problem(status: int, title: str, detail: str, instance: str = "") -> JSONResponse:
+    body = {
+        "type": f"https://sextant.dev/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+class BodyLimit:
+    """Refuse bodies over the limit *before* reading them (Content-Length), and stop
+    reading a chunked body as soon as it passes the limit."""
+
+    def __init__(self, app: ASGIApp, *, default_bytes: int, upload_bytes: int) -> None:
+        self.app = app
+        self.default_bytes = default_bytes
+        self.upload_bytes = upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload_bytes if scope["path"] == "/v1/datasets" else self.default_bytes
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        too_large = problem(413, "Payload too large", f"the body limit is {limit} bytes")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise ApiProblem(413, "Payload too large", f"the body limit is {limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class SubmitAnalysis(AnalysisSubmission):
+    """The REST body: events tolerate unknown fields (forward compatibility); a client's
+    unknown field is a typo worth a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Accepted(BaseModel):
+    analysis_id: UUID
+    status: Status = "accepted"
+    links: dict[str, str]
+
+
+class AnalysisOut(BaseModel):
+    analysis_id: UUID
+    status: Status
+    question: str
+    answer: str | None
+    citations: list[dict[str, Any]]
+    tool_calls: list[dict[str, Any]]
+    usage: dict[str, Any]
+    timings_ms: dict[str, Any]
+    error: dict[str, Any] | None
+    created_at: str
+    finished_at: str | None
+
+    @classmethod
+    def of(cls, view: AnalysisView) -> "AnalysisOut":
+        return cls(
+            analysis_id=view.analysis_id,
+            status=view.status,
+            question=view.question,
+            answer=view.answer,
+            citations=view.citations,
+            tool_calls=view.tool_calls,
+            usage=view.usage,
+            timings_ms=view.timings_ms,
+            error=view.error,
+            created_at=view.created_at.isoformat(),
+            finished_at=view.finished_at.isoformat() if view.finished_at else None,
+        )
+
+
+class AnalysisPage(BaseModel):
+    items: list[AnalysisOut]
+    next_cursor: str | None
+
+
+class CancelBody(BaseModel):
+    reason: str = Field(default="cancelled by user", max_length=1000)
+
+
+class DatasetOut(BaseModel):
+    dataset_id: UUID
+    media_type: str
+    size_bytes: int
+    sha256: str
+    rows: int
+    columns: int
+
+
+def _measure(media_type: str, content: bytes) -> tuple[int, int]:
+    """(rows, columns) of an upload; ValueError with a readable reason when malformed."""
+    try:
+        decoded = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"the dataset is not UTF-8 (byte {error.start})") from error
+    if media_type == "text/csv":
+        rows = list(csv.reader(io.StringIO(decoded)))
+        if len(rows) < 2:
+            raise ValueError("a CSV dataset needs a header row and at least one data row")
+        return len(rows) - 1, len(rows[0])
+    try:
+        records = json.loads(decoded)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the dataset is not valid JSON: {error}") from error
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError("a JSON dataset is a list of records (objects)")
+    if not records:
+        raise ValueError("the JSON dataset has no records")
+    return len(records), len({key for record in records for key in record})
+
+
+async def resolve_tenant(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> str:
+    """The tenant of the API key (``Authorization: Bearer`` or ``X-API-Key``), or 401."""
+    key = x_api_key
+    if authorization and authorization.lower().startswith("bearer "):
+        key = authorization[7:].strip()
+    if not key:
+        raise ApiProblem(401, "Unauthorized", "send an API key: Authorization: Bearer <key>")
+    keys: PostgresApiKeys = request.app.state.keys
+    found = await keys.tenant_for(key)
+    if found is None:
+        raise ApiProblem(401, "Unauthorized", "the API key is not valid")
+    return found
+
+
+Tenant = Annotated[str, Depends(resolve_tenant)]
+
+
+def create_app(
+    *,
+    store: PostgresAnalysisStore,
+    keys: PostgresApiKeys,
+    engine: Any,
+    checks: Mapping[str, ReadinessCheck],
+    max_body_bytes: int = 1_048_576,
+    max_dataset_bytes: int = 50 * 1024 * 1024,
+    max_dataset_rows: int = 1_000_000,
+) -> ASGIApp:
+    app = FastAPI(
+        title="Sextant ingress",
+        version="1",
+        description="Submit, follow, fetch, list and cancel data analyses.",
+    )
+    app.state.keys = keys
+
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, error: ApiProblem) -> JSONResponse:
+        return problem(error.status, error.title, error.detail, str(request.url.path))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        return problem(422, "Invalid request", details[:2000], str(request.url.path))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(error.status_code, "HTTP error", str(error.detail), str(request.url.path))
+
+    @app.post("/v1/analyses", status_code=202, response_model=Accepted)
+    async def submit(
+        body: dict[str, Any],
+        response: Response,
+        tenant_id: Tenant,
+        idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    ) -> Accepted:
+        try:
+            submission = SubmitAnalysis.model_validate(body)
+        except ValueError as error:
+            raise ApiProblem(422, "Invalid request", _describe(error)) from error
+        request = AnalysisRequested(analysis_id=uuid.uuid4(), **dict(submission))
+        try:
+            accepted = await store.submit(
+                request,
+                tenant_id=tenant_id,
+                idempotency_key=idempotency_key,
+                request_hash=fingerprint(body),
+                correlation_id=None,
+            )
+        except IdempotencyConflict as error:
+            raise ApiProblem(409, "Idempotency key reused", str(error)) from error
+        location = f"/v1/analyses/{accepted.analysis_id}"
+        response.headers["Location"] = location
+        return Accepted(
+            analysis_id=accepted.analysis_id,
+            links={"self": location, "cancel": f"{location}/cancel"},
+        )
+
+    @app.get("/v1/analyses/{analysis_id}", response_model=AnalysisOut)
+    async def fetch(analysis_id: UUID, tenant_id: Tenant) -> AnalysisOut:
+        try:
+            return AnalysisOut.of(await store.get(analysis_id, tenant_id=tenant_id))
+        except NotFound as error:
+            raise ApiProblem(404, "Not found", str(error)) from error
+
+    @app.get("/v1/analyses", response_model=AnalysisPage)
+    async def listing(
+        tenant_id: Tenant,
+        status: Status | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> AnalysisPage:
+        try:
+            views, next_cursor = await store.list(
+                tenant_id=tenant_id, status=status, limit=limit, cursor=cursor
+            )
+        except ValueError as error:
+            raise ApiProblem(422, "Invalid request", str(error)) from error
+        return AnalysisPage(items=[AnalysisOut.of(v) for v in views], next_cursor=next_cursor)
+
+    @app.post("/v1/analyses/{analysis_id}/cancel", status_code=202)
+    async def cancel(
+        analysis_id: UUID, tenant_id: Tenant, body: CancelBody | None = None
+    ) -> dict[str, Any]:
+        reason = (body or CancelBody()).reason
+        try:
+            await store.request_cancel(analysis_id, tenant_id=tenant_id, reason=reason)
+        except NotFound as error:
+            raise ApiProblem(404, "Not found", str(error)) from error
+        except NotCancellable as error:
+            raise ApiProblem(409, "Not cancellable", str(error)) from error
+        return {"analysis_id": str(analysis_id), "status": "cancelling"}
+
+    @app.post("/v1/datasets", status_code=201, response_model=DatasetOut)
+    async def upload(
+        request: Request,
+        tenant_id: Tenant,
+        content_type: Annotated[str, Header()] = "",
+    ) -> DatasetOut:
+        media_type = content_type.split(";")[0].strip().lower()
+        if media_type not in ("text/csv", "application/json"):
+            raise ApiProblem(
+                415, "Unsupported media type", "upload text/csv or application/json (records)"
+            )
+        content = await request.body()
+        if len(content) > max_dataset_bytes:
+            raise ApiProblem(413, "Payload too large", f"the limit is {max_dataset_bytes} bytes")
+        try:
+            rows, columns = _measure(media_type, content)
+        except ValueError as error:
+            raise ApiProblem(422, "Unreadable dataset", str(error)) from error
+        if rows > max_dataset_rows:
+            raise ApiProblem(413, "Too many rows", f"{rows} rows; the limit is {max_dataset_rows}")
+        dataset_id = uuid.uuid4()
+        sha256, _ = await insert_dataset(
+            engine,
+            dataset_id=dataset_id,
+            tenant_id=tenant_id,
+            media_type=media_type,
+            content=content,
+        )
+        return DatasetOut(
+            dataset_id=dataset_id,
+            media_type=media_type,
+            size_bytes=len(content),
+            sha256=sha256,
+            rows=rows,
+            columns=columns,
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        results = await run_checks(checks, timeout_s=2.0)
+        ready = all(results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    return _with_body_limit(app, max_body_bytes, max_dataset_bytes)
+
+
+def _with_body_limit(app: FastAPI, max_body_bytes: int, max_dataset_bytes: int) -> ASGIApp:
+    limited = BodyLimit(app, default_bytes=max_body_bytes, upload_bytes=max_dataset_bytes)
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await limited(scope, receive, send)
+        except ApiProblem as error:  # raised while streaming the body, before any response
+            await problem(error.status, error.title, error.detail)(scope, receive, send)
+
+    guarded.openapi = app.openapi  # type: ignore[attr-defined]
+    return guarded
+
+
+def _describe(error: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        return str(describe_validation_error(error))
+    return str(error)

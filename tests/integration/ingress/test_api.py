@@ -1,0 +1,241 @@
+"""The ingress REST API in-process (ASGI) over the real PostgreSQL: auth, tenants,
+durable acceptance through the outbox, idempotency, limits and problem details."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
+from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_ingress.presentation.api import create_app
+
+CSV = "region,sales\nnorth,1.5\nsouth,2.5\n"
+
+
+def body(question: str = "What are the mean sales?") -> dict[str, Any]:
+    return {"question": question, "inline_dataset": {"media_type": "text/csv", "content": CSV}}
+
+
+class Clients:
+    def __init__(self, client: httpx.AsyncClient, key_a: str, key_b: str, tenant_a: str) -> None:
+        self.client = client
+        self.a = {"Authorization": f"Bearer {key_a}"}
+        self.b = {"X-API-Key": key_b}
+        self.tenant_a = tenant_a
+
+
+@pytest.fixture
+async def api(engine: AsyncEngine) -> AsyncIterator[Clients]:
+    keys = PostgresApiKeys(engine)
+    tenant_a, tenant_b = f"a-{uuid.uuid4().hex[:8]}", f"b-{uuid.uuid4().hex[:8]}"
+    key_a = await keys.create(tenant_id=tenant_a)
+    key_b = await keys.create(tenant_id=tenant_b)
+
+    async def ready() -> bool:
+        return True
+
+    app = create_app(
+        store=PostgresAnalysisStore(engine),
+        keys=keys,
+        engine=engine,
+        checks={"postgres": ready},
+        max_body_bytes=64 * 1024,
+        max_dataset_bytes=256 * 1024,
+        max_dataset_rows=1000,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
+        yield Clients(client, key_a, key_b, tenant_a)
+
+
+async def outbox_events(engine: AsyncEngine, analysis_id: str) -> list[dict[str, Any]]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT topic, payload FROM outbox WHERE message_key = :key ORDER BY outbox_id"),
+            {"key": analysis_id},
+        )
+        return [{"topic": r.topic, **r.payload} for r in rows]
+
+
+ROUTES = [
+    ("POST", "/v1/analyses"),
+    ("GET", "/v1/analyses"),
+    ("GET", f"/v1/analyses/{uuid.uuid4()}"),
+    ("POST", f"/v1/analyses/{uuid.uuid4()}/cancel"),
+    ("POST", "/v1/datasets"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sxt_wrong"}, {"X-API-Key": ""}])
+async def test_every_route_but_health_needs_a_valid_key(
+    api: Clients, method: str, path: str, headers: dict[str, str]
+) -> None:
+    response = await api.client.request(method, path, headers=headers, json=body())
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Unauthorized"
+
+
+async def test_health_needs_no_key(api: Clients) -> None:
+    assert (await api.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.client.get("/readyz")
+    assert ready.json() == {"status": "ready", "checks": {"postgres": True}}
+
+
+async def test_submit_is_durable_before_202_and_readable_by_its_tenant_only(
+    api: Clients, engine: AsyncEngine
+) -> None:
+    response = await api.client.post("/v1/analyses", json=body(), headers=api.a)
+    assert response.status_code == 202
+    analysis_id = response.json()["analysis_id"]
+    assert response.headers["location"] == f"/v1/analyses/{analysis_id}"
+
+    # The row and the event are committed together: the relay publishes the event later.
+    events = await outbox_events(engine, analysis_id)
+    assert [e["topic"] for e in events] == ["analysis.requested.v1"]
+    assert events[0]["tenant_id"] == api.tenant_a
+    assert events[0]["payload"]["analysis_id"] == analysis_id
+    assert events[0]["payload"]["question"] == "What are the mean sales?"
+
+    fetched = await api.client.get(f"/v1/analyses/{analysis_id}", headers=api.a)
+    assert fetched.status_code == 200
+    assert fetched.json()["status"] == "accepted"
+    other = await api.client.get(f"/v1/analyses/{analysis_id}", headers=api.b)
+    assert other.status_code == 404  # another tenant's analysis does not exist for you
+    listed = await api.client.get("/v1/analyses", headers=api.b)
+    assert analysis_id not in {i["analysis_id"] for i in listed.json()["items"]}
+    cancel = await api.client.post(f"/v1/analyses/{analysis_id}/cancel", headers=api.b)
+    assert cancel.status_code == 404
+
+
+async def test_idempotency_key_replays_the_same_analysis_and_rejects_another_body(
+    api: Clients, engine: AsyncEngine
+) -> None:
+    headers = {**api.a, "Idempotency-Key": f"key-{uuid.uuid4()}"}
+    first = await api.client.post("/v1/analyses", json=body(), headers=headers)
+    again = await api.client.post("/v1/analyses", json=body(), headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["analysis_id"] == again.json()["analysis_id"]
+    assert len(await outbox_events(engine, first.json()["analysis_id"])) == 1
+
+    conflict = await api.client.post("/v1/analyses", json=body("Other?"), headers=headers)
+    assert conflict.status_code == 409
+    assert "different request body" in conflict.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"inline_dataset": {"media_type": "text/csv", "content": CSV}}, "question"),
+        ({"question": "q?"}, "exactly one of dataset_id or inline_dataset"),
+        ({**body(), "dataset_id": str(uuid.uuid4())}, "exactly one"),
+        ({**body(), "options": {"max_tool_calls": 999}}, "max_tool_calls"),
+        ({**body(), "unexpected": 1}, "unexpected"),
+        ({"question": "   ", "dataset_id": str(uuid.uuid4())}, "question"),
+    ],
+)
+async def test_invalid_submissions_are_422_with_a_message(
+    api: Clients, payload: dict[str, Any], fragment: str
+) -> None:
+    response = await api.client.post("/v1/analyses", json=payload, headers=api.a)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert fragment in response.json()["detail"]
+
+
+async def test_malformed_json_and_oversize_bodies_are_4xx(api: Clients) -> None:
+    broken = await api.client.post(
+        "/v1/analyses",
+        content=b"{not json",
+        headers={**api.a, "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 422
+    huge = json.dumps({**body(), "question": "x" * 100_000}).encode()
+    oversize = await api.client.post(
+        "/v1/analyses", content=huge, headers={**api.a, "Content-Type": "application/json"}
+    )
+    assert oversize.status_code == 413
+    assert "65536" in oversize.json()["detail"]
+
+
+async def test_list_pages_with_a_cursor_and_filters_by_status(api: Clients) -> None:
+    ids = []
+    for number in range(5):
+        response = await api.client.post("/v1/analyses", json=body(f"q{number}?"), headers=api.a)
+        ids.append(response.json()["analysis_id"])
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2, "status": "accepted"}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await api.client.get("/v1/analyses", params=params, headers=api.a)).json()
+        seen.extend(item["analysis_id"] for item in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen[:5] == list(reversed(ids))  # newest first, no gaps, no repeats
+    assert len(seen) == len(set(seen))
+    completed = await api.client.get("/v1/analyses?status=completed", headers=api.a)
+    assert completed.json()["items"] == []
+    bad = await api.client.get("/v1/analyses?cursor=bm9wZQ", headers=api.a)
+    assert bad.status_code == 422
+
+
+async def test_cancel_flags_the_analysis_and_announces_it(
+    api: Clients, engine: AsyncEngine
+) -> None:
+    analysis_id = (await api.client.post("/v1/analyses", json=body(), headers=api.a)).json()[
+        "analysis_id"
+    ]
+    response = await api.client.post(
+        f"/v1/analyses/{analysis_id}/cancel", json={"reason": "not needed"}, headers=api.a
+    )
+    assert response.status_code == 202
+    events = await outbox_events(engine, analysis_id)
+    assert [e["topic"] for e in events] == [
+        "analysis.requested.v1",
+        "analysis.cancel-requested.v1",
+    ]
+    assert events[1]["payload"]["reason"] == "not needed"
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE analyses SET status = 'completed' WHERE analysis_id = :id"),
+            {"id": analysis_id},
+        )
+    finished = await api.client.post(f"/v1/analyses/{analysis_id}/cancel", headers=api.a)
+    assert finished.status_code == 409
+
+
+async def test_dataset_upload_and_its_limits(api: Clients) -> None:
+    csv_headers = {**api.a, "Content-Type": "text/csv"}
+    ok = await api.client.post("/v1/datasets", content=CSV.encode(), headers=csv_headers)
+    assert ok.status_code == 201
+    assert ok.json()["rows"] == 2
+    assert ok.json()["columns"] == 2
+    records = [{"a": 1}, {"a": 2, "b": 3}]
+    as_json = await api.client.post("/v1/datasets", json=records, headers=api.a)
+    assert as_json.status_code == 201
+    assert as_json.json()["columns"] == 2
+
+    cases = [
+        (b"\xff\xfe not utf-8", "text/csv", 422, "UTF-8"),
+        (b"header-only\n", "text/csv", 422, "at least one data row"),
+        (b'{"not": "a list"}', "application/json", 422, "list of records"),
+        (b"a,b\n1,2\n", "application/xml", 415, "text/csv"),
+        (("n\n" + "1\n" * 1001).encode(), "text/csv", 413, "1001 rows"),
+        (b"x," * 200_000, "text/csv", 413, "262144"),
+    ]
+    for content, media_type, status, fragment in cases:
+        response = await api.client.post(
+            "/v1/datasets", content=content, headers={**api.a, "Content-Type": media_type}
+        )
+        assert response.status_code == status, (media_type, response.text)
+        assert fragment in response.json()["detail"]
