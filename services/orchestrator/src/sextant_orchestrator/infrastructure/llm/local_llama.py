@@ -38,7 +38,7 @@ class LocalLlamaChat(BaseChatModel):
     context_tokens: int = 4096
     max_tokens: int = 384
     temperature: float = 0.0
-    repeat_penalty: float = 1.1  # a 135M model loops without it
+    repeat_penalty: float = 1.3  # a 135M model loops without it
 
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)

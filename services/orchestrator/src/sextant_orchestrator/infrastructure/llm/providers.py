@@ -20,6 +20,9 @@ from sextant_orchestrator.infrastructure.llm.local_llama import (
 from sextant_orchestrator.infrastructure.llm.policy import LlmCallPolicy
 from sextant_orchestrator.infrastructure.llm.settings import LlmSettings
 
+LOCAL_MAX_TOKENS = 256
+"""A 135M model says what it can in a paragraph; longer output only repeats itself."""
+
 DEFAULT_MODELS: dict[str, str] = {
     "local": LOCAL_MODEL_NAME,
     "openai": "gpt-4o-mini",
@@ -45,7 +48,7 @@ def build_chat_model(config: LlmSettings) -> ChatModelChoice:
             model_path=config.LOCAL_MODEL_PATH or str(packaged_model_path()),
             threads=config.LOCAL_THREADS,
             context_tokens=config.LOCAL_CONTEXT_TOKENS,
-            max_tokens=config.MAX_OUTPUT_TOKENS,
+            max_tokens=min(config.MAX_OUTPUT_TOKENS, LOCAL_MAX_TOKENS),
             temperature=config.TEMPERATURE,
         ).load()
         return ChatModelChoice(model=local, name=name, calls_tools=False)
