@@ -52,6 +52,16 @@ async def api(engine: AsyncEngine) -> AsyncIterator[Clients]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:
         yield Clients(client, key_a, key_b, tenant_a)
+    # No relay runs here, so these events are still in the outbox; any relay started
+    # later (an orchestrator's, in another test) would publish them into that test.
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE outbox SET published_at = now()"
+                " WHERE published_at IS NULL AND payload->>'tenant_id' IN (:a, :b)"
+            ),
+            {"a": tenant_a, "b": tenant_b},
+        )
 
 
 async def outbox_events(engine: AsyncEngine, analysis_id: str) -> list[dict[str, Any]]:
