@@ -5,18 +5,20 @@ malformed input is a 4xx that says what is wrong. A 202 is returned only after t
 request and its event are committed to PostgreSQL (see ``PostgresAnalysisStore.submit``).
 """
 
+import asyncio
 import csv
 import io
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -103,6 +105,10 @@ class Accepted(BaseModel):
 
 
 class AnalysisOut(BaseModel):
+    """An analysis as the API shows it (read straight from the stored view)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     analysis_id: UUID
     status: Status
     question: str
@@ -112,24 +118,12 @@ class AnalysisOut(BaseModel):
     usage: dict[str, Any]
     timings_ms: dict[str, Any]
     error: dict[str, Any] | None
-    created_at: str
-    finished_at: str | None
+    created_at: datetime
+    finished_at: datetime | None
 
     @classmethod
     def of(cls, view: AnalysisView) -> "AnalysisOut":
-        return cls(
-            analysis_id=view.analysis_id,
-            status=view.status,
-            question=view.question,
-            answer=view.answer,
-            citations=view.citations,
-            tool_calls=view.tool_calls,
-            usage=view.usage,
-            timings_ms=view.timings_ms,
-            error=view.error,
-            created_at=view.created_at.isoformat(),
-            finished_at=view.finished_at.isoformat() if view.finished_at else None,
-        )
+        return cls.model_validate(view)
 
 
 class AnalysisPage(BaseModel):
@@ -157,10 +151,12 @@ def _measure(media_type: str, content: bytes) -> tuple[int, int]:
     except UnicodeDecodeError as error:
         raise ValueError(f"the dataset is not UTF-8 (byte {error.start})") from error
     if media_type == "text/csv":
-        rows = list(csv.reader(io.StringIO(decoded)))
-        if len(rows) < 2:
+        reader = csv.reader(io.StringIO(decoded))
+        header = next(reader, None)
+        data_rows = sum(1 for _ in reader)
+        if header is None or data_rows == 0:
             raise ValueError("a CSV dataset needs a header row and at least one data row")
-        return len(rows) - 1, len(rows[0])
+        return data_rows, len(header)
     try:
         records = json.loads(decoded)
     except json.JSONDecodeError as error:
@@ -304,7 +300,7 @@ def create_app(
         if len(content) > max_dataset_bytes:
             raise ApiProblem(413, "Payload too large", f"the limit is {max_dataset_bytes} bytes")
         try:
-            rows, columns = _measure(media_type, content)
+            rows, columns = await asyncio.to_thread(_measure, media_type, content)  # CPU-bound
         except ValueError as error:
             raise ApiProblem(422, "Unreadable dataset", str(error)) from error
         if rows > max_dataset_rows:
@@ -356,8 +352,6 @@ def _with_body_limit(app: FastAPI, max_body_bytes: int, max_dataset_bytes: int) 
 
 
 def _describe(error: Exception) -> str:
-    from pydantic import ValidationError
-
     if isinstance(error, ValidationError):
         return str(describe_validation_error(error))
     return str(error)
