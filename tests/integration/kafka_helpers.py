@@ -2,13 +2,16 @@
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from sextant_platform.settings import KafkaSettings
+
+T = TypeVar("T")
 
 
 async def read_all(
@@ -56,6 +59,24 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    *,
+    until: Callable[[T], bool],
+    timeout_s: float = 20,
+    what: str = "condition",
+) -> T:
+    """Await ``probe`` until its value satisfies ``until``; that value, or fail with ``what``."""
+    deadline = time.monotonic() + timeout_s
+    value = await probe()
+    while not until(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}: {value!r}")
+        await asyncio.sleep(0.1)
+        value = await probe()
+    return value
 
 
 async def committed_offset(

@@ -11,9 +11,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_ingress.infrastructure.event_wakeups import EventWakeups
 from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
+from sextant_ingress.presentation.event_stream import EventFeed
+from tests.integration.infrastructure import Infrastructure
 
 CSV = "region,sales\nnorth,1.5\nsouth,2.5\n"
 
@@ -31,7 +35,7 @@ class Clients:
 
 
 @pytest.fixture
-async def api(engine: AsyncEngine) -> AsyncIterator[Clients]:
+async def api(engine: AsyncEngine, infra: Infrastructure) -> AsyncIterator[Clients]:
     keys = PostgresApiKeys(engine)
     tenant_a, tenant_b = f"a-{uuid.uuid4().hex[:8]}", f"b-{uuid.uuid4().hex[:8]}"
     key_a = await keys.create(tenant_id=tenant_a)
@@ -43,6 +47,9 @@ async def api(engine: AsyncEngine) -> AsyncIterator[Clients]:
     app = create_app(
         store=PostgresAnalysisStore(engine),
         keys=keys,
+        feed=EventFeed(
+            PostgresEventLog(engine), EventWakeups(infra.postgres, channel=NOTIFY_CHANNEL)
+        ),
         engine=engine,
         checks={"postgres": ready},
         max_body_bytes=64 * 1024,
@@ -78,6 +85,7 @@ ROUTES = [
     ("GET", "/v1/analyses"),
     ("GET", f"/v1/analyses/{uuid.uuid4()}"),
     ("POST", f"/v1/analyses/{uuid.uuid4()}/cancel"),
+    ("GET", f"/v1/analyses/{uuid.uuid4()}/events"),
     ("POST", "/v1/datasets"),
 ]
 
@@ -123,6 +131,20 @@ async def test_submit_is_durable_before_202_and_readable_by_its_tenant_only(
     assert analysis_id not in {i["analysis_id"] for i in listed.json()["items"]}
     cancel = await api.client.post(f"/v1/analyses/{analysis_id}/cancel", headers=api.b)
     assert cancel.status_code == 404
+    stream = await api.client.get(f"/v1/analyses/{analysis_id}/events", headers=api.b)
+    assert stream.status_code == 404
+    assert stream.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("last_event_id", ["abc", "-1", "99999999999", "1.5"])
+async def test_a_last_event_id_this_api_never_sent_is_422(api: Clients, last_event_id: str) -> None:
+    created = await api.client.post("/v1/analyses", json=body(), headers=api.a)
+    response = await api.client.get(
+        f"/v1/analyses/{created.json()['analysis_id']}/events",
+        headers={**api.a, "Last-Event-ID": last_event_id},
+    )
+    assert response.status_code == 422
+    assert "Last-Event-ID" in response.json()["detail"]
 
 
 async def test_idempotency_key_replays_the_same_analysis_and_rejects_another_body(

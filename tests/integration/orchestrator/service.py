@@ -20,6 +20,7 @@ from sextant_contracts import AnalysisRequested, Envelope
 from sextant_platform.settings import KafkaSettings
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all
+from tests.integration.orchestrator.fake_openai import FakeOpenAI, Scripted, completion
 from tests.integration.processes import ServiceProcess, free_port
 
 TENANT = "acme"
@@ -36,6 +37,36 @@ DOCUMENTS = [
     },
 ]
 TERMINAL = ("completed", "failed", "cancelled")
+
+ANSWER = "The east sells the most (200.0) [T1]; sales track units [T2]. See [D1]."
+
+
+def plan_then_answer(body: dict[str, Any]) -> Scripted:
+    """Planning requests carry the tool catalogue; synthesis requests do not."""
+    if "tools" in body:
+        return completion(
+            tool_calls=[
+                ("group_by_aggregate", {"by": ["region"], "metric": "sales", "aggregation": "sum"}),
+                ("correlation_matrix", {"method": "pearson", "columns": ["sales", "units"]}),
+            ]
+        )
+    return completion(ANSWER)
+
+
+def planning_requests(fake: FakeOpenAI) -> int:
+    return sum(1 for r in fake.requests if "tools" in r)
+
+
+def llm_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
+    return {
+        "LLM_PROVIDER": "openai-compatible",
+        "LLM_BASE_URL": fake.base_url,
+        "LLM_MODEL": "gpt-test",
+        "LLM_TIMEOUT_S": "30",
+        "LLM_BACKOFF_S": "0.05",
+        "LLM_MAX_ATTEMPTS": "2",
+        **extra,
+    }
 
 
 async def skip_group_to_end(settings: KafkaSettings, group_id: str, topics: list[str]) -> None:

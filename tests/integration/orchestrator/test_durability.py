@@ -16,20 +16,18 @@ from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import wait_until
 from tests.integration.orchestrator.fake_openai import Scripted, completion, running_fake_openai
 from tests.integration.orchestrator.service import (
+    ANSWER,
     count_rows,
     events_for,
+    llm_env,
+    plan_then_answer,
+    planning_requests,
     publish_request,
     request_envelope,
     start_orchestrator,
     started_steps,
     wait_caught_up,
     wait_terminal,
-)
-from tests.integration.orchestrator.test_orchestrator_service import (
-    ANSWER,
-    llm_env,
-    plan_then_answer,
-    planning_requests,
 )
 
 pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")

@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -17,17 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sextant_contracts import AnalysisCancellationRequested, Envelope
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all, wait_until
-from tests.integration.orchestrator.fake_openai import (
-    FakeOpenAI,
-    Scripted,
-    completion,
-    running_fake_openai,
-)
+from tests.integration.orchestrator.fake_openai import FakeOpenAI, Scripted, running_fake_openai
 from tests.integration.orchestrator.service import (
+    ANSWER,
     SALES_CSV,
     TENANT,
     count_rows,
     events_for,
+    llm_env,
+    plan_then_answer,
     publish_request,
     request_envelope,
     start_orchestrator,
@@ -38,36 +35,7 @@ from tests.integration.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
 
-ANSWER = "The east sells the most (200.0) [T1]; sales track units [T2]. See [D1]."
 STEPS = ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]
-
-
-def plan_then_answer(body: dict[str, Any]) -> Scripted:
-    """Planning requests carry the tool catalogue; synthesis requests do not."""
-    if "tools" in body:
-        return completion(
-            tool_calls=[
-                ("group_by_aggregate", {"by": ["region"], "metric": "sales", "aggregation": "sum"}),
-                ("correlation_matrix", {"method": "pearson", "columns": ["sales", "units"]}),
-            ]
-        )
-    return completion(ANSWER)
-
-
-def planning_requests(fake: FakeOpenAI) -> int:
-    return sum(1 for r in fake.requests if "tools" in r)
-
-
-def llm_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
-    return {
-        "LLM_PROVIDER": "openai-compatible",
-        "LLM_BASE_URL": fake.base_url,
-        "LLM_MODEL": "gpt-test",
-        "LLM_TIMEOUT_S": "30",
-        "LLM_BACKOFF_S": "0.05",
-        "LLM_MAX_ATTEMPTS": "2",
-        **extra,
-    }
 
 
 @dataclass

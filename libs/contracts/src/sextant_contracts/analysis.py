@@ -132,7 +132,21 @@ class TokenUsage(Contract):
     llm_latency_ms: float = Field(default=0.0, ge=0)
 
 
-class AnalysisCompleted(Contract):
+class TerminalEvent(Contract):
+    """What every terminal event says about the progress events that preceded it."""
+
+    last_progress_sequence: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Sequence of the last progress event published before this one. Progress and"
+            " terminal events travel on different topics, so a follower may read this event"
+            " first; it uses this to wait for the progress it has not seen yet."
+        ),
+    )
+
+
+class AnalysisCompleted(TerminalEvent):
     """Terminal: the answer, grounded in tool results and passages, with citations."""
 
     analysis_id: UUID
@@ -144,7 +158,7 @@ class AnalysisCompleted(Contract):
     model: Annotated[str, StringConstraints(max_length=256)] = ""
 
 
-class AnalysisFailed(Contract):
+class AnalysisFailed(TerminalEvent):
     """Terminal: the analysis could not be answered; ``reason`` says why, for humans."""
 
     analysis_id: UUID
@@ -154,7 +168,7 @@ class AnalysisFailed(Contract):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class AnalysisCancelled(Contract):
+class AnalysisCancelled(TerminalEvent):
     """Terminal: the analysis was stopped on request."""
 
     analysis_id: UUID

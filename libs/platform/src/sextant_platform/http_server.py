@@ -17,7 +17,13 @@ def http_server(app: Any, *, host: str, port: int) -> uvicorn.Server:
     same loop keep running alongside it.
     """
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,  # open SSE streams must not hold a stop forever
     )
     return uvicorn.Server(config)
 

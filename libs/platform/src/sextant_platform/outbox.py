@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from sextant_contracts import Envelope
+from sextant_platform.background import BackgroundTask
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask(self._run, name="outbox-relay")
 
     def wake(self) -> None:
         """Relay now rather than at the next poll (call after committing an event)."""
@@ -119,12 +120,7 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()

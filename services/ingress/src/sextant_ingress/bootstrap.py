@@ -1,4 +1,5 @@
-"""Composition root of the ingress: the API over PostgreSQL, and the outbox relay."""
+"""Composition root of the ingress: the API over PostgreSQL, the outbox relay, and the
+event recorder plus LISTEN/NOTIFY wake-ups behind the SSE stream."""
 
 from dataclasses import dataclass
 
@@ -7,9 +8,13 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
+from sextant_ingress.infrastructure.event_wakeups import EventWakeups
 from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
+from sextant_ingress.presentation.event_recorder import register_event_recorder
+from sextant_ingress.presentation.event_stream import EventFeed
 from sextant_ingress.presentation.settings import IngressSettings
 from sextant_platform.database import create_engine
 from sextant_platform.health import database_check, kafka_check, redis_check
@@ -26,13 +31,16 @@ class IngressApp:
     redis: Redis
     relay: OutboxRelay
     keys: PostgresApiKeys
+    wakeups: EventWakeups
 
     async def start(self) -> None:
+        self.wakeups.start()
         await self.broker.start()
         self.relay.start()
 
     async def close(self) -> None:
         await self.relay.stop()
+        await self.wakeups.stop()
         await self.broker.stop()
         await self.redis.aclose()
         await self.engine.dispose()
@@ -44,9 +52,18 @@ def bootstrap(settings: IngressSettings) -> IngressApp:
     redis = create_redis(settings.REDIS)
     relay = OutboxRelay(engine, broker, poll_interval_s=settings.OUTBOX_POLL_S)
     keys = PostgresApiKeys(engine)
+    log = PostgresEventLog(engine)
+    register_event_recorder(
+        broker, log, settings=settings.KAFKA, group_id=settings.EVENTS_CONSUMER_GROUP
+    )
+    wakeups = EventWakeups(settings.POSTGRES, channel=NOTIFY_CHANNEL)
+    feed = EventFeed(
+        log, wakeups, poll_interval_s=settings.SSE_POLL_S, keepalive_s=settings.SSE_KEEPALIVE_S
+    )
     api = create_app(
         store=PostgresAnalysisStore(engine, relay),
         keys=keys,
+        feed=feed,
         engine=engine,
         checks={
             "kafka": kafka_check(broker),
@@ -57,4 +74,6 @@ def bootstrap(settings: IngressSettings) -> IngressApp:
         max_dataset_bytes=settings.MAX_DATASET_BYTES,
         max_dataset_rows=settings.MAX_DATASET_ROWS,
     )
-    return IngressApp(api=api, broker=broker, engine=engine, redis=redis, relay=relay, keys=keys)
+    return IngressApp(
+        api=api, broker=broker, engine=engine, redis=redis, relay=relay, keys=keys, wakeups=wakeups
+    )

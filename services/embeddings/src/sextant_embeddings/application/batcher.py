@@ -7,7 +7,6 @@ is busy the queue fills up, so batches grow exactly when the load does.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -15,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sextant_embeddings.domain.ports import EmbeddingService, Encoded
+from sextant_platform.background import BackgroundTask
 
 logger = logging.getLogger(__name__)
 
@@ -55,18 +55,13 @@ class EmbeddingBatcher:
         self.stats = BatchStats()
         self._queue: deque[_Job] = deque()
         self._wakeup = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
+        self._worker = BackgroundTask(self._run, name="embedding-batcher")
 
     async def start(self) -> None:
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._run(), name="embedding-batcher")
+        self._worker.start()
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        await self._worker.stop()
         while self._queue:
             job = self._queue.popleft()
             if not job.done.done():

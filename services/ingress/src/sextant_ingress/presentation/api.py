@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Response
+from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,29 +33,13 @@ from sextant_ingress.domain.submissions import (
 )
 from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_ingress.presentation.auth import Tenant
+from sextant_ingress.presentation.event_stream import EventFeed, event_stream_router
+from sextant_ingress.presentation.problems import ApiProblem, problem
 from sextant_platform.database.datasets import insert_dataset
 from sextant_platform.health import ReadinessCheck, run_checks
 
-PROBLEM = "application/problem+json"
 Status = Literal["accepted", "running", "completed", "failed", "cancelled"]
-
-
-class ApiProblem(Exception):
-    def __init__(self, status: int, title: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
-
-
-def problem(status: int, title: str, detail: str, instance: str = "") -> JSONResponse:
-    body = {
-        "type": f"https://sextant.dev/problems/{title.lower().replace(' ', '-')}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if instance:
-        body["instance"] = instance
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
 class BodyLimit:
@@ -168,31 +152,11 @@ def _measure(media_type: str, content: bytes) -> tuple[int, int]:
     return len(records), len({key for record in records for key in record})
 
 
-async def resolve_tenant(
-    request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-) -> str:
-    """The tenant of the API key (``Authorization: Bearer`` or ``X-API-Key``), or 401."""
-    key = x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
-    if not key:
-        raise ApiProblem(401, "Unauthorized", "send an API key: Authorization: Bearer <key>")
-    keys: PostgresApiKeys = request.app.state.keys
-    found = await keys.tenant_for(key)
-    if found is None:
-        raise ApiProblem(401, "Unauthorized", "the API key is not valid")
-    return found
-
-
-Tenant = Annotated[str, Depends(resolve_tenant)]
-
-
 def create_app(
     *,
     store: PostgresAnalysisStore,
     keys: PostgresApiKeys,
+    feed: EventFeed,
     engine: Any,
     checks: Mapping[str, ReadinessCheck],
     max_body_bytes: int = 1_048_576,
@@ -205,6 +169,7 @@ def create_app(
         description="Submit, follow, fetch, list and cancel data analyses.",
     )
     app.state.keys = keys
+    app.include_router(event_stream_router(store, feed))
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, error: ApiProblem) -> JSONResponse:

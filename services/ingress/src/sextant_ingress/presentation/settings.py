@@ -17,3 +17,11 @@ class IngressSettings(ServiceSettings):
     MAX_DATASET_BYTES: int = Field(default=50 * 1024 * 1024, ge=1024)
     MAX_DATASET_ROWS: int = Field(default=1_000_000, ge=1)
     OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
+    EVENTS_CONSUMER_GROUP: str = Field(
+        default="sextant-ingress-events",
+        description="Group that records progress and terminal events for SSE (shared by replicas).",
+    )
+    SSE_POLL_S: float = Field(
+        default=2.0, gt=0, description="Longest an SSE stream waits before re-reading the log."
+    )
+    SSE_KEEPALIVE_S: float = Field(default=15.0, gt=0, description="Comment frame interval.")

@@ -84,6 +84,14 @@ def _progress_sequence(step: str, status: StepStatus) -> int:
     return STEP_ORDER.index(WorkflowStep(step)) * 2 + (status == StepStatus.COMPLETED)
 
 
+def _last_sequence_before(step: str | None) -> int | None:
+    """The last progress sequence published before ``step`` started (None: nothing yet)."""
+    if step is None:
+        return None
+    started = _progress_sequence(step, StepStatus.STARTED)
+    return started - 1 if started > 0 else None
+
+
 def _wait_for_lease(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome else None
     expires_in = error.expires_in_s if isinstance(error, LeaseHeld) else 1.0
@@ -277,6 +285,7 @@ class RunAnalysis:
             analysis_id=request.payload.analysis_id,
             reason=reason,
             cancelled_at_step=WorkflowStep(step),
+            last_progress_sequence=_last_sequence_before(step),
         )
         await self._repository.finish(
             request.payload.analysis_id, self._envelope(request, cancelled)
@@ -291,6 +300,7 @@ class RunAnalysis:
             error_code=code,
             reason=reason[:4000],
             failed_step=WorkflowStep(step) if step else None,
+            last_progress_sequence=_progress_sequence(step, StepStatus.STARTED) if step else None,
         )
         await self._repository.finish(request.payload.analysis_id, self._envelope(request, failed))
 
@@ -313,6 +323,7 @@ class RunAnalysis:
             usage=TokenUsage(**state["usage"]) if "usage" in state else TokenUsage(),
             timings_ms=dict(state.get("timings_ms", {})),
             model=self._model_name,
+            last_progress_sequence=_progress_sequence(STEP_ORDER[-1], StepStatus.COMPLETED),
         )
         await self._repository.finish(
             request.payload.analysis_id, self._envelope(request, completed)

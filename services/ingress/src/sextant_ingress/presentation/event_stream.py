@@ -1,0 +1,122 @@
+"""``GET /v1/analyses/{id}/events``: an analysis's progress as Server-Sent Events.
+
+The stream replays the analysis's recorded events after ``Last-Event-ID`` (or from the
+start), then follows new ones as they are recorded, and ends after the terminal event.
+Event ids are the events' sequences, so a client that reconnects with the standard
+``Last-Event-ID`` header gets exactly what it missed. Analyses that a producer
+published straight to Kafka are followed the same way: the orchestrator announces their
+progress on the same topics.
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header
+from fastapi.responses import StreamingResponse
+
+from sextant_ingress.domain.events import AnalysisEvent, parse_last_event_id
+from sextant_ingress.domain.submissions import NotFound
+from sextant_ingress.infrastructure.event_wakeups import EventWakeups
+from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
+from sextant_ingress.infrastructure.postgres_events import PostgresEventLog
+from sextant_ingress.presentation.auth import Tenant
+from sextant_ingress.presentation.problems import ApiProblem
+
+EVENT_STREAM = "text/event-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFeed:
+    """What the stream reads from and waits on, and how patiently."""
+
+    log: PostgresEventLog
+    wakeups: EventWakeups
+    poll_interval_s: float = 2.0
+    keepalive_s: float = 15.0
+    client_retry_ms: int = 2000
+    straggler_grace_s: float = 10.0
+
+
+def format_event(event: AnalysisEvent) -> str:
+    """One SSE frame: ``id`` is the sequence, ``event`` the kind, ``data`` the envelope."""
+    data = json.dumps(event.envelope, separators=(",", ":"))
+    return f"id: {event.sequence}\nevent: {event.kind}\ndata: {data}\n\n"
+
+
+def _awaits_progress(event: AnalysisEvent, after: int) -> bool:
+    """True when ``event`` is terminal but announces progress not seen yet.
+
+    Progress and terminal events come from different topics, so the terminal one can be
+    recorded first; it names the last progress sequence before it.
+    """
+    expected = event.envelope.get("payload", {}).get("last_progress_sequence")
+    return event.terminal and isinstance(expected, int) and after < expected
+
+
+async def follow(
+    feed: EventFeed, analysis_id: UUID, *, tenant_id: str, after: int
+) -> AsyncIterator[str]:
+    """Frames after sequence ``after`` until the terminal one; comments keep it alive."""
+    yield f"retry: {feed.client_retry_ms}\n\n"
+    last_write = time.monotonic()
+    hold_terminal_until: float | None = None
+    async with feed.wakeups.signal_for(analysis_id) as signal:
+        while True:
+            signal.clear()  # before reading: a notification during the read is kept
+            events = await feed.log.after(analysis_id, tenant_id=tenant_id, sequence=after)
+            progressed = False
+            for event in events:
+                if _awaits_progress(event, after):
+                    hold_terminal_until = hold_terminal_until or time.monotonic() + (
+                        feed.straggler_grace_s
+                    )
+                    if time.monotonic() < hold_terminal_until:
+                        break  # wait for the stragglers; they sort before this event
+                yield format_event(event)
+                last_write, after, progressed = time.monotonic(), event.sequence, True
+                if event.terminal:
+                    return
+            if progressed:
+                continue  # a full page may have more behind it
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), timeout=feed.poll_interval_s)
+            if time.monotonic() - last_write >= feed.keepalive_s:
+                yield ": keep-alive\n\n"
+                last_write = time.monotonic()
+
+
+def event_stream_router(store: PostgresAnalysisStore, feed: EventFeed) -> APIRouter:
+    router = APIRouter()
+
+    @router.get(
+        "/v1/analyses/{analysis_id}/events",
+        response_class=StreamingResponse,
+        responses={200: {"content": {EVENT_STREAM: {"schema": {"type": "string"}}}}},
+    )
+    async def events(
+        analysis_id: UUID,
+        tenant_id: Tenant,
+        last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+    ) -> StreamingResponse:
+        """Follow an analysis: its progress events, then its terminal event."""
+        try:
+            after = parse_last_event_id(last_event_id)
+        except ValueError as error:
+            raise ApiProblem(422, "Invalid request", str(error)) from error
+        try:
+            await store.get(analysis_id, tenant_id=tenant_id)
+        except NotFound as error:
+            raise ApiProblem(404, "Not found", str(error)) from error
+        return StreamingResponse(
+            follow(feed, analysis_id, tenant_id=tenant_id, after=after),
+            media_type=EVENT_STREAM,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return router

@@ -1,0 +1,151 @@
+"""The product end to end, every service a real process or a real server: REST submit ->
+SSE progress -> completed result in PostgreSQL and on the result topic; and the same for
+an analysis a producer published straight to Kafka."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from tests.integration.infrastructure import Infrastructure
+from tests.integration.ingress.sse import Frame, frames
+from tests.integration.ingress.test_event_stream import FOLLOWED_TOPICS
+from tests.integration.kafka_helpers import eventually
+from tests.integration.orchestrator.fake_openai import running_fake_openai
+from tests.integration.orchestrator.service import (
+    ANSWER,
+    DOCUMENTS,
+    SALES_CSV,
+    TENANT,
+    events_for,
+    llm_env,
+    plan_then_answer,
+    publish_request,
+    request_envelope,
+    skip_group_to_end,
+    start_orchestrator,
+    wait_terminal,
+)
+from tests.integration.processes import ServiceProcess, free_port
+
+pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
+STEPS = ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]
+
+
+@dataclass
+class Stack:
+    base_url: str
+    headers: dict[str, str]
+    ingress: ServiceProcess
+
+
+@pytest.fixture(scope="module")
+async def stack(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Stack]:
+    async with running_fake_openai() as fake:
+        fake.responder = plan_then_answer
+        orchestrator, _ = await start_orchestrator(
+            infra,
+            name="e2e-orchestrator",
+            group=f"e2e-orchestrator-{uuid.uuid4().hex[:8]}",
+            llm_env=llm_env(fake),
+        )
+        group = f"e2e-ingress-events-{uuid.uuid4().hex[:8]}"
+        await skip_group_to_end(infra.kafka, group, FOLLOWED_TOPICS)
+        port = free_port()
+        ingress = ServiceProcess(
+            "sextant_ingress",
+            infra,
+            env={
+                "SEXTANT_INGRESS_HTTP_PORT": str(port),
+                "SEXTANT_INGRESS_EVENTS_CONSUMER_GROUP": group,
+                "SEXTANT_INGRESS_OUTBOX_POLL_S": "0.5",
+            },
+            name="e2e-ingress",
+        )
+        ingress.start()
+        try:
+            await asyncio.to_thread(ingress.wait_http, f"http://127.0.0.1:{port}/readyz")
+            key = await PostgresApiKeys(engine).create(tenant_id=TENANT, name="e2e")
+            yield Stack(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, ingress)
+            assert await asyncio.to_thread(ingress.stop) == 0
+            assert await asyncio.to_thread(orchestrator.stop) == 0
+        finally:
+            ingress.kill()
+            orchestrator.kill()
+
+
+async def follow(stack: Stack, analysis_id: str) -> list[Frame]:
+    async with (
+        httpx.AsyncClient(base_url=stack.base_url, headers=stack.headers, timeout=120) as client,
+        client.stream("GET", f"/v1/analyses/{analysis_id}/events") as response,
+    ):
+        assert response.status_code == 200, await response.aread()
+        return [frame async for frame in frames(response)]
+
+
+def assert_progress_then_completed(received: list[Frame]) -> None:
+    progress = [f for f in received if f.event == "progress"]
+    assert [int(f.id or -1) for f in progress] == sorted(int(f.id or -1) for f in progress)
+    started = [
+        f.data["payload"]["step"] for f in progress if f.data["payload"]["status"] == "started"
+    ]
+    assert started == STEPS
+    assert received[-1].event == "completed"
+    assert received[-1].data["payload"]["answer"] == ANSWER
+
+
+async def test_rest_submission_streams_progress_and_completes(
+    stack: Stack, infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    async with httpx.AsyncClient(base_url=stack.base_url, headers=stack.headers) as client:
+        upload = await client.post(
+            "/v1/datasets", content=SALES_CSV, headers={"Content-Type": "text/csv"}
+        )
+        assert upload.status_code == 201, upload.text
+        submitted = await client.post(
+            "/v1/analyses",
+            json={
+                "question": "Which region sells the most?",
+                "dataset_id": upload.json()["dataset_id"],
+                "documents": DOCUMENTS,
+            },
+        )
+        assert submitted.status_code == 202, submitted.text
+        analysis_id = submitted.json()["analysis_id"]
+
+        received = await asyncio.wait_for(follow(stack, analysis_id), timeout=150)
+        assert_progress_then_completed(received)
+
+        fetched = (await client.get(f"/v1/analyses/{analysis_id}")).json()
+    assert fetched["status"] == "completed"
+    assert fetched["answer"] == ANSWER
+    assert {c["tool_name"] for c in fetched["tool_calls"]} >= {"group_by_aggregate"}
+    row = await wait_terminal(engine, uuid.UUID(analysis_id))
+    published = await events_for(
+        infra.kafka, "analysis.completed.v1", uuid.UUID(analysis_id), expected=1
+    )
+    assert [e["event_id"] for e in published] == [str(row.terminal_event_id)]
+    assert received[-1].data["event_id"] == str(row.terminal_event_id)
+
+
+async def test_an_analysis_published_to_kafka_is_followed_over_sse(
+    stack: Stack, infra: Infrastructure
+) -> None:
+    envelope = request_envelope()
+    analysis_id = str(envelope.payload.analysis_id)
+    await publish_request(infra.kafka, envelope)
+
+    async with httpx.AsyncClient(base_url=stack.base_url, headers=stack.headers) as client:
+
+        async def status() -> int:
+            return (await client.get(f"/v1/analyses/{analysis_id}")).status_code
+
+        # Known to the API once the orchestrator admitted it (it was never POSTed).
+        await eventually(status, until=lambda code: code == 200, what="the analysis admitted")
+    received = await asyncio.wait_for(follow(stack, analysis_id), timeout=150)
+    assert_progress_then_completed(received)

@@ -1,0 +1,219 @@
+"""The SSE stream over a real HTTP server: the recorder consumes the real Kafka topics,
+PostgreSQL holds the history, LISTEN/NOTIFY wakes the stream."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_contracts import AnalysisCompleted, AnalysisProgressed, Envelope
+from sextant_ingress.infrastructure.event_wakeups import EventWakeups
+from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
+from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
+from sextant_ingress.presentation.api import create_app
+from sextant_ingress.presentation.event_recorder import FOLLOWED, register_event_recorder
+from sextant_ingress.presentation.event_stream import EventFeed
+from sextant_platform.http_server import http_server
+from sextant_platform.kafka import create_broker
+from tests.integration.infrastructure import Infrastructure
+from tests.integration.ingress.sse import Frame, frames
+from tests.integration.kafka_helpers import eventually, produce_raw, read_all, wait_until
+from tests.integration.orchestrator.service import skip_group_to_end
+from tests.integration.processes import free_port
+
+CSV = "region,sales\nnorth,1.5\nsouth,2.5\n"
+FOLLOWED_TOPICS = list(FOLLOWED)
+
+
+@dataclass
+class LiveApi:
+    base_url: str
+    headers: dict[str, str]
+    tenant: str
+    group: str
+
+
+@pytest.fixture(scope="module")
+async def live(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[LiveApi]:
+    group = f"ingress-events-it-{uuid.uuid4().hex[:8]}"
+    await skip_group_to_end(infra.kafka, group, FOLLOWED_TOPICS)
+    tenant = f"sse-{uuid.uuid4().hex[:8]}"
+    keys = PostgresApiKeys(engine)
+    key = await keys.create(tenant_id=tenant)
+    broker = create_broker(infra.kafka, client_id="ingress-events-it")
+    log = PostgresEventLog(engine)
+    register_event_recorder(broker, log, settings=infra.kafka, group_id=group)
+    wakeups = EventWakeups(infra.postgres, channel=NOTIFY_CHANNEL)
+    # A poll interval far longer than any wait below: only a notification can wake a stream.
+    feed = EventFeed(log, wakeups, poll_interval_s=60, keepalive_s=120)
+    app = create_app(
+        store=PostgresAnalysisStore(engine), keys=keys, feed=feed, engine=engine, checks={}
+    )
+    port = free_port()
+    server = http_server(app, host="127.0.0.1", port=port)
+    wakeups.start()
+    await broker.start()
+    serving = asyncio.create_task(server.serve())
+    await wait_until(lambda: server.started and wakeups.listening.is_set(), what="server up")
+    try:
+        yield LiveApi(f"http://127.0.0.1:{port}", {"X-API-Key": key}, tenant, group)
+    finally:
+        server.should_exit = True
+        await serving
+        await broker.stop()
+        await wakeups.stop()
+        async with engine.begin() as connection:  # no relay here: retire our requests
+            await connection.execute(
+                text(
+                    "UPDATE outbox SET published_at = now()"
+                    " WHERE published_at IS NULL AND payload->>'tenant_id' = :tenant"
+                ),
+                {"tenant": tenant},
+            )
+
+
+async def submit(live: LiveApi) -> str:
+    async with httpx.AsyncClient(base_url=live.base_url, headers=live.headers) as client:
+        body = {
+            "question": "Mean sales?",
+            "inline_dataset": {"media_type": "text/csv", "content": CSV},
+        }
+        response = await client.post("/v1/analyses", json=body)
+    assert response.status_code == 202, response.text
+    return str(response.json()["analysis_id"])
+
+
+def progress(live: LiveApi, analysis_id: str, sequence: int) -> Envelope[AnalysisProgressed]:
+    step = "profile"
+    status = "started" if sequence % 2 == 0 else "completed"
+    return Envelope.wrap(
+        AnalysisProgressed.model_validate(
+            {"analysis_id": analysis_id, "sequence": sequence, "step": step, "status": status}
+        ),
+        tenant_id=live.tenant,
+    )
+
+
+async def publish(
+    infra: Infrastructure, topic: str, analysis_id: str, envelope: Envelope[Any]
+) -> None:
+    await produce_raw(
+        infra.kafka, topic, [envelope.model_dump_json().encode()], key=analysis_id.encode()
+    )
+
+
+async def read_stream(
+    live: LiveApi,
+    analysis_id: str,
+    into: list[tuple[float, Frame]],
+    last_event_id: str | None = None,
+) -> None:
+    headers = {**live.headers, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
+    async with (
+        httpx.AsyncClient(base_url=live.base_url, headers=headers, timeout=90) as client,
+        client.stream("GET", f"/v1/analyses/{analysis_id}/events") as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for frame in frames(response):
+            into.append((time.monotonic(), frame))
+
+
+async def test_stream_follows_live_events_and_resumes_after_last_event_id(
+    live: LiveApi, infra: Infrastructure
+) -> None:
+    analysis_id = await submit(live)
+    received: list[tuple[float, Frame]] = []
+    reader = asyncio.create_task(read_stream(live, analysis_id, received))
+    await asyncio.sleep(0.5)  # the stream is open and waiting
+
+    first = progress(live, analysis_id, 0)
+    published_at = time.monotonic()
+    await publish(infra, "analysis.progress.v1", analysis_id, first)
+    await wait_until(lambda: len(received) == 1, timeout_s=15, what="the first live frame")
+    # Woken by NOTIFY: the stream's own poll interval is 60 s.
+    assert received[0][0] - published_at < 10
+
+    second = progress(live, analysis_id, 1)
+    await publish(infra, "analysis.progress.v1", analysis_id, second)
+    await publish(infra, "analysis.progress.v1", analysis_id, first)  # a redelivery
+    done = Envelope.wrap(
+        AnalysisCompleted.model_validate({"analysis_id": analysis_id, "answer": "42 [T1]"}),
+        tenant_id=live.tenant,
+    )
+    await publish(infra, "analysis.completed.v1", analysis_id, done)
+    await asyncio.wait_for(reader, timeout=30)  # the stream ends after the terminal event
+
+    assert [(f.id, f.event) for _, f in received] == [
+        ("0", "progress"),
+        ("1", "progress"),
+        ("1000000", "completed"),
+    ]
+    assert [f.data["event_id"] for _, f in received] == [
+        str(first.event_id),
+        str(second.event_id),
+        str(done.event_id),
+    ]
+    assert received[2][1].data["payload"]["answer"] == "42 [T1]"
+
+    resumed: list[tuple[float, Frame]] = []
+    await asyncio.wait_for(read_stream(live, analysis_id, resumed, last_event_id="0"), timeout=10)
+    assert [f.id for _, f in resumed] == ["1", "1000000"]
+
+
+async def test_a_poison_event_is_dead_lettered_and_recording_goes_on(
+    live: LiveApi, infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    poison_key = f"poison-{uuid.uuid4()}".encode()
+    await produce_raw(
+        infra.kafka, "analysis.progress.v1", [b'{"not": "an envelope"}'], key=poison_key
+    )
+    analysis_id = await submit(live)
+    event = progress(live, analysis_id, 0)
+    await publish(infra, "analysis.progress.v1", analysis_id, event)
+
+    dead = await read_all(infra.kafka, "analysis.progress.v1.dlq", expected=1, key=poison_key)
+    assert len(dead) == 1
+    assert b"ValidationError" in dead[0].value
+
+    async def recorded() -> list[Any]:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT event_id FROM analysis_events WHERE analysis_id = :id"),
+                {"id": analysis_id},
+            )
+            return list(rows.scalars())
+
+    assert await eventually(recorded, until=bool, what="the valid event recorded") == [
+        event.event_id
+    ]
+
+
+async def test_a_terminal_event_recorded_early_waits_for_the_progress_it_announces(
+    live: LiveApi, infra: Infrastructure
+) -> None:
+    analysis_id = await submit(live)
+    await publish(infra, "analysis.progress.v1", analysis_id, progress(live, analysis_id, 0))
+    done = Envelope.wrap(
+        AnalysisCompleted.model_validate(
+            {"analysis_id": analysis_id, "answer": "done", "last_progress_sequence": 1}
+        ),
+        tenant_id=live.tenant,
+    )
+    await publish(infra, "analysis.completed.v1", analysis_id, done)  # overtakes progress 1
+    received: list[tuple[float, Frame]] = []
+    reader = asyncio.create_task(read_stream(live, analysis_id, received))
+    await wait_until(lambda: len(received) == 1, timeout_s=15, what="the first frame")
+    await asyncio.sleep(1)
+    assert [f.id for _, f in received] == ["0"]  # the terminal event is held back
+    await publish(infra, "analysis.progress.v1", analysis_id, progress(live, analysis_id, 1))
+    await asyncio.wait_for(reader, timeout=15)
+    assert [f.id for _, f in received] == ["0", "1", "1000000"]
