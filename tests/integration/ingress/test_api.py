@@ -271,3 +271,51 @@ async def test_dataset_upload_and_its_limits(api: Clients) -> None:
         )
         assert response.status_code == status, (media_type, response.text)
         assert fragment in response.json()["detail"]
+
+
+async def test_multipart_upload_takes_the_file_part(api: Clients, engine: AsyncEngine) -> None:
+    by_type = await api.client.post(
+        "/v1/datasets", files={"file": ("data.bin", CSV.encode(), "text/csv")}, headers=api.a
+    )
+    assert by_type.status_code == 201, by_type.text
+    assert (by_type.json()["media_type"], by_type.json()["rows"]) == ("text/csv", 2)
+    by_name = await api.client.post(
+        "/v1/datasets",
+        files={"file": ("records.json", b'[{"a": 1}]', "application/octet-stream")},
+        headers=api.a,
+    )
+    assert by_name.status_code == 201, by_name.text
+    assert by_name.json()["media_type"] == "application/json"
+    async with engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                text("SELECT tenant_id FROM datasets WHERE dataset_id = :id"),
+                {"id": by_type.json()["dataset_id"]},
+            )
+        ).scalar_one()
+    assert stored == api.tenant_a
+
+    no_file = await api.client.post(
+        "/v1/datasets", files={"upload": ("a.csv", CSV.encode(), "text/csv")}, headers=api.a
+    )
+    assert no_file.status_code == 422
+    assert "'file' part" in no_file.json()["detail"]
+    wrong_type = await api.client.post(
+        "/v1/datasets", files={"file": ("a.xml", b"<a/>", "application/xml")}, headers=api.a
+    )
+    assert wrong_type.status_code == 415
+
+
+async def test_metrics_are_served_in_the_prometheus_format(api: Clients) -> None:
+    await api.client.post("/v1/analyses", json=body(), headers=api.a)
+    await api.client.get(f"/v1/analyses/{uuid.uuid4()}", headers=api.a)
+    response = await api.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text_format = response.text
+    assert 'sextant_ingress_analyses_submitted_total{outcome="accepted"}' in text_format
+    # Route templates, not raw paths: label cardinality stays bounded.
+    assert (
+        'sextant_http_requests_total{method="GET",route="/v1/analyses/{analysis_id}",status="404"}'
+        in text_format
+    )

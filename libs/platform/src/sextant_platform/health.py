@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 logger = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -35,7 +37,7 @@ async def run_checks(checks: Mapping[str, ReadinessCheck], timeout_s: float) -> 
 
 
 class HealthApp:
-    """An ASGI app serving ``/healthz`` and ``/readyz``; anything else is a 404."""
+    """An ASGI app serving ``/healthz``, ``/readyz`` and ``/metrics``; anything else is a 404."""
 
     def __init__(self, checks: Mapping[str, ReadinessCheck], *, timeout_s: float = 2.0) -> None:
         self.checks = dict(checks)
@@ -54,18 +56,23 @@ class HealthApp:
             ready = all(results.values())
             body = {"status": "ready" if ready else "not ready", "checks": results}
             await self._respond(send, 200 if ready else 503, body)
+        elif path == "/metrics":
+            await self._send(send, 200, generate_latest(), CONTENT_TYPE_LATEST.encode())
         else:
             await self._respond(send, 404, {"detail": f"no route {path}"})
 
     @staticmethod
     async def _respond(send: Send, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
+        await HealthApp._send(send, status, json.dumps(body).encode(), b"application/json")
+
+    @staticmethod
+    async def _send(send: Send, status: int, payload: bytes, content_type: bytes) -> None:
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", content_type),
                     (b"content-length", str(len(payload)).encode()),
                 ],
             }

@@ -28,11 +28,18 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from prometheus_client import Gauge
 
 from sextant_platform.kafka.broker import broker_security
 from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
+
+IN_FLIGHT = Gauge(
+    "sextant_consumer_records_in_flight",
+    "Records a long-running consumer is handling now (partitions pause at the maximum).",
+    ["group"],
+)
 
 RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
 ErrorHandler = Callable[[ConsumerRecord[bytes, bytes], BaseException], Awaitable[None]]
@@ -99,6 +106,7 @@ class LongRunningConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._assigned = asyncio.Event()
+        IN_FLIGHT.labels(group_id).set_function(lambda: len(self._tasks))
 
     @property
     def in_flight(self) -> int:

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,9 +36,11 @@ from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisSto
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.presentation.auth import Tenant
 from sextant_ingress.presentation.event_stream import EventFeed, event_stream_router
+from sextant_ingress.presentation.metrics import ANALYSES_SUBMITTED, DATASETS_UPLOADED_BYTES
 from sextant_ingress.presentation.problems import ApiProblem, problem
 from sextant_platform.database.datasets import insert_dataset
 from sextant_platform.health import ReadinessCheck, run_checks
+from sextant_platform.metrics import HttpMetrics, metrics_endpoint
 
 Status = Literal["accepted", "running", "completed", "failed", "cancelled"]
 
@@ -162,7 +165,7 @@ def create_app(
     max_body_bytes: int = 1_048_576,
     max_dataset_bytes: int = 50 * 1024 * 1024,
     max_dataset_rows: int = 1_000_000,
-) -> ASGIApp:
+) -> FastAPI:
     app = FastAPI(
         title="Sextant ingress",
         version="1",
@@ -208,6 +211,7 @@ def create_app(
             )
         except IdempotencyConflict as error:
             raise ApiProblem(409, "Idempotency key reused", str(error)) from error
+        ANALYSES_SUBMITTED.labels("accepted" if accepted.created else "replayed").inc()
         location = f"/v1/analyses/{accepted.analysis_id}"
         response.headers["Location"] = location
         return Accepted(
@@ -250,18 +254,20 @@ def create_app(
             raise ApiProblem(409, "Not cancellable", str(error)) from error
         return {"analysis_id": str(analysis_id), "status": "cancelling"}
 
-    @app.post("/v1/datasets", status_code=201, response_model=DatasetOut)
+    @app.post(
+        "/v1/datasets",
+        status_code=201,
+        response_model=DatasetOut,
+        openapi_extra={"requestBody": UPLOAD_BODY},
+    )
     async def upload(
         request: Request,
         tenant_id: Tenant,
         content_type: Annotated[str, Header()] = "",
     ) -> DatasetOut:
-        media_type = content_type.split(";")[0].strip().lower()
-        if media_type not in ("text/csv", "application/json"):
-            raise ApiProblem(
-                415, "Unsupported media type", "upload text/csv or application/json (records)"
-            )
-        content = await request.body()
+        """Store a dataset: the raw body (text/csv or application/json records), or a
+        multipart/form-data form whose ``file`` part is one of those."""
+        media_type, content = await _dataset_from(request, content_type)
         if len(content) > max_dataset_bytes:
             raise ApiProblem(413, "Payload too large", f"the limit is {max_dataset_bytes} bytes")
         try:
@@ -278,6 +284,7 @@ def create_app(
             media_type=media_type,
             content=content,
         )
+        DATASETS_UPLOADED_BYTES.inc(len(content))
         return DatasetOut(
             dataset_id=dataset_id,
             media_type=media_type,
@@ -286,6 +293,8 @@ def create_app(
             rows=rows,
             columns=columns,
         )
+
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -300,20 +309,62 @@ def create_app(
             status_code=200 if ready else 503,
         )
 
-    return _with_body_limit(app, max_body_bytes, max_dataset_bytes)
+    # Body limits inside the app, so a limit hit while streaming the body becomes a
+    # problem response through the exception handlers; metrics outermost, to see all.
+    app.add_middleware(BodyLimit, default_bytes=max_body_bytes, upload_bytes=max_dataset_bytes)
+    app.add_middleware(HttpMetrics)
+    return app
 
 
-def _with_body_limit(app: FastAPI, max_body_bytes: int, max_dataset_bytes: int) -> ASGIApp:
-    limited = BodyLimit(app, default_bytes=max_body_bytes, upload_bytes=max_dataset_bytes)
+DATASET_TYPES = ("text/csv", "application/json")
+UPLOAD_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
 
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await limited(scope, receive, send)
-        except ApiProblem as error:  # raised while streaming the body, before any response
-            await problem(error.status, error.title, error.detail)(scope, receive, send)
 
-    guarded.openapi = app.openapi  # type: ignore[attr-defined]
-    return guarded
+def _media_type(content_type: str | None, filename: str | None = None) -> str | None:
+    declared = (content_type or "").split(";")[0].strip().lower()
+    if declared in DATASET_TYPES:
+        return declared
+    suffix = (filename or "").lower().rsplit(".", 1)[-1]
+    return {"csv": "text/csv", "json": "application/json"}.get(suffix)
+
+
+async def _dataset_from(request: Request, content_type: str) -> tuple[str, bytes]:
+    """(media type, bytes) of an upload, raw or multipart; 415/422 when neither fits."""
+    unsupported = ApiProblem(
+        415,
+        "Unsupported media type",
+        "upload text/csv or application/json (records), raw or as the 'file' part of"
+        " multipart/form-data",
+    )
+    if not content_type.lower().startswith("multipart/form-data"):
+        media_type = _media_type(content_type)
+        if media_type is None:
+            raise unsupported
+        return media_type, await request.body()
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except (AssertionError, ValueError, StarletteHTTPException) as error:
+        raise ApiProblem(422, "Invalid request", f"unreadable multipart body: {error}") from error
+    part = form.get("file")
+    if not isinstance(part, StarletteUploadFile):
+        raise ApiProblem(422, "Invalid request", "the multipart form needs a 'file' part")
+    media_type = _media_type(part.content_type, part.filename)
+    if media_type is None:
+        raise unsupported
+    return media_type, await part.read()
 
 
 def _describe(error: Exception) -> str:

@@ -14,6 +14,7 @@ from sextant_contracts import Envelope, topic
 from sextant_contracts.catalogue import TopicSpec
 from sextant_ingress.domain.events import AnalysisEvent, EventKind, sequence_of
 from sextant_ingress.infrastructure.postgres_events import PostgresEventLog
+from sextant_ingress.presentation.metrics import EVENTS_RECORDED
 from sextant_platform.kafka import durable_subscriber
 from sextant_platform.settings import KafkaSettings
 
@@ -31,7 +32,7 @@ def _recorder(spec: TopicSpec, kind: EventKind, log: PostgresEventLog) -> Any:
     async def record_analysis_event(body: dict[str, Any]) -> None:
         event = cast("Envelope[Any]", envelope_model.model_validate(body))
         payload = event.payload.model_dump(mode="json")
-        await log.record(
+        new = await log.record(
             AnalysisEvent(
                 analysis_id=event.payload.analysis_id,
                 sequence=sequence_of(kind, payload),
@@ -41,6 +42,7 @@ def _recorder(spec: TopicSpec, kind: EventKind, log: PostgresEventLog) -> Any:
                 envelope=event.model_dump(mode="json"),
             )
         )
+        EVENTS_RECORDED.labels(kind, "new" if new else "duplicate").inc()
 
     record_analysis_event.__name__ = f"record_{kind}"
     return record_analysis_event

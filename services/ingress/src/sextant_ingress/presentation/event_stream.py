@@ -26,6 +26,7 @@ from sextant_ingress.infrastructure.event_wakeups import EventWakeups
 from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_events import PostgresEventLog
 from sextant_ingress.presentation.auth import Tenant
+from sextant_ingress.presentation.metrics import SSE_STREAMS_OPEN
 from sextant_ingress.presentation.problems import ApiProblem
 
 EVENT_STREAM = "text/event-stream"
@@ -64,6 +65,15 @@ async def follow(
 ) -> AsyncIterator[str]:
     """Frames after sequence ``after`` until the terminal one; comments keep it alive."""
     yield f"retry: {feed.client_retry_ms}\n\n"
+    with SSE_STREAMS_OPEN.track_inprogress():
+        async for frame in _frames(feed, analysis_id, tenant_id=tenant_id, after=after):
+            yield frame
+
+
+async def _frames(
+    feed: EventFeed, analysis_id: UUID, *, tenant_id: str, after: int
+) -> AsyncIterator[str]:
+    """The stream's body: replay, then follow, holding a terminal event for stragglers."""
     last_write = time.monotonic()
     hold_terminal_until: float | None = None
     async with feed.wakeups.signal_for(analysis_id) as signal:

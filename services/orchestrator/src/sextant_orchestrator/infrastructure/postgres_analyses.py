@@ -4,6 +4,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -69,6 +70,12 @@ RESULT_TOPICS: dict[type[Any], tuple[AnalysisStatus, str]] = {
     AnalysisFailed: ("failed", "analysis.failed.v1"),
     AnalysisCancelled: ("cancelled", "analysis.cancelled.v1"),
 }
+
+ANALYSES_FINISHED = Counter(
+    "sextant_orchestrator_analyses_finished_total",
+    "Analyses that reached a terminal state here, by status.",
+    ["status"],
+)
 
 
 def _json(value: Any) -> str:
@@ -165,8 +172,10 @@ class PostgresAnalysisRepository:
             written = await self._write_terminal(connection, analysis_id, status, outcome)
             if written:
                 await enqueue(connection, topic=topic, key=str(analysis_id), envelope=outcome)
-        if written and self._relay is not None:
-            self._relay.wake()
+        if written:
+            ANALYSES_FINISHED.labels(status).inc()
+            if self._relay is not None:
+                self._relay.wake()
         return written
 
     @staticmethod
