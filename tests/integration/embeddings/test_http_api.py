@@ -78,3 +78,4 @@ async def test_probes_and_metrics(http: httpx.AsyncClient) -> None:
         line for line in metrics.splitlines() if line.startswith("sextant_embeddings_batches_total")
     )
     assert int(batches.split()[1]) >= 1
+    assert "sextant_http_requests_total{" in metrics  # the platform golden signals too

@@ -11,11 +11,13 @@ from typing import Annotated, Literal
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import generate_latest
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sextant_embeddings.application.batcher import EmbeddingBatcher
 from sextant_embeddings.application.serve_request import ServeEmbeddingRequest
 from sextant_embeddings.domain.errors import TEXT_TOO_LONG, TOO_MANY_TEXTS, EmbeddingError
+from sextant_platform.metrics import HttpMetrics
 
 SIZE_ERRORS = {TOO_MANY_TEXTS, TEXT_TOO_LONG}
 
@@ -103,6 +105,8 @@ def create_http_app(
             usage=Usage(prompt_tokens=encoded.tokens, total_tokens=encoded.tokens),
         )
 
+    app.add_middleware(HttpMetrics)
+
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -130,6 +134,6 @@ def create_http_app(
             "# TYPE sextant_embeddings_model_busy_seconds_total counter",
             f"sextant_embeddings_model_busy_seconds_total {stats.busy_s:.6f}",
         ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + generate_latest().decode()
 
     return app
