@@ -9,7 +9,6 @@ computed figures and citations, and the completed events read from the result to
 """
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -20,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sextant_cli.kafka import publish_request, tail
+from sextant_cli.render import analysis_text, event_line
+from sextant_cli.rest import ApiError, SextantClient
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from sextant_contracts import AnalysisRequested, Envelope
+from sextant_contracts import AnalysisRequested
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_platform.database import create_engine
 from sextant_platform.settings import KafkaSettings, PostgresSettings
@@ -37,7 +39,8 @@ SERVICES = {  # module: readiness port
     "sextant_orchestrator": 8084,
     "sextant_ingress": 8000,
 }
-TERMINAL_TOPICS = ["analysis.completed.v1", "analysis.failed.v1", "analysis.cancelled.v1"]
+API_URL = "http://127.0.0.1:8000"
+TENANT = "demo"
 DOCUMENTS = [
     {
         "document_id": "pricing-2026",
@@ -115,53 +118,39 @@ def stop_services() -> None:
 async def api_key() -> str:
     engine = create_engine(PostgresSettings())
     try:
-        return await PostgresApiKeys(engine).create(tenant_id="demo", name="make run")
+        return await PostgresApiKeys(engine).create(tenant_id=TENANT, name="make run")
     finally:
         await engine.dispose()
 
 
-async def follow(kafka: KafkaSettings, wanted: set[str]) -> dict[str, dict[str, Any]]:
-    """Print progress of ``wanted`` analyses until each has its terminal event."""
-    consumer = AIOKafkaConsumer(
-        "analysis.progress.v1",
-        *TERMINAL_TOPICS,
-        bootstrap_servers=kafka.BOOTSTRAP_SERVERS,
-        auto_offset_reset="earliest",
-        group_id=None,
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    finished: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + 600
-    try:
-        while set(finished) != wanted and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for record in records:
-                    key = (record.key or b"").decode()
-                    if key not in wanted:
-                        continue
-                    event = json.loads(record.value)
-                    payload = event["payload"]
-                    if record.topic == "analysis.progress.v1":
-                        say(f"  {key[:8]} {payload['step']:<10} {payload['status']}")
-                    elif key not in finished:
-                        finished[key] = {"topic": record.topic, **event}
-    finally:
-        await consumer.stop()
-    return finished
+async def when_known(client: SextantClient, analysis_id: str) -> None:
+    """A request published to Kafka is known to the API once the orchestrator admitted it."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(lambda e: isinstance(e, ApiError) and e.status == 404),
+        stop=stop_after_delay(120),
+        wait=wait_fixed(0.5),
+        reraise=True,
+    ):
+        with attempt:
+            await client.get(analysis_id)
 
 
-def show(title: str, analysis: dict[str, Any]) -> None:
-    say(f"=== {title}: {analysis['status']} ===")
-    if analysis.get("answer"):
-        print(analysis["answer"])
-    if analysis.get("error"):
-        print("error:", analysis["error"])
-    for call in analysis.get("tool_calls", []):
-        result = json.dumps(call.get("result"))[:300]
-        print(f"  [{call['call_id']}] {call['tool_name']} {call['arguments']} -> {result}")
-    for citation in analysis.get("citations", []):
-        print(f"  cites {citation['marker']} {citation['kind']} {citation['source_id']}")
+async def show_progress(client: SextantClient, analysis_id: str) -> None:
+    await when_known(client, analysis_id)
+    async for event in client.follow(analysis_id):
+        say("  " + event_line(event.event, event.data))
+
+
+async def terminal_events(kafka: KafkaSettings, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    """The terminal event of each wanted analysis, read from the result topics."""
+    found: dict[str, dict[str, Any]] = {}
+    async for topic_name, event in tail(kafka, group_id=None, from_beginning=True, progress=False):
+        analysis_id = str(event.get("payload", {}).get("analysis_id"))
+        if analysis_id in wanted:
+            found.setdefault(analysis_id, {"topic": topic_name, **event})
+        if set(found) == wanted:
+            break
+    return found
 
 
 async def main() -> None:
@@ -170,59 +159,39 @@ async def main() -> None:
         return
     start_services()
     kafka = KafkaSettings()
-    key = await api_key()
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url="http://127.0.0.1:8000", timeout=30) as api:
-        upload = await api.post(
-            "/v1/datasets",
-            content=SAMPLE.read_bytes(),
-            headers={**headers, "Content-Type": "text/csv"},
-        )
-        upload.raise_for_status()
-        dataset_id = upload.json()["dataset_id"]
-        say(f"uploaded {SAMPLE.name}: dataset {dataset_id} ({upload.json()['rows']} rows)")
-        submitted = await api.post(
-            "/v1/analyses",
-            json={
+    async with SextantClient(API_URL, await api_key(), timeout_s=30) as client:
+        dataset = await client.upload(SAMPLE)
+        say(f"uploaded {SAMPLE.name}: dataset {dataset['dataset_id']} ({dataset['rows']} rows)")
+        accepted = await client.submit(
+            {
                 "question": "Which region has the highest sales, and do discounts relate to units?",
-                "dataset_id": dataset_id,
+                "dataset_id": dataset["dataset_id"],
                 "documents": DOCUMENTS,
-            },
-            headers=headers,
+            }
         )
-        submitted.raise_for_status()
-        rest_id = submitted.json()["analysis_id"]
-        say(f"submitted over REST: analysis {rest_id} (202, {submitted.headers['location']})")
+        rest_id = str(accepted["analysis_id"])
+        say(f"submitted over REST: analysis {rest_id} (202, {accepted['links']['self']})")
 
         request = AnalysisRequested.model_validate(
             {
                 "analysis_id": str(uuid.uuid4()),
                 "question": "Are there outliers in sales?",
-                "dataset_id": dataset_id,
+                "dataset_id": dataset["dataset_id"],
             }
         )
-        producer = AIOKafkaProducer(bootstrap_servers=kafka.BOOTSTRAP_SERVERS, acks="all")
-        await producer.start()
-        try:
-            await producer.send_and_wait(
-                "analysis.requested.v1",
-                Envelope.wrap(request, tenant_id="demo").model_dump_json().encode(),
-                key=str(request.analysis_id).encode(),
-            )
-        finally:
-            await producer.stop()
+        await publish_request(kafka, request, tenant_id=TENANT)
         kafka_id = str(request.analysis_id)
         say(f"published straight to Kafka: analysis {kafka_id}")
 
-        say("following analysis.progress.v1 ...")
-        finished = await follow(kafka, {rest_id, kafka_id})
+        say("following both analyses over SSE (GET /v1/analyses/{id}/events) ...")
+        await asyncio.gather(show_progress(client, rest_id), show_progress(client, kafka_id))
+        finished = await terminal_events(kafka, {rest_id, kafka_id})
         for analysis_id, label in ((rest_id, "REST submission"), (kafka_id, "Kafka producer")):
-            fetched = await api.get(f"/v1/analyses/{analysis_id}", headers=headers)
-            show(f"{label} {analysis_id}", fetched.json())
-            event = finished.get(analysis_id)
-            if event:
-                say(f"  terminal event {event['event_id']} on {event['topic']}")
-    say("services keep running (REST on http://127.0.0.1:8000/docs); 'make stop' ends them")
+            say(f"=== {label} ===")
+            print(analysis_text(await client.get(analysis_id)))
+            event = finished[analysis_id]
+            say(f"  terminal event {event['event_id']} on {event['topic']}")
+    say(f"services keep running (REST on {API_URL}/docs); 'make stop' ends them")
 
 
 if __name__ == "__main__":

@@ -3,17 +3,21 @@ SSE progress -> completed result in PostgreSQL and on the result topic; and the 
 an analysis a producer published straight to Kafka."""
 
 import asyncio
+import json
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+from sextant_cli.rest import StreamEvent, sse_events
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.ingress.sse import Frame, frames
 from tests.integration.ingress.test_event_stream import FOLLOWED_TOPICS
 from tests.integration.kafka_helpers import eventually
 from tests.integration.orchestrator.fake_openai import running_fake_openai
@@ -42,6 +46,7 @@ class Stack:
     base_url: str
     headers: dict[str, str]
     ingress: ServiceProcess
+    api_key: str
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +76,9 @@ async def stack(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Sta
         try:
             await asyncio.to_thread(ingress.wait_http, f"http://127.0.0.1:{port}/readyz")
             key = await PostgresApiKeys(engine).create(tenant_id=TENANT, name="e2e")
-            yield Stack(f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, ingress)
+            yield Stack(
+                f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, ingress, key
+            )
             assert await asyncio.to_thread(ingress.stop) == 0
             assert await asyncio.to_thread(orchestrator.stop) == 0
         finally:
@@ -79,16 +86,16 @@ async def stack(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Sta
             orchestrator.kill()
 
 
-async def follow(stack: Stack, analysis_id: str) -> list[Frame]:
+async def follow(stack: Stack, analysis_id: str) -> list[StreamEvent]:
     async with (
         httpx.AsyncClient(base_url=stack.base_url, headers=stack.headers, timeout=120) as client,
         client.stream("GET", f"/v1/analyses/{analysis_id}/events") as response,
     ):
         assert response.status_code == 200, await response.aread()
-        return [frame async for frame in frames(response)]
+        return [frame async for frame in sse_events(response)]
 
 
-def assert_progress_then_completed(received: list[Frame]) -> None:
+def assert_progress_then_completed(received: list[StreamEvent]) -> None:
     progress = [f for f in received if f.event == "progress"]
     assert [int(f.id or -1) for f in progress] == sorted(int(f.id or -1) for f in progress)
     started = [
@@ -149,3 +156,75 @@ async def test_an_analysis_published_to_kafka_is_followed_over_sse(
         await eventually(status, until=lambda code: code == 200, what="the analysis admitted")
     received = await asyncio.wait_for(follow(stack, analysis_id), timeout=150)
     assert_progress_then_completed(received)
+
+
+async def sextant(stack: Stack, infra: Infrastructure, *args: str, timeout_s: float = 150) -> str:
+    """Run the installed ``sextant`` command (without blocking this loop, which serves the
+    loopback LLM); its stdout, or fail with its output."""
+    env = {
+        **os.environ,
+        **infra.environment(),
+        "SEXTANT_API_URL": stack.base_url,
+        "SEXTANT_API_KEY": stack.api_key,
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("sextant")),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=timeout_s)
+    text = output.decode()
+    assert process.returncode == 0, f"sextant {' '.join(args)} -> {process.returncode}: {text}"
+    return text
+
+
+async def test_the_cli_uploads_submits_follows_publishes_and_tails(
+    stack: Stack, infra: Infrastructure, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    csv = tmp_path / "sales.csv"
+    csv.write_text(SALES_CSV)
+    dataset = json.loads(await sextant(stack, infra, "upload", str(csv)))
+    assert dataset["rows"] == 6
+
+    followed = await sextant(
+        stack,
+        infra,
+        "submit",
+        "Which region sells the most?",
+        "--dataset-id",
+        dataset["dataset_id"],
+        "--document",
+        "Regional sales=Sales by region: the east leads.",
+        "--follow",
+    )
+    lines = followed.splitlines()
+    analysis_id = json.loads(lines[0])["analysis_id"]
+    assert f"{analysis_id} finalize   completed" in lines
+    assert any(line.startswith(f"{analysis_id} COMPLETED") for line in lines)
+    assert ANSWER in lines  # the answer, then the tool calls behind its figures
+    assert any("group_by_aggregate" in line for line in lines)
+
+    published = json.loads(
+        await sextant(
+            stack, infra, "publish", "Any outliers?", "--csv", str(csv), "--tenant", TENANT
+        )
+    )
+    tailed = await sextant(
+        stack,
+        infra,
+        "tail",
+        "--from-beginning",
+        "--analysis",
+        published["analysis_id"],
+        "--count",
+        "1",
+        "--json",
+    )
+    event = json.loads(tailed)
+    assert event["topic"] == "analysis.completed.v1"
+    status = json.loads(await sextant(stack, infra, "status", published["analysis_id"], "--json"))
+    assert status["status"] == "completed"
+    row = await wait_terminal(engine, uuid.UUID(published["analysis_id"]))
+    assert event["event_id"] == str(row.terminal_event_id)

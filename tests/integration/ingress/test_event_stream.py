@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sextant_cli.rest import StreamEvent, sse_events
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,7 +25,6 @@ from sextant_ingress.presentation.event_stream import EventFeed
 from sextant_platform.http_server import http_server
 from sextant_platform.kafka import create_broker
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.ingress.sse import Frame, frames
 from tests.integration.kafka_helpers import eventually, produce_raw, read_all, wait_until
 from tests.integration.orchestrator.service import skip_group_to_end
 from tests.integration.processes import free_port
@@ -113,7 +113,7 @@ async def publish(
 async def read_stream(
     live: LiveApi,
     analysis_id: str,
-    into: list[tuple[float, Frame]],
+    into: list[tuple[float, StreamEvent]],
     last_event_id: str | None = None,
 ) -> None:
     headers = {**live.headers, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
@@ -123,7 +123,7 @@ async def read_stream(
     ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        async for frame in frames(response):
+        async for frame in sse_events(response):
             into.append((time.monotonic(), frame))
 
 
@@ -131,7 +131,7 @@ async def test_stream_follows_live_events_and_resumes_after_last_event_id(
     live: LiveApi, infra: Infrastructure
 ) -> None:
     analysis_id = await submit(live)
-    received: list[tuple[float, Frame]] = []
+    received: list[tuple[float, StreamEvent]] = []
     reader = asyncio.create_task(read_stream(live, analysis_id, received))
     await asyncio.sleep(0.5)  # the stream is open and waiting
 
@@ -164,7 +164,7 @@ async def test_stream_follows_live_events_and_resumes_after_last_event_id(
     ]
     assert received[2][1].data["payload"]["answer"] == "42 [T1]"
 
-    resumed: list[tuple[float, Frame]] = []
+    resumed: list[tuple[float, StreamEvent]] = []
     await asyncio.wait_for(read_stream(live, analysis_id, resumed, last_event_id="0"), timeout=10)
     assert [f.id for _, f in resumed] == ["1", "1000000"]
 
@@ -209,7 +209,7 @@ async def test_a_terminal_event_recorded_early_waits_for_the_progress_it_announc
         tenant_id=live.tenant,
     )
     await publish(infra, "analysis.completed.v1", analysis_id, done)  # overtakes progress 1
-    received: list[tuple[float, Frame]] = []
+    received: list[tuple[float, StreamEvent]] = []
     reader = asyncio.create_task(read_stream(live, analysis_id, received))
     await wait_until(lambda: len(received) == 1, timeout_s=15, what="the first frame")
     await asyncio.sleep(1)

@@ -1,0 +1,225 @@
+"""``sextant``: the REST API and the Kafka topics from a terminal.
+
+sextant upload sales.csv
+sextant submit "Which region sells most?" --dataset-id <id> --follow
+sextant publish "Any outliers?" --csv sales.csv --tenant acme
+sextant status <analysis-id>
+sextant follow <analysis-id>
+sextant tail --progress
+"""
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import httpx
+import typer
+from aiokafka.errors import KafkaError
+from pydantic import ValidationError
+
+from sextant_cli.kafka import publish_request, tail
+from sextant_cli.render import analysis_text, event_line, topic_kind
+from sextant_cli.rest import ApiError, SextantClient
+from sextant_cli.settings import CliSettings
+from sextant_contracts import AnalysisRequested
+from sextant_contracts.errors import describe_validation_error
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+
+DatasetId = Annotated[str | None, typer.Option(help="A dataset uploaded before.")]
+CsvFile = Annotated[
+    Path | None, typer.Option(exists=True, dir_okay=False, help="Send this small CSV inline.")
+]
+Documents = Annotated[
+    list[str] | None,
+    typer.Option("--document", help="TITLE=TEXT of a document to retrieve from (repeatable)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _run(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        asyncio.run(work)
+    except ApiError as error:
+        _fail(str(error))
+    except httpx.TransportError as error:
+        _fail(f"cannot reach the API ({type(error).__name__}: {error})")
+    except KafkaError as error:
+        _fail(f"cannot reach Kafka ({type(error).__name__}: {error})")
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _client(settings: CliSettings) -> SextantClient:
+    if settings.API_KEY is None or not settings.API_KEY.get_secret_value():
+        _fail("set SEXTANT_API_KEY (python -m sextant_ingress create-key <tenant> makes one)", 2)
+    return SextantClient(
+        settings.API_URL, settings.API_KEY.get_secret_value(), timeout_s=settings.TIMEOUT_S
+    )
+
+
+def analysis_body(
+    question: str, dataset_id: str | None, csv: Path | None, documents: list[str] | None
+) -> dict[str, Any]:
+    """The submission body shared by ``submit`` (REST) and ``publish`` (Kafka)."""
+    if (dataset_id is None) == (csv is None):
+        _fail("give exactly one of --dataset-id or --csv", 2)
+    body: dict[str, Any] = {"question": question, "documents": []}
+    if dataset_id is not None:
+        body["dataset_id"] = dataset_id
+    if csv is not None:
+        body["inline_dataset"] = {"media_type": "text/csv", "content": csv.read_text("utf-8")}
+    for index, document in enumerate(documents or [], start=1):
+        title, separator, text = document.partition("=")
+        if not separator or not text:
+            _fail(f"--document {document[:40]!r} is not TITLE=TEXT", 2)
+        body["documents"].append({"document_id": f"doc-{index}", "title": title, "text": text})
+    return body
+
+
+async def _print_events(client: SextantClient, analysis_id: str) -> None:
+    async for event in client.follow(analysis_id):
+        typer.echo(event_line(event.event, event.data))
+
+
+@app.command()
+def upload(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    media_type: Annotated[str | None, typer.Option(help="text/csv or application/json")] = None,
+) -> None:
+    """Upload a CSV or JSON-records dataset; prints its id."""
+
+    async def work() -> None:
+        async with _client(CliSettings()) as client:
+            dataset = await client.upload(path, media_type)
+        typer.echo(json.dumps(dataset))
+
+    _run(work())
+
+
+@app.command()
+def submit(
+    question: str,
+    dataset_id: DatasetId = None,
+    csv: CsvFile = None,
+    document: Documents = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Safe retries.")] = None,
+    follow: Annotated[bool, typer.Option(help="Stream progress until it ends.")] = False,
+) -> None:
+    """Submit an analysis over REST (202 once it is durably recorded)."""
+    body = analysis_body(question, dataset_id, csv, document)
+
+    async def work() -> None:
+        async with _client(CliSettings()) as client:
+            accepted = await client.submit(body, idempotency_key=idempotency_key)
+            typer.echo(json.dumps(accepted))
+            if follow:
+                await _print_events(client, str(accepted["analysis_id"]))
+                typer.echo(analysis_text(await client.get(str(accepted["analysis_id"]))))
+
+    _run(work())
+
+
+@app.command()
+def publish(
+    question: str,
+    tenant: Annotated[str, typer.Option(help="The tenant the analysis belongs to.")],
+    dataset_id: DatasetId = None,
+    csv: CsvFile = None,
+    document: Documents = None,
+) -> None:
+    """Publish an AnalysisRequested straight to Kafka, as a producer would."""
+    body = analysis_body(question, dataset_id, csv, document)
+    try:
+        request = AnalysisRequested.model_validate({**body, "analysis_id": str(uuid.uuid4())})
+    except ValidationError as error:
+        _fail(str(describe_validation_error(error)), 2)
+
+    async def work() -> None:
+        envelope = await publish_request(CliSettings().KAFKA, request, tenant_id=tenant)
+        typer.echo(
+            json.dumps(
+                {"analysis_id": str(request.analysis_id), "event_id": str(envelope.event_id)}
+            )
+        )
+
+    _run(work())
+
+
+@app.command()
+def status(analysis_id: str, as_json: AsJson = False) -> None:
+    """Show an analysis: status, answer, tool calls and citations."""
+
+    async def work() -> None:
+        async with _client(CliSettings()) as client:
+            analysis = await client.get(analysis_id)
+        typer.echo(json.dumps(analysis, indent=2) if as_json else analysis_text(analysis))
+
+    _run(work())
+
+
+@app.command()
+def follow(analysis_id: str) -> None:
+    """Stream an analysis's progress (SSE) until it ends; resumes after disconnects."""
+
+    async def work() -> None:
+        async with _client(CliSettings()) as client:
+            await _print_events(client, analysis_id)
+
+    _run(work())
+
+
+@app.command()
+def cancel(analysis_id: str, reason: str = "cancelled from the CLI") -> None:
+    """Ask a running analysis to stop at its next step."""
+
+    async def work() -> None:
+        async with _client(CliSettings()) as client:
+            typer.echo(json.dumps(await client.cancel(analysis_id, reason)))
+
+    _run(work())
+
+
+@app.command("tail")
+def tail_command(
+    from_beginning: Annotated[bool, typer.Option(help="Read the topics' history too.")] = False,
+    group: Annotated[str | None, typer.Option(help="Commit as this consumer group.")] = None,
+    progress: Annotated[bool, typer.Option(help="Include progress events.")] = False,
+    analysis: Annotated[str | None, typer.Option(help="Only this analysis.")] = None,
+    count: Annotated[int | None, typer.Option(help="Stop after this many events.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Subscribe to the result topics as a downstream consumer would."""
+
+    async def work() -> None:
+        seen = 0
+        events = tail(
+            CliSettings().KAFKA, group_id=group, from_beginning=from_beginning, progress=progress
+        )
+        async for topic_name, event in events:
+            if analysis and str(event.get("payload", {}).get("analysis_id")) != analysis:
+                continue
+            kind = topic_kind(topic_name)
+            line = (
+                json.dumps({"topic": topic_name, **event}) if as_json else event_line(kind, event)
+            )
+            typer.echo(line)
+            sys.stdout.flush()
+            seen += 1
+            if count is not None and seen >= count:
+                break
+
+    _run(work())
+
+
+def main() -> None:
+    app()

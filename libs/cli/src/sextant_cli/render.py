@@ -1,0 +1,40 @@
+"""Plain-text views of analyses and events for a terminal."""
+
+import json
+from typing import Any
+
+RESULT_PREVIEW_CHARS = 300
+
+
+def analysis_text(analysis: dict[str, Any]) -> str:
+    """An analysis as ``sextant status`` shows it: status, answer, tool calls, citations."""
+    lines = [f"analysis {analysis['analysis_id']}: {analysis['status']}"]
+    if analysis.get("question"):
+        lines.append(f"question: {analysis['question']}")
+    if analysis.get("answer"):
+        lines += ["answer:", str(analysis["answer"])]
+    if analysis.get("error"):
+        lines.append(f"error: {json.dumps(analysis['error'])}")
+    for call in analysis.get("tool_calls") or []:
+        result = json.dumps(call.get("result"))[:RESULT_PREVIEW_CHARS]
+        lines.append(
+            f"  [{call['call_id']}] {call['tool_name']} {json.dumps(call['arguments'])} -> {result}"
+        )
+    for citation in analysis.get("citations") or []:
+        lines.append(f"  cites {citation['marker']} {citation['kind']} {citation['source_id']}")
+    return "\n".join(lines)
+
+
+def event_line(kind: str, event: dict[str, Any]) -> str:
+    """One line per event: progress steps, or the terminal outcome with its event id."""
+    payload = event.get("payload", {})
+    analysis = str(payload.get("analysis_id", "?"))
+    if kind == "progress":
+        return f"{analysis} {payload.get('step', '?'):<10} {payload.get('status', '?')}"
+    detail = payload.get("error_code") or payload.get("reason") or ""
+    return f"{analysis} {kind.upper()} {detail} (event {event.get('event_id')})".rstrip()
+
+
+def topic_kind(topic_name: str) -> str:
+    """``analysis.completed.v1`` -> ``completed``."""
+    return topic_name.split(".")[1]
