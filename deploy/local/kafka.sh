@@ -4,7 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KAFKA_HOME="$LOCAL_DIR/kafka"
-KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_LIBS="${SEXTANT_KAFKA_LIBS:-$KAFKA_HOME/libs}"  # a second broker may share the jars
 KAFKA_DATA="$KAFKA_HOME/data"
 KAFKA_PID="$KAFKA_HOME/kafka.pid"
 KAFKA_LOG="$KAFKA_HOME/server.log"
