@@ -189,6 +189,13 @@ async def test_malformed_json_and_oversize_bodies_are_4xx(api: Clients) -> None:
         headers={**api.a, "Content-Type": "application/json"},
     )
     assert broken.status_code == 422
+    not_utf8 = await api.client.post(  # was FastAPI's bare 400 until the schemathesis run
+        f"/v1/analyses/{uuid.uuid4()}/cancel",
+        content=b"\xf4\x8a",
+        headers={**api.a, "Content-Type": "application/json"},
+    )
+    assert not_utf8.status_code == 422
+    assert not_utf8.headers["content-type"] == "application/problem+json"
     huge = json.dumps({**body(), "question": "x" * 100_000}).encode()
     oversize = await api.client.post(
         "/v1/analyses", content=huge, headers={**api.a, "Content-Type": "application/json"}
@@ -252,6 +259,12 @@ async def test_dataset_upload_and_its_limits(api: Clients) -> None:
     assert ok.status_code == 201
     assert ok.json()["rows"] == 2
     assert ok.json()["columns"] == 2
+    # Bare CR line ends (found by the schemathesis run: they used to be a 500).
+    cr_only = await api.client.post(
+        "/v1/datasets", content=b"region,sales\rnorth,1\rsouth,2\r", headers=csv_headers
+    )
+    assert cr_only.status_code == 201, cr_only.text
+    assert cr_only.json()["rows"] == 2
     records = [{"a": 1}, {"a": 2, "b": 3}]
     as_json = await api.client.post("/v1/datasets", json=records, headers=api.a)
     assert as_json.status_code == 201

@@ -37,7 +37,7 @@ from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.presentation.auth import Tenant
 from sextant_ingress.presentation.event_stream import EventFeed, event_stream_router
 from sextant_ingress.presentation.metrics import ANALYSES_SUBMITTED, DATASETS_UPLOADED_BYTES
-from sextant_ingress.presentation.problems import ApiProblem, problem
+from sextant_ingress.presentation.problems import ApiProblem, problem, problem_responses
 from sextant_platform.database.datasets import insert_dataset
 from sextant_platform.health import ReadinessCheck, run_checks
 from sextant_platform.metrics import HttpMetrics, metrics_endpoint
@@ -138,9 +138,12 @@ def _measure(media_type: str, content: bytes) -> tuple[int, int]:
     except UnicodeDecodeError as error:
         raise ValueError(f"the dataset is not UTF-8 (byte {error.start})") from error
     if media_type == "text/csv":
-        reader = csv.reader(io.StringIO(decoded))
-        header = next(reader, None)
-        data_rows = sum(1 for _ in reader)
+        reader = csv.reader(io.StringIO(decoded, newline=""))
+        try:
+            header = next(reader, None)
+            data_rows = sum(1 for _ in reader)
+        except csv.Error as error:
+            raise ValueError(f"the CSV is malformed (line {reader.line_num}): {error}") from error
         if header is None or data_rows == 0:
             raise ValueError("a CSV dataset needs a header row and at least one data row")
         return data_rows, len(header)
@@ -187,9 +190,17 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # FastAPI's "error parsing the body": malformed input
+            detail = f"the body could not be parsed: {error.detail}"
+            return problem(422, "Invalid request", detail, str(request.url.path))
         return problem(error.status_code, "HTTP error", str(error.detail), str(request.url.path))
 
-    @app.post("/v1/analyses", status_code=202, response_model=Accepted)
+    @app.post(
+        "/v1/analyses",
+        status_code=202,
+        response_model=Accepted,
+        responses=problem_responses(409, 413),
+    )
     async def submit(
         body: dict[str, Any],
         response: Response,
@@ -219,14 +230,16 @@ def create_app(
             links={"self": location, "cancel": f"{location}/cancel"},
         )
 
-    @app.get("/v1/analyses/{analysis_id}", response_model=AnalysisOut)
+    @app.get(
+        "/v1/analyses/{analysis_id}", response_model=AnalysisOut, responses=problem_responses(404)
+    )
     async def fetch(analysis_id: UUID, tenant_id: Tenant) -> AnalysisOut:
         try:
             return AnalysisOut.of(await store.get(analysis_id, tenant_id=tenant_id))
         except NotFound as error:
             raise ApiProblem(404, "Not found", str(error)) from error
 
-    @app.get("/v1/analyses", response_model=AnalysisPage)
+    @app.get("/v1/analyses", response_model=AnalysisPage, responses=problem_responses())
     async def listing(
         tenant_id: Tenant,
         status: Status | None = None,
@@ -241,7 +254,11 @@ def create_app(
             raise ApiProblem(422, "Invalid request", str(error)) from error
         return AnalysisPage(items=[AnalysisOut.of(v) for v in views], next_cursor=next_cursor)
 
-    @app.post("/v1/analyses/{analysis_id}/cancel", status_code=202)
+    @app.post(
+        "/v1/analyses/{analysis_id}/cancel",
+        status_code=202,
+        responses=problem_responses(404, 409, 413),
+    )
     async def cancel(
         analysis_id: UUID, tenant_id: Tenant, body: CancelBody | None = None
     ) -> dict[str, Any]:
@@ -258,6 +275,7 @@ def create_app(
         "/v1/datasets",
         status_code=201,
         response_model=DatasetOut,
+        responses=problem_responses(413, 415),
         openapi_extra={"requestBody": UPLOAD_BODY},
     )
     async def upload(

@@ -27,7 +27,7 @@ from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisSto
 from sextant_ingress.infrastructure.postgres_events import PostgresEventLog
 from sextant_ingress.presentation.auth import Tenant
 from sextant_ingress.presentation.metrics import SSE_STREAMS_OPEN
-from sextant_ingress.presentation.problems import ApiProblem
+from sextant_ingress.presentation.problems import ApiProblem, problem_responses
 
 EVENT_STREAM = "text/event-stream"
 
@@ -107,7 +107,10 @@ def event_stream_router(store: PostgresAnalysisStore, feed: EventFeed) -> APIRou
     @router.get(
         "/v1/analyses/{analysis_id}/events",
         response_class=StreamingResponse,
-        responses={200: {"content": {EVENT_STREAM: {"schema": {"type": "string"}}}}},
+        responses={
+            200: {"content": {EVENT_STREAM: {"schema": {"type": "string"}}}},
+            **problem_responses(404),
+        },
     )
     async def events(
         analysis_id: UUID,
