@@ -7,7 +7,7 @@ UV ?= uv
 PY := .venv/bin/python
 INFRA := deploy/local/infra.sh
 
-.PHONY: bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check clean
+.PHONY: bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check k8s-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ schemas-release: install ## freeze the current schemas as the compatibility base
 
 compose-check: install ## validate docker-compose.yml without a Docker engine
 	@$(PY) deploy/compose_check.py
+
+k8s-check: install ## validate deploy/k8s without a cluster
+	@$(PY) deploy/k8s_check.py
 
 clean: infra-down ## stop everything and delete .local/ (all local data)
 	@rm -rf .local

@@ -26,6 +26,7 @@ SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
     "tools": ToolsSettings,
     "provision": OrchestratorSettings,
 }
+SERVICES = ("ingress", "orchestrator", "embeddings", "tools")
 
 
 def known_env_vars(settings: type[BaseSettings]) -> set[str]:
@@ -55,17 +56,37 @@ def problems(compose: dict[str, Any]) -> list[str]:
         environment = services.get(name, {}).get("environment", {})
         unknown = sorted(set(environment) - known_env_vars(settings))
         found += [f"{name}: env var {var} is read by no settings class" for var in unknown]
+    for name in SERVICES:
+        found += _service_problems(name, services.get(name, {}))
     return found
+
+
+def _service_problems(name: str, service: dict[str, Any]) -> list[str]:
+    """A service container must build its own image, listen beyond loopback, and be probed."""
+    found = []
+    if service.get("build", {}).get("args", {}).get("SERVICE") != name:
+        found.append(f"{name}: build it with args SERVICE={name} (one image per service)")
+    host = service.get("environment", {}).get(f"SEXTANT_{name.upper()}_HTTP_HOST")
+    if host != "0.0.0.0":
+        found.append(f"{name}: set SEXTANT_{name.upper()}_HTTP_HOST=0.0.0.0 (probes, ports)")
+    if "/readyz" not in str(service.get("healthcheck", {}).get("test", "")):
+        found.append(f"{name}: needs a healthcheck on /readyz")
+    return found
+
+
+def report(tool: str, issues: list[str], success: str) -> int:
+    """Print each issue (or the success line); the process exit status."""
+    for issue in issues:
+        print(f"{tool}: {issue}", file=sys.stderr)
+    if not issues:
+        print(f"{tool}: {success}")
+    return 1 if issues else 0
 
 
 def main() -> int:
     compose = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
-    issues = problems(compose)
-    for issue in issues:
-        print(f"compose-check: {issue}", file=sys.stderr)
-    if not issues:
-        print(f"compose-check: {COMPOSE_FILE.name} OK ({len(compose['services'])} services)")
-    return 1 if issues else 0
+    success = f"{COMPOSE_FILE.name} OK ({len(compose['services'])} services)"
+    return report("compose-check", problems(compose), success)
 
 
 if __name__ == "__main__":

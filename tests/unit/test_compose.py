@@ -1,28 +1,17 @@
 """docker-compose.yml is checked without an engine: topology and env var names."""
 
 import copy
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
 
+from tests.unit.deploy_checkers import load_checker
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_checker() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "compose_check", REPO_ROOT / "deploy" / "compose_check.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-checker = _load_checker()
+checker = load_checker("compose_check")
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 
 
@@ -43,3 +32,15 @@ def test_redis_without_persistence_and_zookeeper_kafka_are_reported() -> None:
     broken["services"]["redis"]["command"] = ["redis-server"]
     del broken["services"]["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
     assert len(checker.problems(broken)) == 2
+
+
+def test_a_service_that_listens_on_loopback_or_shares_an_image_is_reported() -> None:
+    broken = copy.deepcopy(COMPOSE)
+    del broken["services"]["ingress"]["environment"]["SEXTANT_INGRESS_HTTP_HOST"]
+    broken["services"]["tools"]["build"]["args"]["SERVICE"] = "orchestrator"
+    del broken["services"]["embeddings"]["healthcheck"]
+    assert checker.problems(broken) == [
+        "ingress: set SEXTANT_INGRESS_HTTP_HOST=0.0.0.0 (probes, ports)",
+        "embeddings: needs a healthcheck on /readyz",
+        "tools: build it with args SERVICE=tools (one image per service)",
+    ]
