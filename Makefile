@@ -51,8 +51,9 @@ format: install ## apply ruff fixes and formatting
 	@$(UV) run --frozen ruff check --fix .
 	@$(UV) run --frozen ruff format .
 
-schemas: install ## regenerate the committed JSON Schemas from the contracts
+schemas: install ## regenerate the committed JSON Schemas and the AsyncAPI document from the code
 	@$(PY) -m sextant_contracts.schemas export
+	@$(PY) -m sextant_platform.asyncapi
 
 schemas-release: install ## freeze the current schemas as the compatibility baseline (on release)
 	@$(PY) -m sextant_contracts.schemas release
