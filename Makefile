@@ -7,7 +7,7 @@ UV ?= uv
 PY := .venv/bin/python
 INFRA := deploy/local/infra.sh
 
-.PHONY: bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check k8s-check clean
+.PHONY: bench-e2e bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check k8s-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ clean: infra-down ## stop everything and delete .local/ (all local data)
 
 bench-embeddings: infra-up ## benchmark: embeddings service over Kafka vs raw encode, per backend (bench/results/embeddings.json)
 	@$(PY) bench/embeddings_bench.py
+
+bench-e2e: infra-up ## benchmark: analyses through the whole stack, POST to completed event (bench/results/e2e.json)
+	@$(PY) -m bench.e2e_bench
 
 bench-tools: infra-up ## benchmark: statistics over 1M x 10 CSV, service vs raw pandas (bench/results/tools.json)
 	@$(PY) bench/tools_bench.py

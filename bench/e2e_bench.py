@@ -1,0 +1,288 @@
+"""Benchmark: analyses through the whole real stack, from POST to the completed event.
+
+The ingress, orchestrator and tools run as real processes over the real Kafka, PostgreSQL
+and Redis; the LLM is the loopback OpenAI-protocol server answering at once (in its own
+thread, so the load generator never delays it). N analyses (a small inline CSV) are
+submitted over REST at a fixed concurrency; each latency runs from the start of its POST
+to the arrival of its event on ``analysis.completed.v1``. Writes bench/results/e2e.json
+(analyses, concurrency, throughput_per_s, p50_ms, p99_ms, plus the median of every hop)
+and prints where the time goes. Not a test: ``make bench-e2e`` (needs ``make infra-up``).
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import text
+
+from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_platform.database import create_engine
+from tests.integration.infrastructure import Infrastructure, start_local
+from tests.integration.orchestrator.fake_openai import FakeOpenAI, completion, running_fake_openai
+from tests.integration.orchestrator.service import skip_group_to_end, start_orchestrator
+from tests.integration.processes import ServiceProcess, free_port
+
+RESULTS = Path(__file__).parent / "results" / "e2e.json"
+CSV = "region,sales,units\nnorth,120.5,10\nsouth,80.0,7\nnorth,99.5,9\neast,150.25,12\n"
+ANSWER = "North leads [T1]."
+RESULT_TOPICS = ["analysis.completed.v1", "analysis.failed.v1"]
+STEPS = ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]
+
+
+def answer_at_once(body: dict[str, Any]) -> Any:
+    if "tools" in body:  # planning: one tool call
+        return completion(
+            tool_calls=[
+                ("group_by_aggregate", {"by": ["region"], "metric": "sales", "aggregation": "sum"})
+            ]
+        )
+    return completion(ANSWER)
+
+
+@contextmanager
+def llm_in_its_own_thread() -> Iterator[FakeOpenAI]:
+    """The loopback LLM on its own event loop and thread."""
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    async def serve() -> None:
+        async with running_fake_openai() as fake:
+            fake.responder = answer_at_once
+            holder["fake"], holder["stop"] = fake, asyncio.Event()
+            started.set()
+            await holder["stop"].wait()
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    started.wait(30)
+    try:
+        yield holder["fake"]
+    finally:
+        loop.call_soon_threadsafe(holder["stop"].set)
+        thread.join(10)
+
+
+class CompletionWatcher:
+    """Reads the result topics and resolves each analysis's future on its terminal event."""
+
+    def __init__(self, infra: Infrastructure) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *RESULT_TOPICS,
+            bootstrap_servers=infra.kafka.BOOTSTRAP_SERVERS,
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+        )
+        self.waiting: dict[str, asyncio.Future[tuple[float, str]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        await self._consumer.seek_to_end()
+        await self._consumer.getmany(timeout_ms=500)  # positions resolved before any POST
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        async for record in self._consumer:
+            arrived = time.perf_counter()
+            key = (record.key or b"").decode()
+            future = self.waiting.get(key)
+            if future is not None and not future.done():
+                future.set_result((arrived, record.topic))
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self._consumer.stop()
+
+
+async def one_analysis(
+    client: httpx.AsyncClient, watcher: CompletionWatcher, gate: asyncio.Semaphore
+) -> tuple[str, float, float]:
+    """(analysis id, POST latency ms, POST-to-completed-event ms)."""
+    async with gate:
+        started = time.perf_counter()
+        response = await client.post(
+            "/v1/analyses",
+            json={
+                "question": "Which region sells most?",
+                "inline_dataset": {"media_type": "text/csv", "content": CSV},
+            },
+        )
+        posted = time.perf_counter()
+        response.raise_for_status()
+        analysis_id = response.json()["analysis_id"]
+        future = watcher.waiting.setdefault(analysis_id, asyncio.get_running_loop().create_future())
+        arrived, topic = await asyncio.wait_for(future, timeout=300)
+        if topic != "analysis.completed.v1":
+            raise RuntimeError(f"analysis {analysis_id} ended on {topic}")
+        return analysis_id, (posted - started) * 1000, (arrived - started) * 1000
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def hop_profile(infra: Infrastructure, ids: list[str]) -> dict[str, float]:
+    """Median ms of each hop, from the rows and the recorded event times."""
+    engine = create_engine(infra.postgres)
+    hops: dict[str, list[float]] = {}
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT a.analysis_id, a.created_at, a.finished_at, e.sequence,"
+                    " e.envelope->>'occurred_at' AS occurred_at"
+                    " FROM analyses a JOIN analysis_events e USING (analysis_id)"
+                    " WHERE a.analysis_id = ANY(:ids)"
+                ),
+                {"ids": [uuid.UUID(i) for i in ids]},
+            )
+            per_analysis: dict[str, dict[str, Any]] = {}
+            for row in rows:
+                item = per_analysis.setdefault(
+                    str(row.analysis_id),
+                    {"created": row.created_at, "finished": row.finished_at, "events": {}},
+                )
+                item["events"][row.sequence] = datetime.fromisoformat(row.occurred_at)
+    finally:
+        await engine.dispose()
+
+    def add(name: str, start: datetime | None, end: datetime | None) -> None:
+        if start is not None and end is not None:
+            hops.setdefault(name, []).append((end - start).total_seconds() * 1000)
+
+    for item in per_analysis.values():
+        events = item["events"]
+        add(
+            "accepted -> profile started (outbox relay, Kafka, consumer, admit, lease)",
+            item["created"],
+            events.get(0),
+        )
+        for index, step in enumerate(STEPS):
+            add(f"step {step}", events.get(2 * index), events.get(2 * index + 1))
+            if index + 1 < len(STEPS):
+                add(
+                    f"{step} -> {STEPS[index + 1]} (checkpoint, progress publish)",
+                    events.get(2 * index + 1),
+                    events.get(2 * index + 2),
+                )
+        add(
+            "finalize completed -> terminal event written",
+            events.get(2 * len(STEPS) - 1),
+            events.get(1_000_000),
+        )
+    return {name: round(statistics.median(values), 2) for name, values in hops.items()}
+
+
+async def run(analyses: int, concurrency: int, warmup: int) -> dict[str, Any]:
+    infra = start_local()
+    key = await _api_key(infra)
+    with llm_in_its_own_thread() as fake:
+        llm_env = {
+            "LLM_PROVIDER": "openai-compatible",
+            "LLM_BASE_URL": fake.base_url,
+            "LLM_MODEL": "bench",
+            "LLM_TIMEOUT_S": "30",
+        }
+        tools = ServiceProcess(
+            "sextant_tools",
+            infra,
+            env={
+                "SEXTANT_TOOLS_HTTP_PORT": str(free_port()),
+                "SEXTANT_TOOLS_CONSUMER_GROUP": f"bench-tools-{uuid.uuid4().hex[:6]}",
+            },
+            name="bench-tools",
+        ).start()
+        await skip_group_to_end(
+            infra.kafka,
+            f"bench-events-{key[-6:]}",
+            ["analysis.progress.v1", *RESULT_TOPICS, "analysis.cancelled.v1"],
+        )
+        port = free_port()
+        ingress = ServiceProcess(
+            "sextant_ingress",
+            infra,
+            env={
+                "SEXTANT_INGRESS_HTTP_PORT": str(port),
+                "SEXTANT_INGRESS_OUTBOX_POLL_S": "0.2",
+                "SEXTANT_INGRESS_EVENTS_CONSUMER_GROUP": f"bench-events-{key[-6:]}",
+            },
+            name="bench-ingress",
+        ).start()
+        orchestrator, _ = await start_orchestrator(
+            infra,
+            name="bench-orchestrator",
+            group=f"bench-orchestrator-{uuid.uuid4().hex[:6]}",
+            llm_env={
+                **llm_env,
+                "SEXTANT_ORCHESTRATOR_MAX_CONCURRENT_ANALYSES": str(max(concurrency, 4)),
+            },
+        )
+        watcher = CompletionWatcher(infra)
+        try:
+            await asyncio.to_thread(ingress.wait_http, f"http://127.0.0.1:{port}/readyz")
+            await watcher.start()
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=60
+            ) as client:
+                gate = asyncio.Semaphore(concurrency)
+                await asyncio.gather(*(one_analysis(client, watcher, gate) for _ in range(warmup)))
+                started = time.perf_counter()
+                done = await asyncio.gather(
+                    *(one_analysis(client, watcher, gate) for _ in range(analyses))
+                )
+                elapsed = time.perf_counter() - started
+        finally:
+            await watcher.stop()
+            for process in (orchestrator, ingress, tools):
+                process.stop()
+    latencies = [total for _, _, total in done]
+    posts = [post for _, post, _ in done]
+    return {
+        "analyses": analyses,
+        "concurrency": concurrency,
+        "throughput_per_s": round(analyses / elapsed, 2),
+        "p50_ms": round(percentile(latencies, 0.50), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "post_p50_ms": round(percentile(posts, 0.50), 1),
+        "hops_median_ms": await hop_profile(infra, [analysis_id for analysis_id, _, _ in done]),
+    }
+
+
+async def _api_key(infra: Infrastructure) -> str:
+    engine = create_engine(infra.postgres)
+    try:
+        return await PostgresApiKeys(engine).create(tenant_id="bench", name="bench-e2e")
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--analyses", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=10)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.analyses, args.concurrency, args.warmup))
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    slowest = max(result["hops_median_ms"].items(), key=lambda item: item[1])
+    print(f"slowest hop (median): {slowest[0]} = {slowest[1]} ms")
+
+
+if __name__ == "__main__":
+    main()
