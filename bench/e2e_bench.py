@@ -29,8 +29,9 @@ from sqlalchemy import text
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_platform.database import create_engine
 from tests.integration.infrastructure import Infrastructure, start_local
+from tests.integration.ingress.service import start_ingress
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, completion, running_fake_openai
-from tests.integration.orchestrator.service import skip_group_to_end, start_orchestrator
+from tests.integration.orchestrator.service import start_orchestrator
 from tests.integration.processes import ServiceProcess, free_port
 
 RESULTS = Path(__file__).parent / "results" / "e2e.json"
@@ -207,22 +208,7 @@ async def run(analyses: int, concurrency: int, warmup: int) -> dict[str, Any]:
             },
             name="bench-tools",
         ).start()
-        await skip_group_to_end(
-            infra.kafka,
-            f"bench-events-{key[-6:]}",
-            ["analysis.progress.v1", *RESULT_TOPICS, "analysis.cancelled.v1"],
-        )
-        port = free_port()
-        ingress = ServiceProcess(
-            "sextant_ingress",
-            infra,
-            env={
-                "SEXTANT_INGRESS_HTTP_PORT": str(port),
-                "SEXTANT_INGRESS_OUTBOX_POLL_S": "0.2",
-                "SEXTANT_INGRESS_EVENTS_CONSUMER_GROUP": f"bench-events-{key[-6:]}",
-            },
-            name="bench-ingress",
-        ).start()
+        ingress, base_url = await start_ingress(infra, name="bench-ingress", outbox_poll_s=0.2)
         orchestrator, _ = await start_orchestrator(
             infra,
             name="bench-orchestrator",
@@ -234,10 +220,9 @@ async def run(analyses: int, concurrency: int, warmup: int) -> dict[str, Any]:
         )
         watcher = CompletionWatcher(infra)
         try:
-            await asyncio.to_thread(ingress.wait_http, f"http://127.0.0.1:{port}/readyz")
             await watcher.start()
             async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=60
+                base_url=base_url, headers={"X-API-Key": key}, timeout=60
             ) as client:
                 gate = asyncio.Semaphore(concurrency)
                 await asyncio.gather(*(one_analysis(client, watcher, gate) for _ in range(warmup)))

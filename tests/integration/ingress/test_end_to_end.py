@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.ingress.test_event_stream import FOLLOWED_TOPICS
+from tests.integration.ingress.service import start_ingress
 from tests.integration.kafka_helpers import eventually
 from tests.integration.orchestrator.fake_openai import running_fake_openai
 from tests.integration.orchestrator.service import (
@@ -31,11 +31,10 @@ from tests.integration.orchestrator.service import (
     plan_then_answer,
     publish_request,
     request_envelope,
-    skip_group_to_end,
     start_orchestrator,
     wait_terminal,
 )
-from tests.integration.processes import ServiceProcess, free_port
+from tests.integration.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
 STEPS = ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]
@@ -59,26 +58,10 @@ async def stack(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Sta
             group=f"e2e-orchestrator-{uuid.uuid4().hex[:8]}",
             llm_env=llm_env(fake),
         )
-        group = f"e2e-ingress-events-{uuid.uuid4().hex[:8]}"
-        await skip_group_to_end(infra.kafka, group, FOLLOWED_TOPICS)
-        port = free_port()
-        ingress = ServiceProcess(
-            "sextant_ingress",
-            infra,
-            env={
-                "SEXTANT_INGRESS_HTTP_PORT": str(port),
-                "SEXTANT_INGRESS_EVENTS_CONSUMER_GROUP": group,
-                "SEXTANT_INGRESS_OUTBOX_POLL_S": "0.5",
-            },
-            name="e2e-ingress",
-        )
-        ingress.start()
+        ingress, base_url = await start_ingress(infra, name="e2e-ingress")
         try:
-            await asyncio.to_thread(ingress.wait_http, f"http://127.0.0.1:{port}/readyz")
             key = await PostgresApiKeys(engine).create(tenant_id=TENANT, name="e2e")
-            yield Stack(
-                f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, ingress, key
-            )
+            yield Stack(base_url, {"Authorization": f"Bearer {key}"}, ingress, key)
             assert await asyncio.to_thread(ingress.stop) == 0
             assert await asyncio.to_thread(orchestrator.stop) == 0
         finally:

@@ -24,7 +24,7 @@ from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.presentation.settings import IngressSettings
 from sextant_platform.database import create_engine
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.processes import ServiceProcess, free_port
+from tests.integration.ingress.service import start_ingress
 
 pytestmark = pytest.mark.slow
 CASES_PER_OPERATION = 200
@@ -46,22 +46,10 @@ async def _new_key(infra: Infrastructure, tenant: str) -> str:
 
 @pytest.fixture(scope="module")
 def ingress(infra: Infrastructure) -> Iterator[RunningIngress]:
-    port = free_port()
-    process = ServiceProcess(
-        "sextant_ingress",
-        infra,
-        # Its own recorder group, and a relay that never publishes this tenant's fuzzed
-        # requests before the teardown retires them.
-        env={
-            "SEXTANT_INGRESS_HTTP_PORT": str(port),
-            "SEXTANT_INGRESS_EVENTS_CONSUMER_GROUP": f"fuzz-{uuid.uuid4().hex[:8]}",
-        },
-        name="fuzz-ingress",
-    ).start()
+    process, base_url = asyncio.run(start_ingress(infra, name="fuzz-ingress"))
     try:
-        process.wait_http(f"http://127.0.0.1:{port}/readyz")
         key = asyncio.run(_new_key(infra, f"fuzz-{uuid.uuid4().hex[:8]}"))
-        yield RunningIngress(f"http://127.0.0.1:{port}", key)
+        yield RunningIngress(base_url, key)
         assert process.stop() == 0
     finally:
         process.kill()
