@@ -24,6 +24,7 @@ from sextant_ingress.presentation.event_recorder import FOLLOWED, register_event
 from sextant_ingress.presentation.event_stream import EventFeed
 from sextant_platform.http_server import http_server
 from sextant_platform.kafka import create_broker
+from sextant_platform.outbox import enqueue
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import eventually, produce_raw, read_all, wait_until
 from tests.integration.orchestrator.service import skip_group_to_end
@@ -217,3 +218,31 @@ async def test_a_terminal_event_recorded_early_waits_for_the_progress_it_announc
     await publish(infra, "analysis.progress.v1", analysis_id, progress(live, analysis_id, 1))
     await asyncio.wait_for(reader, timeout=15)
     assert [f.id for _, f in received] == ["0", "1", "1000000"]
+
+
+async def test_an_analysis_finished_before_its_events_were_recorded_still_ends_its_stream(
+    live: LiveApi, engine: AsyncEngine
+) -> None:
+    analysis_id = await submit(live)
+    done = Envelope.wrap(
+        AnalysisCompleted.model_validate({"analysis_id": analysis_id, "answer": "old news"}),
+        tenant_id=live.tenant,
+    )
+    async with engine.begin() as connection:  # finished an hour ago; nothing recorded
+        await enqueue(connection, topic="analysis.completed.v1", key=analysis_id, envelope=done)
+        await connection.execute(
+            text(
+                "UPDATE analyses SET status = 'completed', terminal_event_id = :event_id,"
+                " finished_at = now() - interval '1 hour' WHERE analysis_id = :id"
+            ),
+            {"event_id": done.event_id, "id": analysis_id},
+        )
+        await connection.execute(
+            text("UPDATE outbox SET published_at = now() WHERE event_id = :event_id"),
+            {"event_id": done.event_id},
+        )
+    received: list[tuple[float, StreamEvent]] = []
+    await asyncio.wait_for(read_stream(live, analysis_id, received), timeout=15)
+    assert [(f.id, f.event) for _, f in received] == [("1000000", "completed")]
+    assert received[0][1].data["event_id"] == str(done.event_id)
+    assert received[0][1].data["payload"]["answer"] == "old news"

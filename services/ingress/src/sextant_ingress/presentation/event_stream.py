@@ -42,6 +42,7 @@ class EventFeed:
     keepalive_s: float = 15.0
     client_retry_ms: int = 2000
     straggler_grace_s: float = 10.0
+    settled_s: float = 10.0
 
 
 def format_event(event: AnalysisEvent) -> str:
@@ -76,6 +77,7 @@ async def _frames(
     """The stream's body: replay, then follow, holding a terminal event for stragglers."""
     last_write = time.monotonic()
     hold_terminal_until: float | None = None
+    next_settled_check = time.monotonic()
     async with feed.wakeups.signal_for(analysis_id) as signal:
         while True:
             signal.clear()  # before reading: a notification during the read is kept
@@ -94,8 +96,19 @@ async def _frames(
                     return
             if progressed:
                 continue  # a full page may have more behind it
+            if time.monotonic() >= next_settled_check:
+                # Finished long ago, but its events were never recorded here: end the
+                # stream with the terminal event as the outbox published it.
+                settled = await feed.log.settled_terminal(
+                    analysis_id, tenant_id=tenant_id, settled_s=feed.settled_s
+                )
+                if settled is not None:
+                    yield format_event(settled)
+                    return
+                next_settled_check = time.monotonic() + feed.settled_s
+            wait_s = min(feed.poll_interval_s, max(next_settled_check - time.monotonic(), 0.05))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(signal.wait(), timeout=feed.poll_interval_s)
+                await asyncio.wait_for(signal.wait(), timeout=wait_s)
             if time.monotonic() - last_write >= feed.keepalive_s:
                 yield ": keep-alive\n\n"
                 last_write = time.monotonic()
