@@ -31,14 +31,13 @@ from sextant_platform.database import create_engine
 from tests.integration.infrastructure import Infrastructure, start_local
 from tests.integration.ingress.service import start_ingress
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, completion, running_fake_openai
-from tests.integration.orchestrator.service import start_orchestrator
+from tests.integration.orchestrator.service import STEPS, start_orchestrator
 from tests.integration.processes import ServiceProcess, free_port
 
 RESULTS = Path(__file__).parent / "results" / "e2e.json"
 CSV = "region,sales,units\nnorth,120.5,10\nsouth,80.0,7\nnorth,99.5,9\neast,150.25,12\n"
 ANSWER = "North leads [T1]."
 RESULT_TOPICS = ["analysis.completed.v1", "analysis.failed.v1"]
-STEPS = ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]
 
 
 def answer_at_once(body: dict[str, Any]) -> Any:

@@ -25,6 +25,7 @@ from tests.integration.orchestrator.service import (
     ANSWER,
     DOCUMENTS,
     SALES_CSV,
+    STEPS,
     TENANT,
     events_for,
     llm_env,
@@ -34,18 +35,18 @@ from tests.integration.orchestrator.service import (
     start_orchestrator,
     wait_terminal,
 )
-from tests.integration.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
-STEPS = ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]
 
 
 @dataclass
 class Stack:
     base_url: str
-    headers: dict[str, str]
-    ingress: ServiceProcess
     api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ async def stack(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Sta
         ingress, base_url = await start_ingress(infra, name="e2e-ingress")
         try:
             key = await PostgresApiKeys(engine).create(tenant_id=TENANT, name="e2e")
-            yield Stack(base_url, {"Authorization": f"Bearer {key}"}, ingress, key)
+            yield Stack(base_url, key)
             assert await asyncio.to_thread(ingress.stop) == 0
             assert await asyncio.to_thread(orchestrator.stop) == 0
         finally:

@@ -39,7 +39,6 @@ class LiveApi:
     base_url: str
     headers: dict[str, str]
     tenant: str
-    group: str
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ async def live(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Live
     serving = asyncio.create_task(server.serve())
     await wait_until(lambda: server.started and wakeups.listening.is_set(), what="server up")
     try:
-        yield LiveApi(f"http://127.0.0.1:{port}", {"X-API-Key": key}, tenant, group)
+        yield LiveApi(f"http://127.0.0.1:{port}", {"X-API-Key": key}, tenant)
     finally:
         server.should_exit = True
         await serving

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_contracts import AnalysisRequested, Envelope
+from sextant_contracts import AnalysisRequested, Envelope, WorkflowStep
 from sextant_platform.settings import KafkaSettings
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all
@@ -37,6 +37,7 @@ DOCUMENTS = [
     },
 ]
 TERMINAL = ("completed", "failed", "cancelled")
+STEPS = [step.value for step in WorkflowStep]  # the workflow's order
 
 ANSWER = "The east sells the most (200.0) [T1]; sales track units [T2]. See [D1]."
 

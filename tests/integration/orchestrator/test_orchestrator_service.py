@@ -20,6 +20,7 @@ from tests.integration.orchestrator.fake_openai import FakeOpenAI, Scripted, run
 from tests.integration.orchestrator.service import (
     ANSWER,
     SALES_CSV,
+    STEPS,
     TENANT,
     count_rows,
     events_for,
@@ -34,8 +35,6 @@ from tests.integration.orchestrator.service import (
 from tests.integration.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
-
-STEPS = ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]
 
 
 @dataclass
