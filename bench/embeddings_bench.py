@@ -125,9 +125,9 @@ def start_service(backend: str, port: int, log: IO[bytes]) -> subprocess.Popen[b
     env = {
         **os.environ,
         "SEXTANT_EMBEDDINGS_BACKEND": backend,
-        "SEXTANT_EMBEDDINGS_DEVICE": "cpu" if backend == "openvino" else "auto",
+        "SEXTANT_EMBEDDINGS_DEVICE": "cpu" if backend.startswith("openvino") else "auto",
         "SEXTANT_EMBEDDINGS_HTTP_PORT": str(port),
-        "SEXTANT_EMBEDDINGS_CONSUMER_GROUP": f"bench-{uuid.uuid4().hex[:8]}",
+        "SEXTANT_EMBEDDINGS_CONSUMER_GROUP": "bench-embeddings",
         "HF_HUB_OFFLINE": "1",
     }
     return subprocess.Popen(
@@ -135,16 +135,38 @@ def start_service(backend: str, port: int, log: IO[bytes]) -> subprocess.Popen[b
     )
 
 
+async def batcher_counters(port: int) -> dict[str, float]:
+    """The service's own batcher counters, from its /metrics."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    wanted = ("batches_total", "texts_total", "model_busy_seconds_total")
+    counters = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        for suffix in wanted:
+            if name == f"sextant_embeddings_{suffix}":
+                counters[suffix] = float(value)
+    return counters
+
+
 async def measure_service(
     process: subprocess.Popen[bytes], port: int, texts: list[str], concurrency: int
 ) -> dict[str, float]:
     await wait_ready(port, process)
     await drive(texts[: concurrency * 2], concurrency)  # warm-up: compile, assignment
+    before = await batcher_counters(port)
+    started = time.perf_counter()
     sps, latencies = await drive(texts, concurrency)
+    elapsed = time.perf_counter() - started
+    after = await batcher_counters(port)
+    batches = after["batches_total"] - before["batches_total"]
     return {
         "service_sps": sps,
         "p50_ms": float(np.percentile(latencies, 50) * 1000),
         "p99_ms": float(np.percentile(latencies, 99) * 1000),
+        "model_busy_share": (after["model_busy_seconds_total"] - before["model_busy_seconds_total"])
+        / elapsed,
+        "mean_batch_texts": (after["texts_total"] - before["texts_total"]) / max(batches, 1),
     }
 
 
@@ -163,7 +185,7 @@ def service_run(backend: str, texts: list[str], concurrency: int) -> dict[str, f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--backends", default="torch,openvino")
+    parser.add_argument("--backends", default="torch,openvino,openvino-int8")
     parser.add_argument("--sentences", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=128)
     args = parser.parse_args()
@@ -181,7 +203,7 @@ def main() -> None:
     for backend in args.backends.split(","):
         model = load_embedding_service(
             backend=backend,  # type: ignore[arg-type]
-            device="cpu" if backend == "openvino" else "auto",
+            device="cpu" if backend.startswith("openvino") else "auto",
             model_path=None,
             batch_size=32,
         )
@@ -193,20 +215,24 @@ def main() -> None:
         measured = service_run(backend, texts, args.concurrency)
         entry = {
             "backend": backend,
-            "device": device if backend != "openvino" else "cpu",
+            "device": "cpu" if backend.startswith("openvino") else device,
             "raw_sps": round(raw_sps, 1),
             "service_sps": round(measured["service_sps"], 1),
             "ratio": round(measured["service_sps"] / raw_sps, 3),
             "p50_ms": round(measured["p50_ms"], 1),
             "p99_ms": round(measured["p99_ms"], 1),
             "min_cosine_vs_fp32": round(cosine, 6),
+            "model_busy_share": round(measured["model_busy_share"], 3),
+            "mean_batch_texts": round(measured["mean_batch_texts"], 1),
             "speedup_vs_sentence_transformers_fp32": round(measured["service_sps"] / st_sps, 2),
         }
         entries.append(entry)
         print(
-            f"{backend:>9}: raw {raw_sps:7.0f}/s  service {entry['service_sps']:7.0f}/s  "
+            f"{backend:>13}: raw {raw_sps:7.0f}/s  service {entry['service_sps']:7.0f}/s  "
             f"ratio {entry['ratio']:.2f}  p50 {entry['p50_ms']:.0f} ms  "
-            f"p99 {entry['p99_ms']:.0f} ms  cos>={cosine:.4f}"
+            f"p99 {entry['p99_ms']:.0f} ms  cos>={cosine:.4f}  "
+            f"model busy {entry['model_busy_share']:.0%}, "
+            f"{entry['mean_batch_texts']:.0f} texts/call"
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(

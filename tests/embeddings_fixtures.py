@@ -32,21 +32,29 @@ def reference_model() -> Any:
     return SentenceTransformer(str(resolve_model_path(None)), device="cpu", local_files_only=True)
 
 
-@pytest.fixture(scope="session")
-def torch_embeddings() -> Iterator[Any]:
+def _loaded(backend: str) -> Iterator[Any]:
     from sextant_embeddings.infrastructure.backends import load_embedding_service
 
-    service = load_embedding_service(backend="torch", device="cpu", model_path=None, batch_size=32)
+    service = load_embedding_service(
+        backend=backend,  # type: ignore[arg-type]
+        device="cpu",
+        model_path=None,
+        batch_size=32,
+    )
     yield service
     service.close()
+
+
+@pytest.fixture(scope="session")
+def torch_embeddings() -> Iterator[Any]:
+    yield from _loaded("torch")
 
 
 @pytest.fixture(scope="session")
 def openvino_embeddings() -> Iterator[Any]:
-    from sextant_embeddings.infrastructure.backends import load_embedding_service
+    yield from _loaded("openvino")
 
-    service = load_embedding_service(
-        backend="openvino", device="cpu", model_path=None, batch_size=32
-    )
-    yield service
-    service.close()
+
+@pytest.fixture(scope="session")
+def openvino_int8_embeddings() -> Iterator[Any]:
+    yield from _loaded("openvino-int8")

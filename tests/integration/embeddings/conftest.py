@@ -28,8 +28,7 @@ async def embeddings_service(
     service = await bootstrap(settings, model=torch_embeddings)
     await service.start()
     yield service
-    await service.broker.stop()
-    await service.batcher.stop()  # the session fixture owns the model
+    await service.stop_serving()  # the session fixture owns the model
 
 
 @pytest.fixture(scope="package")

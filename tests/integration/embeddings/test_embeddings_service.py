@@ -4,10 +4,12 @@ import asyncio
 import base64
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
+from prometheus_client import REGISTRY
 
 from sextant_contracts import (
     DeadLetter,
@@ -22,7 +24,7 @@ from sextant_platform.kafka.request_reply import KafkaRequestReply
 from tests.embeddings_fixtures import REFERENCE_TEXTS
 from tests.integration.embeddings.conftest import MAX_CHARS_PER_TEXT
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.kafka_helpers import produce_raw, read_all
+from tests.integration.kafka_helpers import eventually, produce_raw, read_all
 
 TENANT = "acme"
 Client = KafkaRequestReply[EmbeddingReplied]
@@ -172,3 +174,35 @@ async def test_event_loop_stays_responsive_during_inference(embedding_client: Cl
     assert _decode(reply).shape == (256, 384)
     assert busy > 0.5, "the workload should keep the model busy for a while"
     assert max(lags) < 0.25, f"event loop stalled for {max(lags):.3f}s"
+
+
+def _stale_skipped() -> float:
+    return REGISTRY.get_sample_value("sextant_embeddings_stale_requests_skipped_total") or 0.0
+
+
+async def test_a_request_older_than_its_requesters_patience_is_skipped(
+    infra: Infrastructure, embedding_client: Client
+) -> None:
+    before = _stale_skipped()
+    stale = EmbeddingRequested(
+        request_id=uuid.uuid4(),
+        reply_topic=embedding_client.reply_topic,
+        task=EmbedTexts(texts=["asked an hour ago"]),
+    )
+    envelope = Envelope.wrap(stale, tenant_id=TENANT).model_copy(
+        update={"occurred_at": datetime.now(UTC) - timedelta(hours=1)}
+    )
+    await produce_raw(infra.kafka, "embeddings.requested.v1", [envelope.model_dump_json().encode()])
+
+    fresh = await _ask(embedding_client, EmbedTexts(texts=["asked just now"]))
+    assert _decode(fresh).shape == (1, 384)
+    await eventually(
+        _async(_stale_skipped), until=lambda n: n == before + 1, what="the stale request skipped"
+    )
+
+
+def _async(probe: Any) -> Any:
+    async def wrapped() -> Any:
+        return probe()
+
+    return wrapped

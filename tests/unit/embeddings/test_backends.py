@@ -34,6 +34,31 @@ def test_openvino_backend_keeps_quality(openvino_embeddings: Any, reference_mode
     assert _cosines(got, expected).min() >= 0.999
 
 
+def test_openvino_int8_backend_stays_above_the_quality_floor(
+    openvino_int8_embeddings: Any, reference_model: Any
+) -> None:
+    expected = reference_model.encode(REFERENCE_TEXTS)
+    got = from_vectors(openvino_int8_embeddings.embed(REFERENCE_TEXTS).vectors)
+    assert openvino_int8_embeddings.backend == "openvino-int8"
+    assert 0.99 <= openvino_int8_embeddings.min_cosine_vs_fp32 < 1.0  # really quantized
+    assert _cosines(got, expected).min() >= 0.99
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_int8_below_the_floor_is_refused_not_served() -> None:
+    from sextant_embeddings.infrastructure.backends import load_embedding_service
+    from sextant_embeddings.infrastructure.openvino_backend import QuantizationTooLossy
+
+    with pytest.raises(QuantizationTooLossy, match=r"below the floor 0\.99999"):
+        load_embedding_service(
+            backend="openvino-int8",
+            device="cpu",
+            model_path=None,
+            batch_size=32,
+            int8_min_cosine=0.99999,
+        )
+
+
 def test_batches_pad_to_their_longest_text_not_to_128(torch_embeddings: Any) -> None:
     # The packaged tokenizer.json asks for fixed padding to 128 tokens.
     tokenizer = torch_embeddings.model.tokenizer

@@ -13,8 +13,9 @@ from sextant_embeddings.domain.ports import EmbeddingService
 from sextant_embeddings.infrastructure.backends import load_embedding_service
 from sextant_embeddings.presentation.http_api import create_http_app
 from sextant_embeddings.presentation.settings import EmbeddingsSettings
-from sextant_embeddings.presentation.subscriber import register_embedding_subscriber
+from sextant_embeddings.presentation.subscriber import embedding_request_consumer
 from sextant_platform.kafka import create_broker
+from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
 from sextant_platform.telemetry import configure_tracing
 
 READY_PING_TIMEOUT_S = 2.0
@@ -28,15 +29,22 @@ class EmbeddingsApp:
     batcher: EmbeddingBatcher
     serve: ServeEmbeddingRequest
     broker: KafkaBroker
+    consumer: LongRunningConsumer
     http: FastAPI
 
     async def start(self) -> None:
         await self.batcher.start()
         await self.broker.start()
+        await self.consumer.start()
 
-    async def close(self) -> None:
+    async def stop_serving(self) -> None:
+        """Stop taking requests, answer those in flight, stop the batcher; keep the model."""
+        await self.consumer.stop()
         await self.broker.stop()
         await self.batcher.stop()
+
+    async def close(self) -> None:
+        await self.stop_serving()
         await asyncio.to_thread(self.model.close)
 
 
@@ -56,6 +64,7 @@ async def bootstrap(
             batch_size=settings.MODEL_BATCH_SIZE,
             torch_dtype=settings.TORCH_DTYPE,
             threads=settings.THREADS,
+            int8_min_cosine=settings.INT8_MIN_COSINE,
         )
     batcher = EmbeddingBatcher(
         model, BatchBudget(max_texts=settings.MAX_BATCH_TEXTS, max_chars=settings.MAX_BATCH_CHARS)
@@ -69,12 +78,14 @@ async def bootstrap(
         client_id=settings.SERVICE_NAME,
         tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
     )
-    register_embedding_subscriber(
+    consumer = embedding_request_consumer(
         broker,
         serve,
         settings=settings.KAFKA,
         group_id=settings.CONSUMER_GROUP,
-        max_records=settings.MAX_POLL_RECORDS,
+        client_id=settings.SERVICE_NAME,
+        max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,
+        stale_after_s=settings.STALE_REQUEST_S,
     )
 
     async def ready() -> bool:
@@ -86,4 +97,6 @@ async def bootstrap(
         max_body_bytes=settings.MAX_TEXTS_PER_REQUEST * settings.MAX_CHARS_PER_TEXT * 4 + 65_536,
         ready=ready,
     )
-    return EmbeddingsApp(model=model, batcher=batcher, serve=serve, broker=broker, http=http)
+    return EmbeddingsApp(
+        model=model, batcher=batcher, serve=serve, broker=broker, consumer=consumer, http=http
+    )

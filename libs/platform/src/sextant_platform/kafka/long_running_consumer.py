@@ -23,6 +23,7 @@ Here each record runs in its own task while the poll loop keeps calling ``getman
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -92,7 +93,12 @@ class LongRunningConsumer:
         on_error: ErrorHandler,
         max_in_flight: int = 8,
         poll_timeout_ms: int = 500,
+        commit_interval_s: float = 0.0,
     ) -> None:
+        """``commit_interval_s``: commit finished offsets at most this often (0: after every
+        poll). Under a stream of short requests a commit round trip per poll delays the
+        next poll; a longer interval only widens what a crash redelivers.
+        """
         self._settings = settings
         self._topics = topics
         self._group_id = group_id
@@ -101,6 +107,8 @@ class LongRunningConsumer:
         self._on_error = on_error
         self._max_in_flight = max_in_flight
         self._poll_timeout_ms = poll_timeout_ms
+        self._commit_interval_s = commit_interval_s
+        self._last_commit = 0.0
         self._progress: dict[TopicPartition, PartitionProgress] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._consumer: AIOKafkaConsumer | None = None
@@ -152,7 +160,10 @@ class LongRunningConsumer:
             for partition, records in batch.items():
                 for record in records:
                     self._launch(partition, record)
-            await self._commit(assignment)
+            now = time.monotonic()
+            if now - self._last_commit >= self._commit_interval_s:
+                self._last_commit = now
+                await self._commit(assignment)
 
     def _launch(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
         progress = self._progress.setdefault(partition, PartitionProgress())
