@@ -1,12 +1,19 @@
 """Loading datasets: CSV and JSON records, and every limit as a clear error."""
 
+import io
+
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.pandas import column, data_frames, range_indexes
 
 from sextant_tools.domain.datasets import DatasetLimits
 from sextant_tools.domain.errors import DatasetTooLarge, DatasetUnreadable
-from sextant_tools.infrastructure.frames import load_frame
+from sextant_tools.infrastructure.frames import _parse_csv_with_arrow, load_frame
 
 LIMITS = DatasetLimits(max_bytes=10_000, max_rows=5, max_columns=3)
+WIDE = DatasetLimits(max_bytes=1_000_000, max_rows=1_000, max_columns=10)
 
 
 def test_csv_and_json_records_load_to_the_same_frame() -> None:
@@ -33,3 +40,55 @@ def test_bad_datasets_are_clear_errors(
 ) -> None:
     with pytest.raises(error, match=fragment):
         load_frame(content, media_type, LIMITS)  # type: ignore[arg-type]
+
+
+def _pandas_reference(content: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(content), encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize(
+    ("content", "fast_path"),
+    [
+        (b"a,b,c\n1,2.5,x\n3,,y\n-4,1e3,\n", True),
+        (b"n,s\n1,NA\n2,null\n3,N/A\n4,None\n5,<NA>\n6,ok\n", True),  # pandas' null markers
+        (b'q,v\n"a, quoted",1\n"with ""quotes""",2\n', True),
+        (b"\xef\xbb\xbfa,b\n1,2\n", True),  # UTF-8 byte-order mark
+        (b"a,b\n007,1.50\n10,2\n", True),
+        (b"when,v\n2024-01-01,1\n2024-01-02,2\n", False),  # pyarrow would make timestamps
+        (b"flag,v\ntrue,1\nfalse,2\n", False),  # pyarrow would make booleans
+        (b"a,a\n1,2\n", False),  # pandas renames the duplicate to a.1
+        (b"a,empty\n1,\n2,\n", False),  # an all-empty column is float NaN in pandas
+        (b"a,b,c\n1,2\n3,4,5\n", False),  # a short row: pandas fills NaN
+    ],
+    ids=[
+        "numbers",
+        "nulls",
+        "quotes",
+        "bom",
+        "leading-zeros",
+        "dates",
+        "booleans",
+        "duplicate-names",
+        "empty-column",
+        "short-row",
+    ],
+)
+def test_csv_reads_exactly_as_pandas_whichever_parser_runs(content: bytes, fast_path: bool) -> None:
+    assert (_parse_csv_with_arrow(content) is not None) == fast_path
+    pd.testing.assert_frame_equal(load_frame(content, "text/csv", WIDE), _pandas_reference(content))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    frame=data_frames(
+        columns=[
+            column("x", elements=st.floats(allow_nan=True, allow_infinity=False, width=64)),
+            column("n", elements=st.integers(-(2**53), 2**53)),
+            column("t", elements=st.sampled_from(["a", "b c", "", "NA", "ü", "x,y", '"q"'])),
+        ],
+        index=range_indexes(min_size=1, max_size=40),
+    )
+)
+def test_generated_csv_reads_exactly_as_pandas(frame: pd.DataFrame) -> None:
+    content = frame.to_csv(index=False).encode()
+    pd.testing.assert_frame_equal(load_frame(content, "text/csv", WIDE), _pandas_reference(content))

@@ -6,12 +6,12 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_platform.database.datasets import insert_dataset
+from sextant_platform.database.datasets import insert_dataset, read_dataset_content
 from sextant_tools.domain.datasets import Dataset, DatasetLimits, MediaType
 from sextant_tools.domain.errors import DatasetNotFound, DatasetTooLarge
 
 _SELECT = text(
-    "SELECT dataset_id, tenant_id, media_type, size_bytes, sha256, created_at, content "
+    "SELECT dataset_id, tenant_id, media_type, size_bytes, sha256, created_at "
     "FROM datasets WHERE dataset_id = :dataset_id AND tenant_id = :tenant_id"
 )
 
@@ -53,8 +53,9 @@ class PostgresDatasetStore:
                     _SELECT, {"dataset_id": dataset_id, "tenant_id": tenant_id}
                 )
             ).one_or_none()
-        if row is None:
-            raise DatasetNotFound(f"dataset {dataset_id} does not exist for this tenant")
+            if row is None:
+                raise DatasetNotFound(f"dataset {dataset_id} does not exist for this tenant")
+            content = await read_dataset_content(connection, dataset_id)
         dataset = Dataset(
             dataset_id=row.dataset_id,
             tenant_id=row.tenant_id,
@@ -63,4 +64,4 @@ class PostgresDatasetStore:
             sha256=row.sha256,
             created_at=row.created_at,
         )
-        return dataset, bytes(row.content)
+        return dataset, content
