@@ -10,10 +10,16 @@ from hypothesis.extra.pandas import column, data_frames, range_indexes
 
 from sextant_tools.domain.datasets import DatasetLimits
 from sextant_tools.domain.errors import DatasetTooLarge, DatasetUnreadable
-from sextant_tools.infrastructure.frames import _parse_csv_with_arrow, load_frame
+from sextant_tools.infrastructure.frames import (
+    PROBE_BYTES,
+    _parse_csv_with_arrow,
+    _probe_says_pandas,
+    load_frame,
+)
 
 LIMITS = DatasetLimits(max_bytes=10_000, max_rows=5, max_columns=3)
 WIDE = DatasetLimits(max_bytes=1_000_000, max_rows=1_000, max_columns=10)
+HUGE = DatasetLimits(max_bytes=10_000_000, max_rows=100_000, max_columns=10)
 
 
 def test_csv_and_json_records_load_to_the_same_frame() -> None:
@@ -92,3 +98,19 @@ def test_csv_reads_exactly_as_pandas_whichever_parser_runs(content: bytes, fast_
 def test_generated_csv_reads_exactly_as_pandas(frame: pd.DataFrame) -> None:
     content = frame.to_csv(index=False).encode()
     pd.testing.assert_frame_equal(load_frame(content, "text/csv", WIDE), _pandas_reference(content))
+
+
+def test_a_large_csv_whose_first_lines_hold_dates_skips_the_fast_path() -> None:
+    rows = "".join(f"2024-01-{day % 28 + 1:02d},{day}\n" for day in range(20_000))
+    content = ("when,v\n" + rows).encode()
+    assert len(content) > PROBE_BYTES
+    assert _probe_says_pandas(content)
+    assert _parse_csv_with_arrow(content) is None
+    pd.testing.assert_frame_equal(load_frame(content, "text/csv", HUGE), _pandas_reference(content))
+
+
+def test_a_large_numeric_csv_takes_the_fast_path() -> None:
+    content = ("a,b\n" + "".join(f"{i},{i / 7}\n" for i in range(20_000))).encode()
+    assert not _probe_says_pandas(content)
+    assert _parse_csv_with_arrow(content) is not None
+    pd.testing.assert_frame_equal(load_frame(content, "text/csv", HUGE), _pandas_reference(content))

@@ -29,16 +29,13 @@ PANDAS_NULL_MARKERS = sorted(
 _ARROW_TYPES_PANDAS_READS_ALIKE = (pa.types.is_int64, pa.types.is_float64, pa.types.is_string)
 
 
-def _parse_csv_with_arrow(content: bytes) -> pd.DataFrame | None:
-    """pyarrow's multi-threaded CSV reader, when its result is the one pandas would give.
+PROBE_BYTES = 64 * 1024
+"""How much of a large CSV is read first to see whether the fast path can apply."""
 
-    ~2x faster than pandas' C parser on two cores. It is used only when every column came
-    out as int64, float64 or string and the names are unique; dates, booleans, empty
-    columns, duplicate names and anything pyarrow cannot read go to pandas (None), so
-    the tools see exactly the frame pandas would have built, with pandas' own errors.
-    """
+
+def _read_with_arrow(content: bytes | memoryview) -> pa.Table | None:
     try:
-        table = pa_csv.read_csv(
+        return pa_csv.read_csv(
             pa.py_buffer(content),
             read_options=pa_csv.ReadOptions(use_threads=True),
             convert_options=pa_csv.ConvertOptions(
@@ -47,11 +44,41 @@ def _parse_csv_with_arrow(content: bytes) -> pd.DataFrame | None:
         )
     except (pa.ArrowException, ValueError):
         return None
+
+
+def _reads_like_pandas(table: pa.Table) -> bool:
     names = table.column_names
-    if len(set(names)) != len(names) or not all(
+    return len(set(names)) == len(names) and all(
         any(accepts(field.type) for accepts in _ARROW_TYPES_PANDAS_READS_ALIKE)
         for field in table.schema
-    ):
+    )
+
+
+def _probe_says_pandas(content: bytes) -> bool:
+    """The first lines already hold a type pyarrow reads unlike pandas (say, dates).
+
+    Then the whole file goes straight to pandas instead of being parsed twice. A probe
+    that cannot be read (a quoted field cut in two) decides nothing.
+    """
+    if len(content) <= PROBE_BYTES:
+        return False
+    cut = content.rfind(b"\n", 0, PROBE_BYTES)
+    probe = _read_with_arrow(memoryview(content)[: cut + 1]) if cut > 0 else None
+    return probe is not None and not _reads_like_pandas(probe)
+
+
+def _parse_csv_with_arrow(content: bytes) -> pd.DataFrame | None:
+    """pyarrow's multi-threaded CSV reader, when its result is the one pandas would give.
+
+    ~2x faster than pandas' C parser on two cores. It is used only when every column came
+    out as int64, float64 or string and the names are unique; dates, booleans, empty
+    columns, duplicate names and anything pyarrow cannot read go to pandas (None), so
+    the tools see exactly the frame pandas would have built, with pandas' own errors.
+    """
+    if _probe_says_pandas(content):
+        return None
+    table = _read_with_arrow(content)
+    if table is None or not _reads_like_pandas(table):
         return None
     return table.to_pandas()
 
