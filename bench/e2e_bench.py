@@ -30,6 +30,7 @@ from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_platform.database import create_engine
 from tests.integration.infrastructure import Infrastructure, start_local
 from tests.integration.ingress.service import start_ingress
+from tests.integration.kafka_helpers import skip_group_to_end
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, completion, running_fake_openai
 from tests.integration.orchestrator.service import STEPS, start_orchestrator
 from tests.integration.processes import ServiceProcess, free_port
@@ -188,7 +189,9 @@ async def hop_profile(infra: Infrastructure, ids: list[str]) -> dict[str, float]
     return {name: round(statistics.median(values), 2) for name, values in hops.items()}
 
 
-async def run(analyses: int, concurrency: int, warmup: int) -> dict[str, Any]:
+async def run(
+    analyses: int, concurrency: int, warmup: int, orchestrator_count: int
+) -> dict[str, Any]:
     infra = start_local()
     key = await _api_key(infra)
     with llm_in_its_own_thread() as fake:
@@ -198,25 +201,35 @@ async def run(analyses: int, concurrency: int, warmup: int) -> dict[str, Any]:
             "LLM_MODEL": "bench",
             "LLM_TIMEOUT_S": "30",
         }
+        tools_group = f"bench-tools-{uuid.uuid4().hex[:6]}"
+        # A new group would otherwise replay every tool request the topic still holds.
+        await skip_group_to_end(infra.kafka, tools_group, ["tools.requested.v1"])
         tools = ServiceProcess(
             "sextant_tools",
             infra,
             env={
                 "SEXTANT_TOOLS_HTTP_PORT": str(free_port()),
-                "SEXTANT_TOOLS_CONSUMER_GROUP": f"bench-tools-{uuid.uuid4().hex[:6]}",
+                "SEXTANT_TOOLS_CONSUMER_GROUP": tools_group,
             },
             name="bench-tools",
         ).start()
         ingress, base_url = await start_ingress(infra, name="bench-ingress", outbox_poll_s=0.2)
-        orchestrator, _ = await start_orchestrator(
-            infra,
-            name="bench-orchestrator",
-            group=f"bench-orchestrator-{uuid.uuid4().hex[:6]}",
-            llm_env={
-                **llm_env,
-                "SEXTANT_ORCHESTRATOR_MAX_CONCURRENT_ANALYSES": str(max(concurrency, 4)),
-            },
-        )
+        group = f"bench-orchestrator-{uuid.uuid4().hex[:6]}"
+        orchestrators = [
+            (
+                await start_orchestrator(
+                    infra,
+                    name=f"bench-orchestrator-{number}",
+                    group=group,
+                    new_group=number == 0,
+                    llm_env={
+                        **llm_env,
+                        "SEXTANT_ORCHESTRATOR_MAX_CONCURRENT_ANALYSES": str(max(concurrency, 4)),
+                    },
+                )
+            )[0]
+            for number in range(orchestrator_count)
+        ]
         watcher = CompletionWatcher(infra)
         try:
             await watcher.start()
@@ -232,13 +245,14 @@ async def run(analyses: int, concurrency: int, warmup: int) -> dict[str, Any]:
                 elapsed = time.perf_counter() - started
         finally:
             await watcher.stop()
-            for process in (orchestrator, ingress, tools):
+            for process in (*orchestrators, ingress, tools):
                 process.stop()
     latencies = [total for _, _, total in done]
     posts = [post for _, post, _ in done]
     return {
         "analyses": analyses,
         "concurrency": concurrency,
+        "orchestrators": orchestrator_count,
         "throughput_per_s": round(analyses / elapsed, 2),
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
@@ -260,8 +274,11 @@ def main() -> None:
     parser.add_argument("--analyses", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument(
+        "--orchestrators", type=int, default=1, help="orchestrator processes (one group)"
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.analyses, args.concurrency, args.warmup))
+    result = asyncio.run(run(args.analyses, args.concurrency, args.warmup, args.orchestrators))
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     slowest = max(result["hops_median_ms"].items(), key=lambda item: item[1])

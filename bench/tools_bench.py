@@ -77,7 +77,7 @@ async def through_service(content: bytes) -> float:
         reply_topic="tools.replied.v1",
         reply_model=ToolInvocationReplied,
     )
-    await service.broker.start()
+    await service.start()
     await client_broker.start()
     await client.ready()
     try:
@@ -89,7 +89,6 @@ async def through_service(content: bytes) -> float:
         async with service.engine.begin() as connection:  # leave no 74 MB rows behind
             await connection.execute(text("DELETE FROM datasets WHERE tenant_id = 'bench'"))
         await client_broker.stop()
-        await service.broker.stop()
         await service.close()
 
 

@@ -103,3 +103,30 @@ async def produce_raw(
             await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
+
+
+async def skip_group_to_end(settings: KafkaSettings, group_id: str, topics: list[str]) -> None:
+    """Commit ``group_id`` at the end of ``topics``: a test's consumer sees only new records
+    (the shared topics keep what earlier runs published)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in (consumer.partitions_for_topic(topic) or set())
+        ]
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in (consumer.partitions_for_topic(topic) or set())
+            ]
+        ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        await consumer.commit(dict(ends))
+    finally:
+        await consumer.stop()

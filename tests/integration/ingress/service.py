@@ -5,7 +5,7 @@ import uuid
 
 from sextant_ingress.presentation.event_recorder import FOLLOWED
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.orchestrator.service import skip_group_to_end
+from tests.integration.kafka_helpers import skip_group_to_end
 from tests.integration.processes import ServiceProcess, free_port
 
 

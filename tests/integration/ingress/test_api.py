@@ -244,6 +244,15 @@ async def test_cancel_flags_the_analysis_and_announces_it(
         "analysis.cancel-requested.v1",
     ]
     assert events[1]["payload"]["reason"] == "not needed"
+    nul = await api.client.post(  # found by the schemathesis run: PostgreSQL refused it (500)
+        f"/v1/analyses/{analysis_id}/cancel", json={"reason": "stop\u0000"}, headers=api.a
+    )
+    assert nul.status_code == 422
+    assert "NUL character" in nul.json()["detail"]
+    question_nul = await api.client.post(
+        "/v1/analyses", json={**body(), "question": "why\u0000?"}, headers=api.a
+    )
+    assert question_nul.status_code == 422
     async with engine.begin() as connection:
         await connection.execute(
             text("UPDATE analyses SET status = 'completed' WHERE analysis_id = :id"),

@@ -20,14 +20,19 @@ from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisSto
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
-from sextant_ingress.presentation.event_recorder import FOLLOWED, register_event_recorder
+from sextant_ingress.presentation.event_recorder import FOLLOWED, event_recorder_consumer
 from sextant_ingress.presentation.event_stream import EventFeed
 from sextant_platform.http_server import http_server
 from sextant_platform.kafka import create_broker
 from sextant_platform.outbox import enqueue
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.kafka_helpers import eventually, produce_raw, read_all, wait_until
-from tests.integration.orchestrator.service import skip_group_to_end
+from tests.integration.kafka_helpers import (
+    eventually,
+    produce_raw,
+    read_all,
+    skip_group_to_end,
+    wait_until,
+)
 from tests.integration.processes import free_port
 
 CSV = "region,sales\nnorth,1.5\nsouth,2.5\n"
@@ -50,7 +55,9 @@ async def live(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Live
     key = await keys.create(tenant_id=tenant)
     broker = create_broker(infra.kafka, client_id="ingress-events-it")
     log = PostgresEventLog(engine)
-    register_event_recorder(broker, log, settings=infra.kafka, group_id=group)
+    recorder_consumer, recorder = event_recorder_consumer(
+        broker, log, settings=infra.kafka, group_id=group, client_id="ingress-events-it"
+    )
     wakeups = EventWakeups(infra.postgres, channel=NOTIFY_CHANNEL)
     # A poll interval far longer than any wait below: only a notification can wake a stream.
     feed = EventFeed(log, wakeups, poll_interval_s=60, keepalive_s=120)
@@ -61,6 +68,7 @@ async def live(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Live
     server = http_server(app, host="127.0.0.1", port=port)
     wakeups.start()
     await broker.start()
+    await recorder_consumer.start()
     serving = asyncio.create_task(server.serve())
     await wait_until(lambda: server.started and wakeups.listening.is_set(), what="server up")
     try:
@@ -68,6 +76,8 @@ async def live(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Live
     finally:
         server.should_exit = True
         await serving
+        await recorder_consumer.stop()
+        await recorder.writes.aclose()
         await broker.stop()
         await wakeups.stop()
         async with engine.begin() as connection:  # no relay here: retire our requests

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sextant_contracts import AnalysisRequested, Envelope, WorkflowStep
 from sextant_platform.settings import KafkaSettings
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.kafka_helpers import produce_raw, read_all
+from tests.integration.kafka_helpers import produce_raw, read_all, skip_group_to_end
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, Scripted, completion
 from tests.integration.processes import ServiceProcess, free_port
 
@@ -68,33 +68,6 @@ def llm_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
         "LLM_MAX_ATTEMPTS": "2",
         **extra,
     }
-
-
-async def skip_group_to_end(settings: KafkaSettings, group_id: str, topics: list[str]) -> None:
-    """Commit ``group_id`` at the end of ``topics``: a test's consumer sees only new records
-    (the shared topics keep what earlier runs published)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.BOOTSTRAP_SERVERS, group_id=group_id, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in (consumer.partitions_for_topic(topic) or set())
-        ]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in topics
-                for p in (consumer.partitions_for_topic(topic) or set())
-            ]
-        ends = await consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        await consumer.commit(dict(ends))
-    finally:
-        await consumer.stop()
 
 
 async def group_lag(settings: KafkaSettings, group_id: str, topic: str) -> int:

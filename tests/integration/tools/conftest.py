@@ -7,6 +7,7 @@ import pytest
 from sextant_tools.bootstrap import ToolsService, bootstrap
 from sextant_tools.presentation.settings import ToolsSettings
 from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import skip_group_to_end
 
 
 @pytest.fixture(scope="package")
@@ -19,8 +20,10 @@ async def tools_service(infra: Infrastructure) -> AsyncIterator[ToolsService]:
         WORKERS=2,
         TIMEOUT_S=30,
     )
+    # The shared topic keeps what earlier runs published: serve only new invocations.
+    await skip_group_to_end(infra.kafka, settings.CONSUMER_GROUP, ["tools.requested.v1"])
     service = bootstrap(settings)
-    await service.broker.start()
+    await service.start()
+    await service.consumer.wait_assigned()
     yield service
-    await service.broker.stop()
     await service.close()

@@ -4,6 +4,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream.kafka import KafkaBroker
+from prometheus_client import REGISTRY
 
 from sextant_contracts import DeadLetter, Envelope, ToolInvocationReplied, ToolInvocationRequested
 from sextant_platform.kafka import create_broker
@@ -174,12 +176,13 @@ async def test_web_fetch_is_served_and_private_addresses_refused(client: ToolCli
     assert bad_url.error.code == "invalid_arguments"
 
 
-async def test_event_loop_stays_responsive_while_a_heavy_tool_runs(
+async def test_a_cheap_invocation_is_answered_while_a_heavy_tool_runs(
     tools_service: ToolsService, client: ToolClient
 ) -> None:
     rng = np.random.default_rng(7)
     heavy = pd.DataFrame(rng.normal(size=(400_000, 6)), columns=list("abcdef"))
-    dataset_id = await _upload(tools_service, heavy)
+    heavy_id = await _upload(tools_service, heavy)
+    cheap_id = await _upload(tools_service, SALES)
 
     lags: list[float] = []
     stop = asyncio.Event()
@@ -191,14 +194,42 @@ async def test_event_loop_stays_responsive_while_a_heavy_tool_runs(
             lags.append(time.perf_counter() - started - 0.01)
 
     ticking = asyncio.create_task(ticker())
-    reply = await client.invoke(
-        "correlation_matrix", dataset_id, {"method": "spearman"}, timeout_s=60
+    slow = asyncio.create_task(
+        client.invoke("correlation_matrix", heavy_id, {"method": "spearman"}, timeout_s=60)
     )
+    await asyncio.sleep(0.3)  # the heavy invocation is taken first
+    cheap = await client.invoke("top_categories", cheap_id, {"column": "region", "top": 1})
+    heavy_still_running = not slow.done()
+    reply = await slow
     stop.set()
     await ticking
+    assert cheap.result is not None
+    assert heavy_still_running, "the cheap invocation waited for the heavy one"
     assert reply.error is None
     assert len(lags) > 20, "the ticker ran throughout"
     assert max(lags) < 0.25, f"event loop stalled for {max(lags):.3f}s"
+
+
+def _stale_skipped() -> float:
+    return REGISTRY.get_sample_value("sextant_tools_stale_requests_skipped_total") or 0.0
+
+
+async def test_an_invocation_older_than_its_requesters_patience_is_skipped(
+    infra: Infrastructure, tools_service: ToolsService, client: ToolClient
+) -> None:
+    before = _stale_skipped()
+    stale = ToolInvocationRequested(
+        request_id=uuid.uuid4(), reply_topic=client.reply_topic, tool_name="list_tools"
+    )
+    envelope = Envelope.wrap(stale, tenant_id=TENANT).model_copy(
+        update={"occurred_at": datetime.now(UTC) - timedelta(hours=1)}
+    )
+    await produce_raw(infra.kafka, "tools.requested.v1", [envelope.model_dump_json().encode()])
+
+    fresh = await client.invoke("list_tools", None, {})
+    assert fresh.error is None
+    await wait_until(lambda: _stale_skipped() == before + 1, what="the stale invocation skipped")
+    assert str(stale.request_id) not in client.replies
 
 
 async def test_catalogue_is_listed_for_llm_binding(client: ToolClient) -> None:

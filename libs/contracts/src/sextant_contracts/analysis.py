@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import Field, JsonValue, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, JsonValue, StringConstraints, model_validator
 
 from sextant_contracts.base import Contract
 
@@ -15,9 +15,24 @@ MAX_QUESTION_CHARS = 4000
 MAX_DOCUMENTS = 50
 MAX_DOCUMENT_CHARS = 100_000
 
+
+def _without_nul(value: str) -> str:
+    """PostgreSQL's text and jsonb cannot hold U+0000: refused here, it is a clear 4xx
+    (or DLQ reason) instead of a database error after the request was taken."""
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
+Storable = AfterValidator(_without_nul)
+"""For every text field that ends up stored in PostgreSQL."""
+
 Question = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS),
+    Storable,
 ]
+CancelReason = Annotated[str, StringConstraints(max_length=1000), Storable]
 
 
 class WorkflowStep(StrEnum):
@@ -41,15 +56,17 @@ class InlineDataset(Contract):
     """Small data sent with the request itself (claim-check above the size limit)."""
 
     media_type: Literal["text/csv", "application/json"]
-    content: Annotated[str, StringConstraints(min_length=1, max_length=MAX_INLINE_DATASET_BYTES)]
+    content: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_INLINE_DATASET_BYTES), Storable
+    ]
 
 
 class AttachedDocument(Contract):
     """A passage source the agent may retrieve from and cite."""
 
-    document_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    title: Annotated[str, StringConstraints(max_length=512)] = ""
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOCUMENT_CHARS)]
+    document_id: Annotated[str, StringConstraints(min_length=1, max_length=128), Storable]
+    title: Annotated[str, StringConstraints(max_length=512), Storable] = ""
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOCUMENT_CHARS), Storable]
 
 
 class AnalysisOptions(Contract):
@@ -57,7 +74,7 @@ class AnalysisOptions(Contract):
 
     max_tool_calls: int = Field(default=8, ge=0, le=32)
     top_k_passages: int = Field(default=4, ge=0, le=20)
-    language: Annotated[str, StringConstraints(min_length=2, max_length=16)] = "en"
+    language: Annotated[str, StringConstraints(min_length=2, max_length=16), Storable] = "en"
 
 
 class AnalysisSubmission(Contract):
@@ -86,7 +103,7 @@ class AnalysisCancellationRequested(Contract):
     """Stop a running analysis at its next step boundary."""
 
     analysis_id: UUID
-    reason: Annotated[str, StringConstraints(max_length=1000)] = "cancelled by user"
+    reason: CancelReason = "cancelled by user"
 
 
 class AnalysisProgressed(Contract):

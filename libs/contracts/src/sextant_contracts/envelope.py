@@ -76,9 +76,7 @@ class Envelope(Contract, Generic[PayloadT]):
         trace: TraceContext | None = None,
     ) -> "Envelope[PayloadT]":
         """Build an envelope whose ``event_type`` is the payload's contract name."""
-        # Parametrise by the payload's concrete class so the envelope validates and
-        # serialises exactly that model (a bare Envelope would treat it as the base class).
-        concrete: Any = Envelope.__class_getitem__(type(payload))
+        concrete: Any = _concrete_envelope(type(payload))
         envelope: Envelope[PayloadT] = concrete(
             event_type=type(payload).__name__,
             tenant_id=tenant_id,
@@ -88,3 +86,22 @@ class Envelope(Contract, Generic[PayloadT]):
             payload=payload,
         )
         return envelope
+
+
+_CONCRETE_ENVELOPES: dict[type[Any], type[Any]] = {}
+
+
+def _concrete_envelope(payload_type: type[Any]) -> type[Any]:
+    """``Envelope[payload_type]``, built once per payload class and kept.
+
+    Parametrised by the payload's concrete class so the envelope validates and serialises
+    exactly that model (a bare Envelope would treat it as the base class). Kept here
+    because pydantic's own cache holds parametrised classes weakly: the cyclic garbage
+    collector frees them, and rebuilding one costs ~1.3 ms against ~7 us for a wrap;
+    under load that was ~5% of the orchestrator's event loop.
+    """
+    concrete = _CONCRETE_ENVELOPES.get(payload_type)
+    if concrete is None:
+        built: Any = Envelope.__class_getitem__(payload_type)
+        concrete = _CONCRETE_ENVELOPES[payload_type] = built
+    return concrete

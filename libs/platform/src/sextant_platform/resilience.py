@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -62,6 +63,11 @@ def transient_io_policy(
 def is_connection_error(error: BaseException) -> bool:
     """True for errors that mean "the other side is not reachable right now"."""
     return isinstance(error, ConnectionError | TimeoutError | OSError)
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """A connection failure, or SQLAlchemy reporting that PostgreSQL went away."""
+    return is_connection_error(error) or isinstance(error, OperationalError | InterfaceError)
 
 
 def retry_on_connection_errors(**overrides: Any) -> AsyncRetrying:

@@ -13,12 +13,13 @@ from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisSto
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
-from sextant_ingress.presentation.event_recorder import register_event_recorder
+from sextant_ingress.presentation.event_recorder import EventRecorder, event_recorder_consumer
 from sextant_ingress.presentation.event_stream import EventFeed
 from sextant_ingress.presentation.settings import IngressSettings
 from sextant_platform.database import create_engine
 from sextant_platform.health import database_check, kafka_check, redis_check
 from sextant_platform.kafka import create_broker
+from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
 from sextant_platform.outbox import OutboxRelay
 from sextant_platform.redis_client import create_redis
 
@@ -32,13 +33,18 @@ class IngressApp:
     relay: OutboxRelay
     keys: PostgresApiKeys
     wakeups: EventWakeups
+    recorder_consumer: LongRunningConsumer
+    recorder: EventRecorder
 
     async def start(self) -> None:
         self.wakeups.start()
         await self.broker.start()
         self.relay.start()
+        await self.recorder_consumer.start()
 
     async def close(self) -> None:
+        await self.recorder_consumer.stop()
+        await self.recorder.writes.aclose()
         await self.relay.stop()
         await self.wakeups.stop()
         await self.broker.stop()
@@ -53,8 +59,12 @@ def bootstrap(settings: IngressSettings) -> IngressApp:
     relay = OutboxRelay(engine, broker, poll_interval_s=settings.OUTBOX_POLL_S)
     keys = PostgresApiKeys(engine)
     log = PostgresEventLog(engine)
-    register_event_recorder(
-        broker, log, settings=settings.KAFKA, group_id=settings.EVENTS_CONSUMER_GROUP
+    recorder_consumer, recorder = event_recorder_consumer(
+        broker,
+        log,
+        settings=settings.KAFKA,
+        group_id=settings.EVENTS_CONSUMER_GROUP,
+        client_id=f"{settings.SERVICE_NAME}-events",
     )
     wakeups = EventWakeups(settings.POSTGRES, channel=NOTIFY_CHANNEL)
     feed = EventFeed(
@@ -75,5 +85,13 @@ def bootstrap(settings: IngressSettings) -> IngressApp:
         max_dataset_rows=settings.MAX_DATASET_ROWS,
     )
     return IngressApp(
-        api=api, broker=broker, engine=engine, redis=redis, relay=relay, keys=keys, wakeups=wakeups
+        api=api,
+        broker=broker,
+        engine=engine,
+        redis=redis,
+        relay=relay,
+        keys=keys,
+        wakeups=wakeups,
+        recorder_consumer=recorder_consumer,
+        recorder=recorder,
     )

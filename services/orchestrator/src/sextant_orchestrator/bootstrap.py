@@ -36,7 +36,10 @@ from sextant_orchestrator.presentation.settings import OrchestratorSettings
 from sextant_platform.database import create_engine
 from sextant_platform.health import HealthApp, database_check, kafka_check, redis_check
 from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
+from sextant_platform.kafka.long_running_consumer import (
+    LongRunningConsumer,
+    dead_lettering_consumer,
+)
 from sextant_platform.outbox import OutboxRelay
 from sextant_platform.redis_client import create_redis
 from sextant_platform.telemetry import configure_tracing
@@ -116,14 +119,14 @@ async def bootstrap(
         lease_s=settings.LEASE_S,
         model_name=model.name,
     )
-    intake = AnalysisIntake(run, broker, group_id=settings.CONSUMER_GROUP)
-    consumer = LongRunningConsumer(
+    intake = AnalysisIntake(run)
+    consumer = dead_lettering_consumer(
+        broker,
         settings.KAFKA,
         [REQUESTS.name],
         group_id=settings.CONSUMER_GROUP,
         client_id=f"{settings.SERVICE_NAME}-{owner}",
         handler=intake.handle,
-        on_error=intake.dead_letter,
         max_in_flight=settings.MAX_CONCURRENT_ANALYSES,
     )
     register_cancellation_subscriber(

@@ -17,16 +17,12 @@ async def main() -> None:
         {"kafka": kafka_check(service.broker), "postgres": database_check(service.engine)}
     )
 
-    async def close() -> None:
-        await service.broker.stop()
-        await service.close()
-
     await serve_until_stopped(
         probes,
         host=settings.HTTP_HOST,
         port=settings.HTTP_PORT,
-        start=service.broker.start,
-        close=close,
+        start=service.start,
+        close=service.close,
     )
 
 

@@ -8,6 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_platform.database import create_engine
 from sextant_platform.kafka import create_broker
+from sextant_platform.kafka.long_running_consumer import (
+    LongRunningConsumer,
+    dead_lettering_consumer,
+)
 from sextant_platform.telemetry import configure_tracing
 from sextant_tools.application.invoke_tool import InvokeTool
 from sextant_tools.domain.datasets import DatasetLimits
@@ -16,19 +20,31 @@ from sextant_tools.infrastructure.process_pool_runner import ProcessPoolToolRunn
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
 from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool
 from sextant_tools.presentation.settings import ToolsSettings
-from sextant_tools.presentation.subscriber import register_tool_subscriber
+from sextant_tools.presentation.subscriber import (
+    COMMIT_INTERVAL_S,
+    REQUESTS,
+    ToolRequestHandler,
+)
 
 
 @dataclass
 class ToolsService:
-    """Everything the running service owns; ``close`` releases it."""
+    """Everything the running service owns; ``start``/``close`` bracket its life."""
 
     broker: KafkaBroker
+    consumer: LongRunningConsumer
     engine: AsyncEngine
     runner: ProcessPoolToolRunner
     store: PostgresDatasetStore
 
+    async def start(self) -> None:
+        await self.broker.start()  # replies are published through it
+        await self.consumer.start()
+
     async def close(self) -> None:
+        """Stop taking invocations (running ones finish), then release everything."""
+        await self.consumer.stop()
+        await self.broker.stop()
         await asyncio.to_thread(self.runner.close)  # waits for workers: not on the loop
         await self.engine.dispose()
 
@@ -64,7 +80,15 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         client_id=settings.SERVICE_NAME,
         tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
     )
-    register_tool_subscriber(
-        broker, invoke, settings=settings.KAFKA, group_id=settings.CONSUMER_GROUP
+    handler = ToolRequestHandler(broker, invoke, stale_after_s=settings.STALE_REQUEST_S)
+    consumer = dead_lettering_consumer(
+        broker,
+        settings.KAFKA,
+        [REQUESTS.name],
+        group_id=settings.CONSUMER_GROUP,
+        client_id=settings.SERVICE_NAME,
+        handler=handler.handle,
+        max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,
+        commit_interval_s=COMMIT_INTERVAL_S,
     )
-    return ToolsService(broker=broker, engine=engine, runner=runner, store=store)
+    return ToolsService(broker=broker, consumer=consumer, engine=engine, runner=runner, store=store)

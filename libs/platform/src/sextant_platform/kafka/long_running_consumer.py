@@ -12,7 +12,7 @@ Here each record runs in its own task while the poll loop keeps calling ``getman
   record whose handler has not returned, even when later records finished first, so a
   crash redelivers every unfinished record and nothing else;
 * **bounded concurrency** - at ``max_in_flight`` running handlers every assigned
-  partition is paused, and resumed as handlers finish;
+  partition is paused, and resumed the moment a handler finishes;
 * **rebalances** - on revocation, finished offsets of the revoked partitions are
   committed; handlers still running keep running (their side effects must be idempotent
   and guarded, as the new owner will get the same records);
@@ -29,9 +29,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from faststream.kafka import KafkaBroker
 from prometheus_client import Gauge
 
 from sextant_platform.kafka.broker import broker_security
+from sextant_platform.kafka.dead_letter import publish_dead_letter
 from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ class LongRunningConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._assigned = asyncio.Event()
+        self._slot_freed = asyncio.Event()
         IN_FLIGHT.labels(group_id).set_function(lambda: len(self._tasks))
 
     @property
@@ -151,26 +154,42 @@ class LongRunningConsumer:
                 self._assigned.set()
             if self.in_flight >= self._max_in_flight:
                 consumer.pause(*assignment)
+                await consumer.getmany(timeout_ms=0)  # still a poll: the group keeps us
+                await self._until_a_handler_finishes()
             else:
                 consumer.resume(*assignment)
-            batch = await consumer.getmany(
-                timeout_ms=self._poll_timeout_ms,
-                max_records=max(1, self._max_in_flight - self.in_flight),
-            )
-            for partition, records in batch.items():
-                for record in records:
-                    self._launch(partition, record)
+                batch = await consumer.getmany(
+                    timeout_ms=self._poll_timeout_ms,
+                    max_records=max(1, self._max_in_flight - self.in_flight),
+                )
+                for partition, records in batch.items():
+                    for record in records:
+                        self._launch(partition, record)
             now = time.monotonic()
             if now - self._last_commit >= self._commit_interval_s:
                 self._last_commit = now
                 await self._commit(assignment)
+
+    async def _until_a_handler_finishes(self) -> None:
+        """Wait (at most one poll timeout) for a free slot. Polling paused partitions
+        instead would sleep out the whole timeout although a slot freed at once: at full
+        concurrency every new record waited up to that long."""
+        self._slot_freed.clear()
+        if self.in_flight < self._max_in_flight:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._slot_freed.wait(), self._poll_timeout_ms / 1000)
 
     def _launch(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
         progress = self._progress.setdefault(partition, PartitionProgress())
         progress.started(record.offset)
         task = asyncio.create_task(self._handle(progress, record))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._handler_done)
+
+    def _handler_done(self, task: "asyncio.Task[None]") -> None:
+        self._tasks.discard(task)
+        self._slot_freed.set()
 
     async def _handle(
         self, progress: PartitionProgress, record: ConsumerRecord[bytes, bytes]
@@ -249,3 +268,33 @@ class LongRunningConsumer:
                 for p, s in self._progress.items()
             },
         }
+
+
+def dead_lettering_consumer(
+    broker: KafkaBroker,
+    settings: KafkaSettings,
+    topics: list[str],
+    *,
+    group_id: str,
+    client_id: str,
+    handler: RecordHandler,
+    max_in_flight: int,
+    commit_interval_s: float = 0.0,
+) -> LongRunningConsumer:
+    """A :class:`LongRunningConsumer` whose failed records go to ``<topic>.dlq`` (through
+    ``broker``) with the reason: what every service's consumer does with a record its
+    handler cannot take."""
+
+    async def dead_letter(record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        await publish_dead_letter(broker, record, error, consumer_group=group_id)
+
+    return LongRunningConsumer(
+        settings,
+        topics,
+        group_id=group_id,
+        client_id=client_id,
+        handler=handler,
+        on_error=dead_letter,
+        max_in_flight=max_in_flight,
+        commit_interval_s=commit_interval_s,
+    )

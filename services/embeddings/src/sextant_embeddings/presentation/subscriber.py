@@ -29,8 +29,10 @@ from sextant_contracts import EmbeddingReplied, EmbeddingRequested, Envelope, to
 from sextant_contracts.errors import describe_validation_error
 from sextant_embeddings.application.serve_request import ServeEmbeddingRequest
 from sextant_embeddings.domain.errors import INVALID_REQUEST, EmbeddingError
-from sextant_platform.kafka import publish_dead_letter
-from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
+from sextant_platform.kafka.long_running_consumer import (
+    LongRunningConsumer,
+    dead_lettering_consumer,
+)
 from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
@@ -106,9 +108,6 @@ class EmbeddingRequestHandler:
             trace=event.trace,
         )
 
-    async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
-        await publish_dead_letter(self._broker, record, error, consumer_group=self._group_id)
-
     async def _answer_invalid(self, raw: bytes, error: ValidationError) -> None:
         readable = _readable_header(raw)
         if readable is None:
@@ -146,13 +145,13 @@ def embedding_request_consumer(
 ) -> LongRunningConsumer:
     """Serve ``embeddings.requested.v1``, up to ``max_in_flight`` requests at once."""
     handler = EmbeddingRequestHandler(broker, serve, group_id=group_id, stale_after_s=stale_after_s)
-    return LongRunningConsumer(
+    return dead_lettering_consumer(
+        broker,
         settings,
         [REQUESTS.name],
         group_id=group_id,
         client_id=client_id,
         handler=handler.handle,
-        on_error=handler.dead_letter,
         max_in_flight=max_in_flight,
         commit_interval_s=COMMIT_INTERVAL_S,
     )

@@ -5,21 +5,26 @@ commit, so a listener that wakes up always finds the row it was told about.
 """
 
 import json
+from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sextant_ingress.domain.events import TERMINAL_SEQUENCE, AnalysisEvent
+from sextant_platform.resilience import is_database_outage
 
 NOTIFY_CHANNEL = "sextant_analysis_events"
 
-_INSERT = text(
+_INSERT_MANY = text(
     "INSERT INTO analysis_events (analysis_id, sequence, event_id, tenant_id, kind, envelope)"
-    " VALUES (:analysis_id, :sequence, :event_id, :tenant_id, :kind, CAST(:envelope AS jsonb))"
-    " ON CONFLICT (analysis_id, sequence) DO NOTHING RETURNING analysis_id"
+    " SELECT * FROM unnest(CAST(:analysis_ids AS uuid[]), CAST(:sequences AS integer[]),"
+    " CAST(:event_ids AS uuid[]), CAST(:tenant_ids AS varchar[]), CAST(:kinds AS varchar[]),"
+    " CAST(:envelopes AS jsonb[]))"
+    " ON CONFLICT (analysis_id, sequence) DO NOTHING RETURNING analysis_id, sequence"
 )
-_NOTIFY = text("SELECT pg_notify(:channel, :analysis_id)")
+_NOTIFY_MANY = text("SELECT pg_notify(:channel, id) FROM unnest(CAST(:ids AS text[])) AS id")
 _AFTER = text(
     "SELECT analysis_id, sequence, event_id, tenant_id, kind, envelope FROM analysis_events"
     " WHERE analysis_id = :analysis_id AND tenant_id = :tenant_id AND sequence > :after"
@@ -41,21 +46,58 @@ class PostgresEventLog:
 
     async def record(self, event: AnalysisEvent) -> bool:
         """Store ``event`` once; False when it was already there (a redelivery)."""
-        params = {
-            "analysis_id": event.analysis_id,
-            "sequence": event.sequence,
-            "event_id": event.event_id,
-            "tenant_id": event.tenant_id,
-            "kind": event.kind,
-            "envelope": json.dumps(event.envelope),
-        }
+        (new,) = await self.record_many([event])
+        return new
+
+    async def record_many(self, events: Sequence[AnalysisEvent]) -> list[bool]:
+        """Store each event once, all in one transaction with one notification per
+        analysis; per event, False when it was already there (a redelivery, or an
+        earlier copy in the same batch)."""
         async with self._engine.begin() as connection:
-            inserted = (await connection.execute(_INSERT, params)).one_or_none()
-            if inserted is not None:
-                await connection.execute(
-                    _NOTIFY, {"channel": NOTIFY_CHANNEL, "analysis_id": str(event.analysis_id)}
-                )
-        return inserted is not None
+            return await self._insert(connection, events)
+
+    async def record_each(self, events: Sequence[AnalysisEvent]) -> list[bool | Exception]:
+        """:meth:`record_many`, falling back to one transaction per event when the batch
+        is refused, so one event PostgreSQL rejects fails alone. An outage still raises:
+        retrying it event by event would only repeat the failure."""
+        try:
+            return list(await self.record_many(events))
+        except DBAPIError as error:
+            if is_database_outage(error) or len(events) == 1:
+                raise
+        results: list[bool | Exception] = []
+        for event in events:
+            try:
+                results.append(await self.record(event))
+            except DBAPIError as error:
+                if is_database_outage(error):
+                    raise
+                results.append(error)
+        return results
+
+    @staticmethod
+    async def _insert(connection: AsyncConnection, events: Sequence[AnalysisEvent]) -> list[bool]:
+        params = {
+            "analysis_ids": [e.analysis_id for e in events],
+            "sequences": [e.sequence for e in events],
+            "event_ids": [e.event_id for e in events],
+            "tenant_ids": [e.tenant_id for e in events],
+            "kinds": [e.kind for e in events],
+            "envelopes": [json.dumps(e.envelope) for e in events],
+        }
+        inserted = {
+            (row.analysis_id, row.sequence)
+            for row in await connection.execute(_INSERT_MANY, params)
+        }
+        if inserted:
+            woken = sorted({str(analysis_id) for analysis_id, _ in inserted})
+            await connection.execute(_NOTIFY_MANY, {"channel": NOTIFY_CHANNEL, "ids": woken})
+        new: list[bool] = []
+        for event in events:
+            key = (event.analysis_id, event.sequence)
+            new.append(key in inserted)
+            inserted.discard(key)  # a second copy in the same batch is a duplicate
+        return new
 
     async def settled_terminal(
         self, analysis_id: UUID, *, tenant_id: str, settled_s: float

@@ -18,12 +18,13 @@ from uuid import UUID
 from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sextant_contracts import AnalysisRequested, AnalysisSubmission
+from sextant_contracts.analysis import CancelReason
 from sextant_contracts.errors import describe_validation_error
 from sextant_ingress.domain.submissions import (
     AnalysisView,
@@ -119,7 +120,7 @@ class AnalysisPage(BaseModel):
 
 
 class CancelBody(BaseModel):
-    reason: str = Field(default="cancelled by user", max_length=1000)
+    reason: CancelReason = "cancelled by user"
 
 
 class DatasetOut(BaseModel):

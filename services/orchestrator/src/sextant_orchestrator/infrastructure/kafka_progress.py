@@ -1,12 +1,22 @@
 """The ProgressPublisher port on ``analysis.progress.v1``."""
 
+import asyncio
+import logging
 import uuid
 
+from aiokafka.structs import RecordMetadata
 from faststream.kafka import KafkaBroker
 
 from sextant_contracts import AnalysisProgressed, Envelope
 
 PROGRESS_TOPIC = "analysis.progress.v1"
+
+logger = logging.getLogger(__name__)
+
+
+def _log_failed_delivery(acknowledgement: "asyncio.Future[RecordMetadata]") -> None:
+    if not acknowledgement.cancelled() and acknowledgement.exception() is not None:
+        logger.warning("progress event not delivered", exc_info=acknowledgement.exception())
 
 
 class KafkaProgressPublisher:
@@ -14,6 +24,11 @@ class KafkaProgressPublisher:
 
     The event id is derived from (analysis, step, status), so a step started again after
     a crash repeats the *same* event, which consumers such as the SSE stream dedupe.
+
+    ``publish`` returns once the event is handed to the producer, without waiting for
+    the broker's acknowledgement: progress is best effort, and waiting put a broker
+    round trip on every step boundary. The producer keeps the partition's order, and a
+    failed delivery is logged.
     """
 
     def __init__(self, broker: KafkaBroker) -> None:
@@ -29,9 +44,11 @@ class KafkaProgressPublisher:
                 )
             }
         )
-        await self._broker.publish(
+        acknowledgement = await self._broker.publish(
             envelope.model_dump_json().encode(),
             PROGRESS_TOPIC,
             key=str(event.analysis_id).encode(),
             headers={"content-type": "application/json"},
+            no_confirm=True,
         )
+        acknowledgement.add_done_callback(_log_failed_delivery)

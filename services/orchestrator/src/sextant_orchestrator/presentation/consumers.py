@@ -5,7 +5,6 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from sextant_contracts import (
     AnalysisCancellationRequested,
@@ -16,8 +15,8 @@ from sextant_contracts import (
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.domain.errors import TransientFailure
 from sextant_orchestrator.domain.ports import AnalysisRepository
-from sextant_platform.kafka import durable_subscriber, publish_dead_letter
-from sextant_platform.resilience import is_connection_error, transient_io_policy
+from sextant_platform.kafka import durable_subscriber
+from sextant_platform.resilience import is_database_outage, transient_io_policy
 from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
@@ -29,9 +28,7 @@ RequestEnvelope = Envelope[AnalysisRequested]
 
 def is_infrastructure_outage(error: BaseException) -> bool:
     """PostgreSQL, Redis or the network away for a moment: worth waiting for."""
-    return is_connection_error(error) or isinstance(
-        error, OperationalError | InterfaceError | TransientFailure
-    )
+    return is_database_outage(error) or isinstance(error, TransientFailure)
 
 
 class AnalysisIntake:
@@ -41,10 +38,8 @@ class AnalysisIntake:
     once; an infrastructure outage is waited out (bounded) before giving up on it.
     """
 
-    def __init__(self, run: RunAnalysis, broker: KafkaBroker, *, group_id: str) -> None:
+    def __init__(self, run: RunAnalysis) -> None:
         self._run = run
-        self._broker = broker
-        self._group_id = group_id
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         request = RequestEnvelope.model_validate_json(record.value or b"")
@@ -53,9 +48,6 @@ class AnalysisIntake:
         ):
             with attempt:
                 await self._run(request)
-
-    async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
-        await publish_dead_letter(self._broker, record, error, consumer_group=self._group_id)
 
 
 def register_cancellation_subscriber(

@@ -13,6 +13,19 @@ class ToolsSettings(ServiceSettings):
     SERVICE_NAME: str = "tools"
     CONSUMER_GROUP: str = "tools"
     WORKERS: int = Field(default=2, ge=1, le=64, description="Worker processes for pandas work.")
+    MAX_IN_FLIGHT_REQUESTS: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description="Invocations being served at once (each may hold its dataset in memory); "
+        "polling pauses at this many.",
+    )
+    STALE_REQUEST_S: float = Field(
+        default=300.0,
+        gt=0,
+        description="Invocations older than this are skipped unanswered: their requesters "
+        "have given up.",
+    )
     TIMEOUT_S: float = Field(default=60.0, gt=0, description="Per-invocation time limit.")
     MAX_DATASET_BYTES: int = Field(default=50 * 1024 * 1024, gt=0)
     MAX_DATASET_ROWS: int = Field(default=2_000_000, gt=0)

@@ -1,24 +1,62 @@
-"""The Kafka entrypoint: tool invocations in, results (or structured errors) out."""
+"""The Kafka entrypoint: tool invocations in, results (or structured errors) out.
 
+Requests come through a :class:`LongRunningConsumer`, so several run at once (the
+worker pool bounds the CPU work) and offsets are committed every ``COMMIT_INTERVAL_S``
+past answered requests only. A FastStream subscriber answered one request at a time and
+committed after each, so under concurrent analyses every invocation queued behind the
+others and paid an offset-commit round trip.
+
+A record that is not a request goes to the DLQ; PostgreSQL or the network away for a
+moment is waited out (bounded) first. A request older than ``stale_after_s`` is skipped:
+its requester has given up, and a backlog (a new consumer group starts at the earliest
+offset) is worked off without running any tool.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
+from prometheus_client import Counter
 
 from sextant_contracts import Envelope, ToolInvocationReplied, ToolInvocationRequested, topic
-from sextant_platform.kafka import durable_subscriber
-from sextant_platform.settings import KafkaSettings
+from sextant_platform.resilience import is_database_outage, transient_io_policy
 from sextant_tools.application.invoke_tool import InvokeTool
+
+logger = logging.getLogger(__name__)
 
 REQUESTS = topic("tools.requested.v1")
 REPLIES = topic("tools.replied.v1")
+RequestEnvelope = Envelope[ToolInvocationRequested]
+COMMIT_INTERVAL_S = 0.5
+"""Invocations are replayable (and answered from a cache when recent): a crash
+redelivers at most ~0.5 s of them."""
+
+STALE_SKIPPED = Counter(
+    "sextant_tools_stale_requests_skipped",
+    "Invocations skipped unanswered because they were older than the requesters' patience.",
+)
 
 
-def register_tool_subscriber(
-    broker: KafkaBroker, invoke: InvokeTool, *, settings: KafkaSettings, group_id: str
-) -> None:
-    """Serve ``tools.requested.v1``; reply on the request's reply topic or ``tools.replied.v1``."""
+class ToolRequestHandler:
+    """Answers one invocation record; a record that is not an invocation raises."""
 
-    @durable_subscriber(broker, REQUESTS.name, group_id=group_id, settings=settings)
-    async def handle_tool_invocation(event: Envelope[ToolInvocationRequested]) -> None:
-        reply = await invoke(event.payload, tenant_id=event.tenant_id)
+    def __init__(self, broker: KafkaBroker, invoke: InvokeTool, *, stale_after_s: float) -> None:
+        self._broker = broker
+        self._invoke = invoke
+        self._stale_after = timedelta(seconds=stale_after_s)
+
+    async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        event = RequestEnvelope.model_validate_json(record.value or b"")
+        if datetime.now(UTC) - event.occurred_at > self._stale_after:
+            STALE_SKIPPED.inc()
+            logger.debug("stale invocation skipped", extra={"request_id": event.payload.request_id})
+            return
+        async for attempt in transient_io_policy(
+            is_database_outage, attempts=10, max_s=10.0, deadline_s=120.0
+        ):
+            with attempt:
+                reply = await self._invoke(event.payload, tenant_id=event.tenant_id)
         envelope: Envelope[ToolInvocationReplied] = Envelope.wrap(
             reply,
             tenant_id=event.tenant_id,
@@ -26,7 +64,7 @@ def register_tool_subscriber(
             causation_id=event.event_id,
             trace=event.trace,
         )
-        await broker.publish(
+        await self._broker.publish(
             envelope.model_dump(mode="json"),
             event.payload.reply_topic or REPLIES.name,
             key=str(event.payload.request_id).encode(),
