@@ -38,6 +38,7 @@ class ToolsService:
     store: PostgresDatasetStore
 
     async def start(self) -> None:
+        await asyncio.to_thread(self.runner.warm_up)  # workers up before the first request
         await self.broker.start()  # replies are published through it
         await self.consumer.start()
 

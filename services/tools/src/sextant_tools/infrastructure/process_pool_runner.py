@@ -4,12 +4,25 @@ Why processes: pandas work holds the GIL for long stretches; in a thread it woul
 starve the event loop's thread of CPU. A worker process keeps the loop responsive and
 lets a runaway computation be stopped: on timeout the pool is torn down (its processes
 terminated) and a fresh one is started for the next invocation.
+
+Workers come from a forkserver, not a fork of this process: a forked worker inherited
+the service's Kafka and PostgreSQL sockets and both ends of the pool's pipes, so when
+the service was killed its workers never saw the pipe close and lived on as orphans.
+A forkserver's workers start from a clean process with this module (and pandas)
+preloaded, and each watches the service's process: when it is gone, however it ended,
+the worker exits (a pool's queues never tell a worker that its parent died).
 """
 
 import asyncio
 import logging
+import multiprocessing
+import os
+import select
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import shared_memory
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from sextant_tools.domain.datasets import DatasetLimits, MediaType
@@ -43,6 +56,45 @@ def run_tool(
     return dict(tool.run(frame, arguments))
 
 
+def _worker_ready() -> int:
+    """A no-op run in each worker at start-up, so the first invocation finds them up."""
+    return multiprocessing.current_process().pid or 0
+
+
+def _exit_with(service_pid: int) -> None:
+    """Worker initializer: exit this worker as soon as the service process ends."""
+    try:
+        handle = os.pidfd_open(service_pid)  # Linux: readable once the process has ended
+    except (AttributeError, OSError):
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])
+        else:
+            while _running(service_pid):
+                time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="service-watch", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _worker_context() -> BaseContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def _buffer(block: shared_memory.SharedMemory) -> memoryview:
     buffer = block.buf
     if buffer is None:  # only after close(); never for an open block
@@ -57,7 +109,20 @@ class ProcessPoolToolRunner:
         self._workers = workers
         self._timeout_s = timeout_s
         self._limits = limits
-        self._pool = ProcessPoolExecutor(max_workers=workers)
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=_worker_context(),
+            initializer=_exit_with,
+            initargs=(os.getpid(),),
+        )
+
+    def warm_up(self) -> list[int]:
+        """Start every worker now (blocking; call it off the event loop); their pids."""
+        futures = [self._pool.submit(_worker_ready) for _ in range(self._workers)]
+        return [future.result() for future in futures]
 
     async def run(
         self,
@@ -95,7 +160,7 @@ class ProcessPoolToolRunner:
     def _recycle_pool(self) -> None:
         """Stop the stuck computation: terminate the workers, start a fresh pool."""
         old = self._pool
-        self._pool = ProcessPoolExecutor(max_workers=self._workers)
+        self._pool = self._new_pool()
         processes = list(getattr(old, "_processes", {}).values())
         old.shutdown(wait=False, cancel_futures=True)
         for process in processes:
