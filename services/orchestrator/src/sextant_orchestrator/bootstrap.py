@@ -22,6 +22,7 @@ from sextant_orchestrator.infrastructure.llm.providers import (
     build_chat_model,
 )
 from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
+from sextant_orchestrator.infrastructure.postgres_cancellation import PostgresCancellationSignals
 from sextant_orchestrator.infrastructure.postgres_datasets import PostgresDatasetWriter
 from sextant_orchestrator.infrastructure.service_clients import (
     KafkaPassageRanker,
@@ -65,8 +66,10 @@ class OrchestratorApp:
     ranker: KafkaPassageRanker
     model: ChatModelChoice
     probes: HealthApp
+    cancellation: PostgresCancellationSignals
 
     async def start(self) -> None:
+        self.cancellation.start()
         await self.broker.start()
         await self.tools.client.ready()
         await self.ranker.client.ready()
@@ -76,6 +79,7 @@ class OrchestratorApp:
     async def close(self) -> None:
         await self.consumer.stop()
         await self.relay.stop()
+        await self.cancellation.stop()
         await self.broker.stop()
         await self.redis.aclose()
         await self.engine.dispose()
@@ -110,6 +114,7 @@ async def bootstrap(
     workflow = LangGraphWorkflow(
         build_workflow(nodes, saver), saver, finished_ttl_s=settings.REDIS.CHECKPOINT_TTL_S
     )
+    cancellation = PostgresCancellationSignals(settings.POSTGRES)
     run = RunAnalysis(
         repository=repository,
         workflow=workflow,
@@ -118,6 +123,7 @@ async def bootstrap(
         owner=owner,
         lease_s=settings.LEASE_S,
         model_name=model.name,
+        cancellation=cancellation,
     )
     intake = AnalysisIntake(run)
     consumer = dead_lettering_consumer(
@@ -149,4 +155,5 @@ async def bootstrap(
         ranker=ranker,
         model=model,
         probes=probes,
+        cancellation=cancellation,
     )

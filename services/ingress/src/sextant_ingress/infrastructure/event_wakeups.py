@@ -9,31 +9,21 @@ listener that is reconnecting) delays an event by at most that interval, never l
 
 import asyncio
 import contextlib
-import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-import asyncpg
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
-
-from sextant_platform.background import BackgroundTask
+from sextant_platform.database.listener import PostgresListener
 from sextant_platform.settings import PostgresSettings
-
-logger = logging.getLogger(__name__)
-
-
-class ListenerClosed(ConnectionError):
-    """The LISTEN connection ended; it is re-opened with backoff."""
 
 
 class EventWakeups:
     def __init__(self, settings: PostgresSettings, *, channel: str) -> None:
-        self._settings = settings
-        self._channel = channel
         self._signals: dict[UUID, set[asyncio.Event]] = defaultdict(set)
-        self._task = BackgroundTask(self._listen_forever, name="event-wakeups")
-        self.listening = asyncio.Event()
+        self._listener = PostgresListener(
+            settings, channel=channel, on_notify=self._wake, name="event-wakeups"
+        )
+        self.listening = self._listener.listening
 
     @contextlib.asynccontextmanager
     async def signal_for(self, analysis_id: UUID) -> AsyncIterator[asyncio.Event]:
@@ -53,45 +43,13 @@ class EventWakeups:
                 if not followers:
                     del self._signals[analysis_id]
 
-    def _on_notification(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _wake(self, payload: str) -> None:
         with contextlib.suppress(ValueError):
             for signal in self._signals.get(UUID(payload), ()):
                 signal.set()
 
-    async def _listen_once(self) -> None:
-        settings = self._settings
-        connection = await asyncpg.connect(
-            host=settings.HOST,
-            port=settings.PORT,
-            user=settings.USER,
-            password=settings.PASSWORD.get_secret_value(),
-            database=settings.DB,
-        )
-        closed = asyncio.Event()
-        connection.add_termination_listener(lambda _conn: closed.set())
-        try:
-            await connection.add_listener(self._channel, self._on_notification)
-            self.listening.set()
-            await closed.wait()
-            raise ListenerClosed("the LISTEN connection to PostgreSQL closed")
-        finally:
-            self.listening.clear()
-            with contextlib.suppress(Exception):
-                await connection.close(timeout=2)
-
-    async def _listen_forever(self) -> None:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type((OSError, asyncpg.PostgresError, ConnectionError)),
-            wait=wait_exponential_jitter(multiplier=0.5, max=10),
-            before_sleep=lambda state: logger.warning(
-                "event listener disconnected; reconnecting", extra={"attempt": state.attempt_number}
-            ),
-        ):
-            with attempt:
-                await self._listen_once()
-
     def start(self) -> None:
-        self._task.start()
+        self._listener.start()
 
     async def stop(self) -> None:
-        await self._task.stop()
+        await self._listener.stop()

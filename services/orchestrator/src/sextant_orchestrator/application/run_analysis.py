@@ -55,7 +55,9 @@ from sextant_orchestrator.domain.errors import (
 )
 from sextant_orchestrator.domain.ports import (
     TERMINAL_STATUSES,
+    AlwaysCheckCancellation,
     AnalysisRepository,
+    CancellationSignals,
     DatasetWriter,
     ProgressPublisher,
     WorkflowRunner,
@@ -112,6 +114,7 @@ class RunAnalysis:
         lease_s: float,
         model_name: str,
         resume_attempts: int = 5,
+        cancellation: CancellationSignals | None = None,
     ) -> None:
         self._repository = repository
         self._workflow = workflow
@@ -121,6 +124,7 @@ class RunAnalysis:
         self._lease_s = lease_s
         self._model_name = model_name
         self._resume_attempts = resume_attempts
+        self._cancellation = cancellation or AlwaysCheckCancellation()
         self._running: dict[UUID, asyncio.Task[None]] = {}
 
     async def __call__(self, request: Envelope[AnalysisRequested]) -> None:
@@ -151,6 +155,11 @@ class RunAnalysis:
                 )
         if status in TERMINAL_STATUSES:
             return
+        with self._cancellation.watch(analysis_id):
+            await self._run_leased(request)
+
+    async def _run_leased(self, request: Envelope[AnalysisRequested]) -> None:
+        analysis_id = request.payload.analysis_id
         async with self._lease_kept(analysis_id):
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(TransientFailure),
@@ -278,8 +287,13 @@ class RunAnalysis:
             logger.warning("progress event not published", exc_info=True)
 
     async def _cancel_if_requested(self, request: Envelope[AnalysisRequested], step: str) -> bool:
-        reason = await self._repository.cancel_reason(request.payload.analysis_id)
+        analysis_id = request.payload.analysis_id
+        token = self._cancellation.needs_check(analysis_id)
+        if token is None:  # nothing can have changed since the last read
+            return False
+        reason = await self._repository.cancel_reason(analysis_id)
         if reason is None:
+            self._cancellation.cleared(analysis_id, token)
             return False
         cancelled = AnalysisCancelled(
             analysis_id=request.payload.analysis_id,

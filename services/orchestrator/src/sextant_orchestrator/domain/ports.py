@@ -1,6 +1,7 @@
 """What the workflow needs from the other services (adapters live in infrastructure)."""
 
 from collections.abc import AsyncGenerator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
@@ -82,6 +83,40 @@ class ProgressPublisher(Protocol):
     """Progress events (best effort: the terminal event is the one that is guaranteed)."""
 
     async def publish(self, event: AnalysisProgressed, *, tenant_id: str) -> None: ...
+
+
+class CancellationSignals(Protocol):
+    """Whether an analysis *may* have been asked to stop since it was last checked.
+
+    Lets a step boundary skip the repository read when nothing can have changed; a
+    "maybe" is always settled by :meth:`AnalysisRepository.cancel_reason`.
+    """
+
+    def watch(self, analysis_id: UUID) -> AbstractContextManager[None]:
+        """Follow ``analysis_id`` while it runs here."""
+        ...
+
+    def needs_check(self, analysis_id: UUID) -> int | None:
+        """None when no request to stop can have arrived since the last
+        :meth:`cleared`; otherwise a token to pass to it after reading the repository."""
+        ...
+
+    def cleared(self, analysis_id: UUID, token: int) -> None:
+        """The repository said "not cancelled" as of ``token``."""
+        ...
+
+
+class AlwaysCheckCancellation:
+    """No signals: every step boundary reads the repository."""
+
+    def watch(self, analysis_id: UUID) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def needs_check(self, analysis_id: UUID) -> int | None:
+        return 0
+
+    def cleared(self, analysis_id: UUID, token: int) -> None:
+        return None
 
 
 class DatasetWriter(Protocol):

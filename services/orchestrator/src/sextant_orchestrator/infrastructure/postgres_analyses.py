@@ -17,6 +17,7 @@ from sextant_contracts import (
 )
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld
 from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus, TerminalOutcome
+from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.outbox import OutboxRelay, enqueue
 
 _ADMIT = text(
@@ -55,6 +56,7 @@ _REQUEST_CANCEL = text(
     " AND status NOT IN ('completed', 'failed', 'cancelled')"
     " AND cancel_requested_at IS NULL RETURNING analysis_id"
 )
+_NOTIFY = text("SELECT pg_notify(:channel, :analysis_id)")
 _FINISH = text(
     "UPDATE analyses SET status = :status, answer = :answer,"
     " citations = CAST(:citations AS jsonb), tool_calls = CAST(:tool_calls AS jsonb),"
@@ -162,9 +164,16 @@ class PostgresAnalysisRepository:
         return None if row is None else str(row.cancel_reason or "cancelled")
 
     async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> bool:
+        """Flag the row and, in the same transaction, tell every orchestrator process
+        (:mod:`postgres_cancellation`): the notification arrives only once it is committed."""
         params = {"analysis_id": analysis_id, "tenant_id": tenant_id, "reason": reason}
         async with self._engine.begin() as connection:
-            return (await connection.execute(_REQUEST_CANCEL, params)).one_or_none() is not None
+            flagged = (await connection.execute(_REQUEST_CANCEL, params)).one_or_none()
+            if flagged is not None:
+                await connection.execute(
+                    _NOTIFY, {"channel": CANCEL_CHANNEL, "analysis_id": str(analysis_id)}
+                )
+        return flagged is not None
 
     async def finish(self, analysis_id: UUID, outcome: TerminalOutcome) -> bool:
         status, topic = RESULT_TOPICS[type(outcome.payload)]
