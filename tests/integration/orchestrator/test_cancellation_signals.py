@@ -28,6 +28,17 @@ async def signals(infra: Infrastructure) -> AsyncIterator[PostgresCancellationSi
     await watcher.stop()
 
 
+def _first_check(signals: PostgresCancellationSignals, analysis_id: uuid.UUID) -> int:
+    token = signals.needs_check(analysis_id)
+    assert token is not None, "the first check of a run always reads the row"
+    return token
+
+
+async def _execute(engine: AsyncEngine, sql: str, **params: str) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text(sql), params)
+
+
 async def _admitted(engine: AsyncEngine) -> tuple[PostgresAnalysisRepository, uuid.UUID, str]:
     repository = PostgresAnalysisRepository(engine)
     request = request_envelope()
@@ -40,8 +51,7 @@ async def test_a_cleared_analysis_needs_no_read_until_it_is_flagged(
 ) -> None:
     repository, analysis_id, tenant = await _admitted(engine)
     with signals.watch(analysis_id):
-        token = signals.needs_check(analysis_id)
-        assert token is not None, "the first check of a run always reads the row"
+        token = _first_check(signals, analysis_id)
         assert await repository.cancel_reason(analysis_id) is None
         signals.cleared(analysis_id, token)
         assert signals.needs_check(analysis_id) is None
@@ -58,12 +68,9 @@ async def test_a_notification_during_the_read_is_not_cleared_away(
 ) -> None:
     _, analysis_id, _ = await _admitted(engine)
     with signals.watch(analysis_id):
-        token = signals.needs_check(analysis_id)
-        assert token is not None
-        async with engine.begin() as connection:  # arrives after the read, before cleared()
-            await connection.execute(
-                text("SELECT pg_notify(:c, :a)"), {"c": CANCEL_CHANNEL, "a": str(analysis_id)}
-            )
+        token = _first_check(signals, analysis_id)
+        # arrives after the read, before cleared()
+        await _execute(engine, "SELECT pg_execute(:c, :a)", c=CANCEL_CHANNEL, a=str(analysis_id))
         await asyncio.sleep(0.5)
         signals.cleared(analysis_id, token)
         assert signals.needs_check(analysis_id) is not None
