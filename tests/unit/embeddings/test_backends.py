@@ -1,6 +1,7 @@
 """Both backends against sentence-transformers itself, on the packaged model."""
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from sextant_embeddings.application.batcher import BatchBudget, EmbeddingBatcher
 from sextant_embeddings.infrastructure.sentence_model import from_vectors
+from sextant_embeddings.infrastructure.vendor_telemetry import decline_openvino_telemetry
 from tests.embeddings_fixtures import REFERENCE_TEXTS
 
 
@@ -107,3 +109,25 @@ async def test_concurrent_requests_share_model_calls(
     expected = reference_model.encode(texts)
     got = np.vstack([from_vectors(r.vectors) for r in results])
     assert _cosines(got, expected).min() >= 0.9999  # each caller got its own vector
+
+
+def test_openvino_telemetry_is_declined_before_the_backend_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openvino_telemetry.utils.opt_in_checker import ConsentCheckResult, OptInChecker
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CI", raising=False)  # CI alone would also silence it
+    checker = OptInChecker()
+    assert checker.check(False) == ConsentCheckResult.NO_FILE  # the vendor's default: send
+    assert decline_openvino_telemetry()
+    assert checker.check(False) == ConsentCheckResult.DECLINED
+    assert Path(checker.consent_file()).read_text() == "0"
+
+
+def test_an_unwritable_consent_file_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "missing"))  # no such home: nowhere to write
+    assert not decline_openvino_telemetry()
+    assert "opt-out" in caplog.text

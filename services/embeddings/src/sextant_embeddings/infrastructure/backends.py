@@ -8,6 +8,7 @@ from sextant_embeddings.infrastructure.device import DeviceSetting, resolve_devi
 from sextant_embeddings.infrastructure.model_files import resolve_model_path
 from sextant_embeddings.infrastructure.sentence_model import load_sentence_transformer
 from sextant_embeddings.infrastructure.torch_backend import TorchDtype
+from sextant_embeddings.infrastructure.vendor_telemetry import decline_openvino_telemetry
 
 BackendSetting = Literal["auto", "torch", "openvino", "openvino-int8"]
 
@@ -37,6 +38,7 @@ def load_embedding_service(
     model = load_sentence_transformer(path, "cpu" if on_openvino else torch_device)
     name = path.name if model_path is not None else "all-MiniLM-L6-v2"
     if on_openvino:
+        decline_openvino_telemetry()  # before nncf is imported: it reads the consent there
         from sextant_embeddings.infrastructure.openvino_backend import (
             OpenVinoEmbeddings,
         )
