@@ -30,6 +30,10 @@ ENV PATH="/app/.venv/bin:$PATH" \
     HF_HUB_OFFLINE=1 \
     PYTHONUNBUFFERED=1 \
     SEXTANT_SERVICE_MODULE="sextant_${SERVICE}"
+# OpenVINO's converter and nncf send usage data to Google Analytics unless opted out; the
+# root filesystem is read-only at run time, so the opt-out (the consent file that
+# `opt_in_out --opt_out` writes, "0") is recorded in the image, in the user's home.
+RUN mkdir -p /app/intel && printf 0 > /app/intel/openvino_telemetry
 USER 10001
 # Every service serves /healthz and /readyz; the port is the service's HTTP_PORT.
 CMD ["sh", "-c", "exec python -m \"$SEXTANT_SERVICE_MODULE\""]
