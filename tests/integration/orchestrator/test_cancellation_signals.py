@@ -42,7 +42,7 @@ async def _execute(engine: AsyncEngine, sql: str, **params: str) -> None:
 async def _admitted(engine: AsyncEngine) -> tuple[PostgresAnalysisRepository, uuid.UUID, str]:
     repository = PostgresAnalysisRepository(engine)
     request = request_envelope()
-    await repository.admit(request)
+    await repository.admit_and_claim(request, owner="signals-test", lease_s=30)
     return repository, request.payload.analysis_id, request.tenant_id
 
 
@@ -70,7 +70,7 @@ async def test_a_notification_during_the_read_is_not_cleared_away(
     with signals.watch(analysis_id):
         token = _first_check(signals, analysis_id)
         # arrives after the read, before cleared()
-        await _execute(engine, "SELECT pg_execute(:c, :a)", c=CANCEL_CHANNEL, a=str(analysis_id))
+        await _execute(engine, "SELECT pg_notify(:c, :a)", c=CANCEL_CHANNEL, a=str(analysis_id))
         await asyncio.sleep(0.5)
         signals.cleared(analysis_id, token)
         assert signals.needs_check(analysis_id) is not None

@@ -8,6 +8,7 @@ The order of things, and why:
 2. **Lease** - one instance runs an analysis at a time. A redelivery caused by a
    rebalance or a crash finds the lease held and waits until its holder finishes (then
    there is nothing to do) or its lease expires (the holder died: take over).
+   Admit and lease share one transaction.
 3. **Run or resume** - a thread with a checkpoint is resumed (``run(thread, None)``),
    never restarted with the original input, so finished steps are not run again.
    Between steps: progress events, and the cancellation flag.
@@ -130,9 +131,6 @@ class RunAnalysis:
     async def __call__(self, request: Envelope[AnalysisRequested]) -> None:
         """Returns once the analysis is terminal (here or on another instance)."""
         analysis_id = request.payload.analysis_id
-        if await self._repository.admit(request) in TERMINAL_STATUSES:
-            logger.info("analysis already finished", extra={"analysis_id": str(analysis_id)})
-            return
         running = self._running.get(analysis_id)
         if running is not None:  # redelivered to this process while it runs here
             await asyncio.shield(running)
@@ -150,10 +148,11 @@ class RunAnalysis:
             retry=retry_if_exception_type(LeaseHeld), wait=_wait_for_lease, reraise=True
         ):
             with attempt:
-                status = await self._repository.claim(
-                    analysis_id, owner=self._owner, lease_s=self._lease_s
+                status = await self._repository.admit_and_claim(
+                    request, owner=self._owner, lease_s=self._lease_s
                 )
         if status in TERMINAL_STATUSES:
+            logger.info("analysis already finished", extra={"analysis_id": str(analysis_id)})
             return
         with self._cancellation.watch(analysis_id):
             await self._run_leased(request)

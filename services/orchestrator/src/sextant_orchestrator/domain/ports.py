@@ -53,13 +53,12 @@ class AnalysisRepository(Protocol):
     the event is published exactly once per analysis id, even across crashes.
     """
 
-    async def admit(self, request: Envelope[AnalysisRequested]) -> AnalysisStatus:
-        """Record the request if it is new; the analysis's status either way."""
-        ...
-
-    async def claim(self, analysis_id: UUID, *, owner: str, lease_s: float) -> AnalysisStatus:
-        """Take (or renew) the run lease and mark the analysis running; raises LeaseHeld
-        while another owner's lease is live. Returns the status (terminal: nothing to do)."""
+    async def admit_and_claim(
+        self, request: Envelope[AnalysisRequested], *, owner: str, lease_s: float
+    ) -> AnalysisStatus:
+        """Record the request if it is new, then take (or renew) the run lease and mark
+        the analysis running; raises LeaseHeld while another owner's lease is live.
+        Returns the status (terminal: a duplicate or a redelivery, nothing to do)."""
         ...
 
     async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:

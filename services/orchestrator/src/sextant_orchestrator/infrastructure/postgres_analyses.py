@@ -123,32 +123,32 @@ class PostgresAnalysisRepository:
         self._engine = engine
         self._relay = relay
 
-    async def admit(self, request: Envelope[AnalysisRequested]) -> AnalysisStatus:
+    async def admit_and_claim(
+        self, request: Envelope[AnalysisRequested], *, owner: str, lease_s: float
+    ) -> AnalysisStatus:
+        """Record the request if it is new and take its lease, in one transaction (they
+        were two: the extra round trips were a tenth of the orchestrator's database time)."""
+        analysis_id = request.payload.analysis_id
         values = {
-            "analysis_id": request.payload.analysis_id,
+            "analysis_id": analysis_id,
             "tenant_id": request.tenant_id,
             "question": request.payload.question,
             "request": request.payload.model_dump_json(),
         }
-        async with self._engine.begin() as connection:
-            row = (await connection.execute(_ADMIT, values)).one()
-        if row.tenant_id != request.tenant_id:
-            raise AnalysisIdConflict(
-                f"analysis id {request.payload.analysis_id} is taken by another tenant"
-            )
-        status: AnalysisStatus = row.status
-        return status
-
-    async def claim(self, analysis_id: UUID, *, owner: str, lease_s: float) -> AnalysisStatus:
         params = {"analysis_id": analysis_id, "owner": owner, "lease_s": lease_s}
         async with self._engine.begin() as connection:
-            claimed = (await connection.execute(_CLAIM, params)).one_or_none()
-            if claimed is not None:
+            row = (await connection.execute(_ADMIT, values)).one()
+            if row.tenant_id != request.tenant_id:
+                raise AnalysisIdConflict(f"analysis id {analysis_id} is taken by another tenant")
+            if row.status in TERMINAL_STATUSES:
+                status: AnalysisStatus = row.status
+                return status
+            if (await connection.execute(_CLAIM, params)).one_or_none() is not None:
                 return "running"
             holder = (await connection.execute(_HOLDER, {"analysis_id": analysis_id})).one()
         if holder.status in TERMINAL_STATUSES:
-            status: AnalysisStatus = holder.status
-            return status
+            finished: AnalysisStatus = holder.status
+            return finished
         raise LeaseHeld(str(analysis_id), float(holder.expires_in_s or 0.0))
 
     async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:
