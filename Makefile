@@ -74,4 +74,4 @@ bench-e2e: infra-up ## benchmark: analyses through the whole stack, POST to comp
 	@$(PY) -m bench.e2e_bench
 
 bench-tools: infra-up ## benchmark: statistics over 1M x 10 CSV, service vs raw pandas (bench/results/tools.json)
-	@$(PY) bench/tools_bench.py
+	@$(PY) -m bench.tools_bench

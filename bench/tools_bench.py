@@ -3,7 +3,7 @@
 Same run, same data: ``raw_s`` is in-process ``pd.read_csv`` + the statistics tool's own
 pandas calls; ``service_s`` is upload to PostgreSQL -> invoke over Kafka -> reply.
 Writes bench/results/tools.json with raw_s, service_s and ratio = raw_s / service_s.
-Not a test: run it with ``make bench-tools`` (needs ``make infra-up``).
+Not a test: run it with ``make bench-tools`` (``python -m bench.tools_bench``) (needs ``make infra-up``).
 """
 
 import asyncio
@@ -23,6 +23,7 @@ from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.request_reply import KafkaRequestReply
 from sextant_tools.bootstrap import bootstrap
 from sextant_tools.presentation.settings import ToolsSettings
+from tests.integration.kafka_helpers import skip_group_to_end
 
 ROWS, COLUMNS = 1_000_000, 10
 RESULTS = Path(__file__).parent / "results" / "tools.json"
@@ -69,6 +70,8 @@ async def through_service(content: bytes) -> float:
     settings = ToolsSettings(
         CONSUMER_GROUP="tools-bench", MAX_DATASET_BYTES=len(content) + 1, TIMEOUT_S=300
     )
+    # Invocations other runs left on the topic (an e2e bench's, say) would be served first.
+    await skip_group_to_end(settings.KAFKA, settings.CONSUMER_GROUP, ["tools.requested.v1"])
     service = bootstrap(settings)
     client_broker = create_broker(settings.KAFKA, client_id="tools-bench-client")
     client = KafkaRequestReply(
