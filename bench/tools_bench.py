@@ -3,7 +3,8 @@
 Same run, same data: ``raw_s`` is in-process ``pd.read_csv`` + the statistics tool's own
 pandas calls; ``service_s`` is upload to PostgreSQL -> invoke over Kafka -> reply.
 Writes bench/results/tools.json with raw_s, service_s and ratio = raw_s / service_s.
-Not a test: run it with ``make bench-tools`` (``python -m bench.tools_bench``) (needs ``make infra-up``).
+Not a test: run it with ``make bench-tools`` (``python -m bench.tools_bench``; needs
+``make infra-up``).
 """
 
 import asyncio
