@@ -1,6 +1,8 @@
 """Pins every Kafka safety default; each assertion fails if the default regresses."""
 
+import pytest
 from faststream.middlewares import AckPolicy
+from pydantic import ValidationError
 
 from sextant_platform.kafka import SAFE_ACK_POLICY, RetryPolicy, broker_options, create_broker
 from sextant_platform.kafka.dead_letter import DeadLetterMiddleware
@@ -12,6 +14,15 @@ def test_producer_waits_for_all_replicas_and_is_idempotent() -> None:
     options = broker_options(KafkaSettings(), client_id="t")
     assert options["acks"] == "all"
     assert options["enable_idempotence"] is True
+
+
+def test_producer_batches_hold_many_replies_but_stay_under_the_message_limit() -> None:
+    """16 KiB (aiokafka's default) held ~7 embedding replies: concurrent publishers then
+    spun on every drain. A batch must still fit the brokers' 1 MiB message.max.bytes."""
+    options = broker_options(KafkaSettings(), client_id="t")
+    assert 256 * 1024 <= options["max_batch_size"] <= 1024 * 1024
+    with pytest.raises(ValidationError):
+        KafkaSettings(PRODUCER_BATCH_BYTES=4 * 1024 * 1024)
 
 
 def test_subscribers_commit_only_after_the_handler_succeeds() -> None:

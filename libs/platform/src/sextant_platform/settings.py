@@ -43,6 +43,15 @@ class KafkaSettings(BaseSettings):
     MAX_POLL_INTERVAL_MS: int = Field(default=300_000, ge=10_000)
     SESSION_TIMEOUT_MS: int = Field(default=30_000, ge=6_000)
     REQUEST_TIMEOUT_MS: int = Field(default=40_000, ge=1_000)
+    PRODUCER_BATCH_BYTES: int = Field(
+        default=512 * 1024,
+        ge=16 * 1024,
+        le=1024 * 1024,
+        description="Bytes a producer buffers per partition (aiokafka's max_batch_size; "
+        "at most the brokers' message.max.bytes). aiokafka's default, 16 KiB, filled with "
+        "a handful of replies, and every publish waiting behind a full batch woke up at "
+        "each drain: 7-10x the CPU per message under concurrent publishing.",
+    )
 
 
 class PostgresSettings(BaseSettings):

@@ -67,6 +67,7 @@ def broker_options(settings: KafkaSettings, *, client_id: str) -> dict[str, Any]
         "ack_policy": SAFE_ACK_POLICY,
         "allow_auto_create_topics": False,
         "request_timeout_ms": settings.REQUEST_TIMEOUT_MS,
+        "max_batch_size": settings.PRODUCER_BATCH_BYTES,
         "security": broker_security(settings),
     }
 
