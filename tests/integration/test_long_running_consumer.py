@@ -1,0 +1,67 @@
+"""The platform's LongRunningConsumer on the real Kafka: bounded concurrency that takes
+the next record as soon as a slot frees, and commits only finished work."""
+
+import asyncio
+import time
+import uuid
+
+from aiokafka import ConsumerRecord
+
+from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
+from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import produce_raw, wait_until
+from tests.integration.orchestrator.service import group_lag
+
+
+async def test_at_full_concurrency_the_next_record_starts_when_a_slot_frees(
+    infra: Infrastructure, fresh_topic: str
+) -> None:
+    """One slot, twelve 50 ms records: about 0.6 s. Polling the paused partition instead
+    slept out a 500 ms poll timeout after every record (over 6 s)."""
+    handled: list[bytes] = []
+    in_flight = 0
+    most_at_once = 0
+
+    async def handler(record: ConsumerRecord[bytes, bytes]) -> None:
+        nonlocal in_flight, most_at_once
+        in_flight += 1
+        most_at_once = max(most_at_once, in_flight)
+        await asyncio.sleep(0.05)
+        in_flight -= 1
+        handled.append(record.value or b"")
+
+    async def never(record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        raise AssertionError(f"no record should fail: {error}")
+
+    group = f"lrc-{uuid.uuid4().hex[:8]}"
+    consumer = LongRunningConsumer(
+        infra.kafka,
+        [fresh_topic],
+        group_id=group,
+        client_id="lrc-test",
+        handler=handler,
+        on_error=never,
+        max_in_flight=1,
+        poll_timeout_ms=500,
+    )
+    await consumer.start()
+    try:
+        await consumer.wait_assigned()
+        values = [f"r{i}".encode() for i in range(12)]
+        started = time.monotonic()
+        await produce_raw(infra.kafka, fresh_topic, values)
+        await wait_until(lambda: len(handled) == len(values), what="every record handled")
+        elapsed = time.monotonic() - started
+        await wait_until_committed(infra, group, fresh_topic)
+    finally:
+        await consumer.stop()
+    assert handled == values  # one partition, one slot: in order
+    assert most_at_once == 1
+    assert elapsed < 3.0, f"{elapsed:.2f}s for 12 records of 50 ms"
+
+
+async def wait_until_committed(infra: Infrastructure, group: str, topic: str) -> None:
+    deadline = time.monotonic() + 10
+    while await group_lag(infra.kafka, group, topic) > 0:
+        assert time.monotonic() < deadline, "offsets were not committed past finished work"
+        await asyncio.sleep(0.2)
