@@ -9,14 +9,19 @@ from tests.integration.infrastructure import Infrastructure
 from tests.integration.processes import ServiceProcess, free_port
 
 
-def test_tools_process_reports_ready_and_stops_on_sigterm(infra: Infrastructure) -> None:
+def _tools_process(infra: Infrastructure, name: str) -> tuple[ServiceProcess, int]:
     port = free_port()
     service = ServiceProcess(
         "sextant_tools",
         infra,
-        env={"SEXTANT_TOOLS_HTTP_PORT": str(port), "SEXTANT_TOOLS_CONSUMER_GROUP": "tools-probe"},
-        name="tools-probe",
+        env={"SEXTANT_TOOLS_HTTP_PORT": str(port), "SEXTANT_TOOLS_CONSUMER_GROUP": name},
+        name=name,
     ).start()
+    return service, port
+
+
+def test_tools_process_reports_ready_and_stops_on_sigterm(infra: Infrastructure) -> None:
+    service, port = _tools_process(infra, "tools-probe")
     try:
         health = service.wait_http(f"http://127.0.0.1:{port}/healthz")
         ready = service.wait_http(f"http://127.0.0.1:{port}/readyz")
@@ -55,13 +60,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_killed_tools_process_leaves_no_worker_behind(infra: Infrastructure) -> None:
-    port = free_port()
-    service = ServiceProcess(
-        "sextant_tools",
-        infra,
-        env={"SEXTANT_TOOLS_HTTP_PORT": str(port), "SEXTANT_TOOLS_CONSUMER_GROUP": "tools-kill"},
-        name="tools-kill",
-    ).start()
+    service, port = _tools_process(infra, "tools-kill")
     try:
         service.wait_http(f"http://127.0.0.1:{port}/readyz")  # workers are warmed up by then
         assert service.process is not None
