@@ -74,13 +74,17 @@ def _parse_csv_with_arrow(content: bytes) -> pd.DataFrame | None:
     out as int64, float64 or string and the names are unique; dates, booleans, empty
     columns, duplicate names and anything pyarrow cannot read go to pandas (None), so
     the tools see exactly the frame pandas would have built, with pandas' own errors.
+
+    The frame keeps one block per column (``split_blocks``): consolidating them into one
+    2-D block copied every value again (~0.08 s for 1M x 10), and the tools read columns.
+    The table's buffers are released as they are converted (``self_destruct``).
     """
     if _probe_says_pandas(content):
         return None
     table = _read_with_arrow(content)
     if table is None or not _reads_like_pandas(table):
         return None
-    return table.to_pandas()
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def _parse_csv(content: bytes) -> pd.DataFrame:
