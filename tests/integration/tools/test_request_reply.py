@@ -7,7 +7,7 @@ import uuid
 import pandas as pd
 import pytest
 
-from sextant_contracts import ToolInvocationReplied, ToolInvocationRequested
+from sextant_contracts import Envelope, ToolInvocationReplied, ToolInvocationRequested
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.request_reply import KafkaRequestReply, RequestTimedOut
 from sextant_tools.bootstrap import ToolsService
@@ -76,3 +76,40 @@ async def test_missing_reply_times_out_instead_of_hanging(
                 request, request_id=request.request_id, tenant_id=TENANT, timeout_s=1
             )
     assert time.monotonic() - started < 5
+
+
+async def test_a_reply_published_at_once_after_ready_is_not_missed(
+    infra: Infrastructure, fresh_topic: str
+) -> None:
+    """ready() returns only once the new group knows its starting offset.
+
+    Owning the partitions was not enough: the latest offset was looked up afterwards,
+    and a reply written before that lookup lay behind the starting point, unseen.
+    """
+    for _ in range(5):  # a fresh client (and consumer group) each time
+        broker = create_broker(infra.kafka, client_id="rr-ready")
+        client = KafkaRequestReply(
+            broker,
+            request_topic=fresh_topic,  # nobody serves it: this test answers itself
+            reply_topic="tools.replied.v1",
+            reply_model=ToolInvocationReplied,
+        )
+        async with broker:
+            await broker.start()
+            await client.ready()
+            request_id = uuid.uuid4()
+            asking = asyncio.create_task(
+                client.request(
+                    ToolInvocationRequested(request_id=request_id, tool_name="list_tools"),
+                    request_id=request_id,
+                    tenant_id=TENANT,
+                    timeout_s=5,
+                )
+            )
+            await asyncio.sleep(0)  # the request is pending before its reply is written
+            reply = ToolInvocationReplied(request_id=request_id, tool_name="list_tools", result={})
+            await broker.publish(
+                Envelope.wrap(reply, tenant_id=TENANT).model_dump(mode="json"),
+                "tools.replied.v1",
+            )
+            assert (await asking).request_id == request_id

@@ -101,7 +101,12 @@ async def bootstrap(
     redis = create_redis(settings.REDIS)
     relay = OutboxRelay(engine, broker, poll_interval_s=settings.OUTBOX_POLL_S)
     repository = PostgresAnalysisRepository(engine, relay)
-    tools = KafkaToolInvoker(broker, instance_id=owner, timeout_s=settings.SERVICE_TIMEOUT_S)
+    tools = KafkaToolInvoker(
+        broker,
+        instance_id=owner,
+        timeout_s=settings.SERVICE_TIMEOUT_S,
+        catalogue_ttl_s=settings.TOOL_CATALOGUE_TTL_S,
+    )
     ranker = KafkaPassageRanker(broker, instance_id=owner, timeout_s=settings.SERVICE_TIMEOUT_S)
     nodes = WorkflowNodes(
         tools=tools,

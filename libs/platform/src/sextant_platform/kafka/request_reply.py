@@ -40,12 +40,14 @@ class _AssignmentListener(ConsumerRebalanceListener):  # type: ignore[misc]
 
     def __init__(self) -> None:
         self.assigned = asyncio.Event()
+        self.partitions: set[TopicPartition] = set()
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         if assigned:
+            self.partitions = set(assigned)
             self.assigned.set()
 
 
@@ -88,9 +90,19 @@ class KafkaRequestReply(Generic[ReplyT]):
         return self._reply_topic
 
     async def ready(self, timeout_s: float = 30.0) -> None:
-        """Wait until the reply consumer owns its partitions (call after broker start)."""
+        """Wait until the reply consumer owns its partitions and knows where it starts.
+
+        Call after the broker starts. Owning the partitions is not enough: a new group
+        looks up the latest offset only after the assignment, and a reply written before
+        that lookup answers would lie behind the starting point and never be seen (a
+        request sent at once after start-up timed out now and then).
+        """
         async with asyncio.timeout(timeout_s):
             await self._listener.assigned.wait()
+            consumer = self._subscriber.consumer
+            if consumer is not None:
+                for partition in self._listener.partitions:
+                    await consumer.position(partition)
 
     async def request(
         self,

@@ -1,5 +1,7 @@
 """Adapters for the workflow's ports: the tools and embeddings services over Kafka."""
 
+import asyncio
+import time
 import uuid
 from typing import Any, Generic, TypeVar
 
@@ -60,6 +62,20 @@ class KafkaToolInvoker(_ServiceClient[ToolInvocationReplied]):
     reply_topic = "tools.replied.v1"
     reply_model = ToolInvocationReplied
 
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        *,
+        instance_id: str,
+        timeout_s: float,
+        catalogue_ttl_s: float = 60.0,
+    ) -> None:
+        super().__init__(broker, instance_id=instance_id, timeout_s=timeout_s)
+        self._catalogue_ttl_s = catalogue_ttl_s
+        self._catalogue: list[dict[str, Any]] = []
+        self._catalogue_expires = float("-inf")
+        self._catalogue_fetch = asyncio.Lock()
+
     async def _call(
         self, tool_name: str, dataset_id: str | None, arguments: dict[str, Any], tenant_id: str
     ) -> ToolInvocationReplied:
@@ -73,6 +89,21 @@ class KafkaToolInvoker(_ServiceClient[ToolInvocationReplied]):
         return await self._request(request, request.request_id, tenant_id)
 
     async def list_tools(self, *, tenant_id: str) -> list[dict[str, Any]]:
+        """The catalogue, asked of the tools service at most once per ``catalogue_ttl_s``.
+
+        Every planning step needs it, and asking each time cost a Kafka round trip per
+        analysis; it changes only when the tools service is redeployed, and it is the
+        same for every tenant. Concurrent callers on an expired cache share one request.
+        """
+        if time.monotonic() < self._catalogue_expires:
+            return [dict(t) for t in self._catalogue]
+        async with self._catalogue_fetch:
+            if time.monotonic() >= self._catalogue_expires:
+                self._catalogue = await self._fetch_catalogue(tenant_id)
+                self._catalogue_expires = time.monotonic() + self._catalogue_ttl_s
+            return [dict(t) for t in self._catalogue]
+
+    async def _fetch_catalogue(self, tenant_id: str) -> list[dict[str, Any]]:
         reply = await self._call(LIST_TOOLS, None, {}, tenant_id)
         if reply.error is not None or reply.result is None:
             raise ServiceUnavailable(f"tools catalogue unavailable: {reply.error}")

@@ -24,6 +24,11 @@ class OrchestratorSettings(ServiceSettings):
     SERVICE_TIMEOUT_S: float = Field(
         default=120.0, gt=0, description="Waiting for one tools/embeddings reply."
     )
+    TOOL_CATALOGUE_TTL_S: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long the tools catalogue is reused before it is asked for again.",
+    )
     CHECKPOINT_PREFIX: str = "sextant:checkpoints"
     OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
     HTTP_HOST: str = Field(default="127.0.0.1", description="Where /healthz and /readyz listen.")
