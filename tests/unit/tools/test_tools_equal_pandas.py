@@ -16,6 +16,7 @@ from sextant_tools.infrastructure.json_safe import (
     to_json_value,
 )
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
+from sextant_tools.infrastructure.tools.statistics import PARALLEL_MIN_ROWS
 
 CATALOGUE = default_catalogue()
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
@@ -41,6 +42,24 @@ def close(actual: Any, expected: Any) -> bool:
 @fast
 @given(frame=numeric_frames)
 def test_descriptive_statistics_equal_pandas(frame: pd.DataFrame) -> None:
+    _assert_statistics_equal_pandas(frame)
+
+
+def test_descriptive_statistics_of_a_large_frame_equal_pandas() -> None:
+    """Large frames take the parallel path (columns described in threads)."""
+    rng = np.random.default_rng(3)
+    rows = PARALLEL_MIN_ROWS + 1
+    frame = pd.DataFrame(
+        {
+            "a": np.where(rng.random(rows) < 0.1, np.nan, rng.normal(size=rows)),
+            "b": rng.normal(50, 5, size=rows),
+            "c": rng.integers(-1000, 1000, size=rows),
+        }
+    )
+    _assert_statistics_equal_pandas(frame)
+
+
+def _assert_statistics_equal_pandas(frame: pd.DataFrame) -> None:
     result = CATALOGUE.get("descriptive_statistics").run(frame, {})
     assert result["columns_used"] == ["a", "b", "c"]
     assert result["rows"] == len(frame)
