@@ -87,9 +87,11 @@ async def wait_ready(port: int, process: subprocess.Popen[bytes], timeout_s: flo
 
 async def drive(texts: list[str], concurrency: int) -> tuple[float, list[float]]:
     """Send one request per text, ``concurrency`` in flight; sentences/s and latencies."""
-    broker = create_broker(KafkaSettings(), client_id="bench-embeddings")
+    settings = KafkaSettings()
+    broker = create_broker(settings, client_id="bench-embeddings")
     client = KafkaRequestReply(
         broker,
+        settings,
         request_topic="embeddings.requested.v1",
         reply_topic="embeddings.replied.v1",
         reply_model=EmbeddingReplied,
@@ -115,9 +117,12 @@ async def drive(texts: list[str], concurrency: int) -> tuple[float, list[float]]
     async with broker:
         await broker.start()
         await client.ready()
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+        try:
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        finally:
+            await client.close()
     return len(texts) / elapsed, latencies
 
 

@@ -77,6 +77,7 @@ async def through_service(content: bytes) -> float:
     client_broker = create_broker(settings.KAFKA, client_id="tools-bench-client")
     client = KafkaRequestReply(
         client_broker,
+        settings.KAFKA,
         request_topic="tools.requested.v1",
         reply_topic="tools.replied.v1",
         reply_model=ToolInvocationReplied,
@@ -92,6 +93,7 @@ async def through_service(content: bytes) -> float:
     finally:
         async with service.engine.begin() as connection:  # leave no 74 MB rows behind
             await connection.execute(text("DELETE FROM datasets WHERE tenant_id = 'bench'"))
+        await client.close()
         await client_broker.stop()
         await service.close()
 

@@ -38,6 +38,7 @@ async def embedding_client(
     broker = create_broker(infra.kafka, client_id="embeddings-test-client")
     client = KafkaRequestReply(
         broker,
+        infra.kafka,
         request_topic="embeddings.requested.v1",
         reply_topic="embeddings.replied.v1",
         reply_model=EmbeddingReplied,
@@ -46,4 +47,5 @@ async def embedding_client(
     await broker.start()
     await client.ready()
     yield client
+    await client.close()
     await broker.stop()

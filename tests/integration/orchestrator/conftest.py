@@ -31,11 +31,13 @@ async def service_clients(
     broker = create_broker(infra.kafka, client_id="orchestrator-tests")
     instance = f"orchestrator-tests-{uuid.uuid4().hex[:8]}"
     clients = ServiceClients(
-        tools=KafkaToolInvoker(broker, instance_id=instance, timeout_s=60),
-        ranker=KafkaPassageRanker(broker, instance_id=instance, timeout_s=60),
+        tools=KafkaToolInvoker(broker, infra.kafka, instance_id=instance, timeout_s=60),
+        ranker=KafkaPassageRanker(broker, infra.kafka, instance_id=instance, timeout_s=60),
     )
     await broker.start()
     await clients.tools.client.ready()
     await clients.ranker.client.ready()
     yield clients
+    await clients.tools.client.close()
+    await clients.ranker.client.close()
     await broker.stop()

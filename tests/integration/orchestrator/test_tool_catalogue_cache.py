@@ -22,10 +22,12 @@ async def invoker_with_ttl(
     """A started KafkaToolInvoker with the given TTL, and the tool named by each request."""
     broker = create_broker(infra.kafka, client_id="catalogue-cache-tests")
     sent: list[str] = []
+    made: list[KafkaToolInvoker] = []
 
     async def make(ttl_s: float) -> tuple[KafkaToolInvoker, list[str]]:
         invoker = KafkaToolInvoker(
             broker,
+            infra.kafka,
             instance_id=f"catalogue-{uuid.uuid4().hex[:8]}",
             timeout_s=30,
             catalogue_ttl_s=ttl_s,
@@ -39,9 +41,12 @@ async def invoker_with_ttl(
         invoker.client.request = counted  # type: ignore[method-assign]
         await broker.start()
         await invoker.client.ready()
+        made.append(invoker)
         return invoker, sent
 
     yield make
+    for invoker in made:
+        await invoker.client.close()
     await broker.stop()
 
 

@@ -89,6 +89,15 @@ def kafka_check(broker: Any) -> ReadinessCheck:
     return check
 
 
+def reading_check(client: Any) -> ReadinessCheck:
+    """Ready while a request/reply client still reads its replies (``is_reading``)."""
+
+    async def check() -> bool:
+        return bool(client.is_reading)
+
+    return check
+
+
 def database_check(engine: Any) -> ReadinessCheck:
     """Ready when PostgreSQL answers ``SELECT 1``."""
     from sqlalchemy import text

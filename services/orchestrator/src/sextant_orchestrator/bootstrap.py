@@ -35,7 +35,13 @@ from sextant_orchestrator.presentation.consumers import (
 )
 from sextant_orchestrator.presentation.settings import OrchestratorSettings
 from sextant_platform.database import create_engine
-from sextant_platform.health import HealthApp, database_check, kafka_check, redis_check
+from sextant_platform.health import (
+    HealthApp,
+    database_check,
+    kafka_check,
+    reading_check,
+    redis_check,
+)
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.long_running_consumer import (
     LongRunningConsumer,
@@ -80,6 +86,8 @@ class OrchestratorApp:
         await self.consumer.stop()
         await self.relay.stop()
         await self.cancellation.stop()
+        await self.tools.client.close()
+        await self.ranker.client.close()
         await self.broker.stop()
         await self.redis.aclose()
         await self.engine.dispose()
@@ -103,11 +111,14 @@ async def bootstrap(
     repository = PostgresAnalysisRepository(engine, relay)
     tools = KafkaToolInvoker(
         broker,
+        settings.KAFKA,
         instance_id=owner,
         timeout_s=settings.SERVICE_TIMEOUT_S,
         catalogue_ttl_s=settings.TOOL_CATALOGUE_TTL_S,
     )
-    ranker = KafkaPassageRanker(broker, instance_id=owner, timeout_s=settings.SERVICE_TIMEOUT_S)
+    ranker = KafkaPassageRanker(
+        broker, settings.KAFKA, instance_id=owner, timeout_s=settings.SERVICE_TIMEOUT_S
+    )
     nodes = WorkflowNodes(
         tools=tools,
         ranker=ranker,
@@ -148,6 +159,8 @@ async def bootstrap(
             "kafka": kafka_check(broker),
             "postgres": database_check(engine),
             "redis": redis_check(redis),
+            "tool_replies": reading_check(tools.client),
+            "embedding_replies": reading_check(ranker.client),
         }
     )
     return OrchestratorApp(

@@ -17,10 +17,12 @@ Defaults and why:
 
 import logging
 import ssl
-from typing import Any
+from typing import Any, Literal
 
+from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.security import parse_security
 from faststream.middlewares import AckPolicy
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry.sdk.trace import TracerProvider
@@ -70,6 +72,31 @@ def broker_options(settings: KafkaSettings, *, client_id: str) -> dict[str, Any]
         "max_batch_size": settings.PRODUCER_BATCH_BYTES,
         "security": broker_security(settings),
     }
+
+
+def create_consumer(
+    settings: KafkaSettings,
+    *,
+    client_id: str,
+    group_id: str,
+    auto_offset_reset: Literal["earliest", "latest"],
+) -> AIOKafkaConsumer:
+    """A plain aiokafka consumer in ``group_id``, for loops FastStream cannot express.
+
+    Auto-commit is off: the owner commits what it has finished, or nothing at all.
+    """
+    return AIOKafkaConsumer(
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS,
+        client_id=client_id,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset=auto_offset_reset,
+        max_poll_interval_ms=settings.MAX_POLL_INTERVAL_MS,
+        session_timeout_ms=settings.SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=max(1000, settings.SESSION_TIMEOUT_MS // 10),
+        request_timeout_ms=settings.REQUEST_TIMEOUT_MS,
+        **parse_security(broker_security(settings)),
+    )
 
 
 def create_broker(

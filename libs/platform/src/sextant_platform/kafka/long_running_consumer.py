@@ -32,7 +32,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from faststream.kafka import KafkaBroker
 from prometheus_client import Gauge
 
-from sextant_platform.kafka.broker import broker_security
+from sextant_platform.kafka.broker import create_consumer
 from sextant_platform.kafka.dead_letter import publish_dead_letter
 from sextant_platform.settings import KafkaSettings
 
@@ -124,19 +124,11 @@ class LongRunningConsumer:
         return len(self._tasks)
 
     async def start(self) -> None:
-        from faststream.kafka.security import parse_security
-
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.BOOTSTRAP_SERVERS,
+        self._consumer = create_consumer(
+            self._settings,
             client_id=self._client_id,
             group_id=self._group_id,
-            enable_auto_commit=False,
             auto_offset_reset="earliest",
-            max_poll_interval_ms=self._settings.MAX_POLL_INTERVAL_MS,
-            session_timeout_ms=self._settings.SESSION_TIMEOUT_MS,
-            heartbeat_interval_ms=max(1000, self._settings.SESSION_TIMEOUT_MS // 10),
-            request_timeout_ms=self._settings.REQUEST_TIMEOUT_MS,
-            **parse_security(broker_security(self._settings)),
         )
         self._consumer.subscribe(self._topics, listener=_Listener(self))
         await self._consumer.start()

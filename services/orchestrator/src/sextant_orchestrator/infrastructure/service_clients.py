@@ -17,7 +17,12 @@ from sextant_contracts import (
 from sextant_contracts.base import Contract
 from sextant_orchestrator.domain.errors import DependencyUnavailable
 from sextant_orchestrator.domain.state import ToolOutcome
-from sextant_platform.kafka.request_reply import KafkaRequestReply, RequestTimedOut
+from sextant_platform.kafka.request_reply import (
+    KafkaRequestReply,
+    ReplyConsumerStopped,
+    RequestTimedOut,
+)
+from sextant_platform.settings import KafkaSettings
 
 LIST_TOOLS = "list_tools"
 ReplyT = TypeVar("ReplyT", ToolInvocationReplied, EmbeddingReplied)
@@ -35,9 +40,12 @@ class _ServiceClient(Generic[ReplyT]):
     reply_topic: str
     reply_model: type[ReplyT]
 
-    def __init__(self, broker: KafkaBroker, *, instance_id: str, timeout_s: float) -> None:
+    def __init__(
+        self, broker: KafkaBroker, settings: KafkaSettings, *, instance_id: str, timeout_s: float
+    ) -> None:
         self.client: KafkaRequestReply[ReplyT] = KafkaRequestReply(
             broker,
+            settings,
             request_topic=self.request_topic,
             reply_topic=self.reply_topic,
             reply_model=self.reply_model,
@@ -50,7 +58,7 @@ class _ServiceClient(Generic[ReplyT]):
             return await self.client.request(
                 payload, request_id=request_id, tenant_id=tenant_id, timeout_s=self.timeout_s
             )
-        except RequestTimedOut as error:
+        except (RequestTimedOut, ReplyConsumerStopped) as error:
             raise ServiceUnavailable(f"{self.service} service: {error}") from error
 
 
@@ -65,12 +73,13 @@ class KafkaToolInvoker(_ServiceClient[ToolInvocationReplied]):
     def __init__(
         self,
         broker: KafkaBroker,
+        settings: KafkaSettings,
         *,
         instance_id: str,
         timeout_s: float,
         catalogue_ttl_s: float = 60.0,
     ) -> None:
-        super().__init__(broker, instance_id=instance_id, timeout_s=timeout_s)
+        super().__init__(broker, settings, instance_id=instance_id, timeout_s=timeout_s)
         self._catalogue_ttl_s = catalogue_ttl_s
         self._catalogue: list[dict[str, Any]] = []
         self._catalogue_expires = float("-inf")
