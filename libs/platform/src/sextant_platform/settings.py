@@ -66,6 +66,11 @@ class PostgresSettings(BaseSettings):
     DB: str = "sextant"
     POOL_SIZE: int = Field(default=10, ge=1)
     MAX_OVERFLOW: int = Field(default=10, ge=0)
+    PING_IDLE_S: float = Field(
+        default=10.0,
+        ge=0,
+        description="A pooled connection idle this long is pinged before use (0: always).",
+    )
     SCHEMA: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]*$")
 
     def sqlalchemy_url(self) -> str:
