@@ -35,6 +35,16 @@ def create_engine(settings: PostgresSettings) -> AsyncEngine:
     return engine
 
 
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool without BEGIN and COMMIT/ROLLBACK: for work that is one statement.
+
+    Under SQLAlchemy, asyncpg sends BEGIN before the first statement and ROLLBACK (or
+    COMMIT) after the last, each a round trip: a lone SELECT cost three. One statement is
+    atomic on its own, and a ``pg_notify`` in it is delivered when it ends.
+    """
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def ping_idle_connections(engine: AsyncEngine, *, idle_s: float) -> None:
     """Before handing out a connection idle for ``idle_s`` or more, check that it answers.
 

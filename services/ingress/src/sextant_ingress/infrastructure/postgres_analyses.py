@@ -26,6 +26,7 @@ from sextant_ingress.domain.submissions import (
     NotCancellable,
     NotFound,
 )
+from sextant_platform.database import autocommit
 from sextant_platform.outbox import OutboxRelay, enqueue
 
 _BY_KEY = text(
@@ -74,6 +75,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
 class PostgresAnalysisStore:
     def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
         self._engine = engine
+        self._one_statement = autocommit(engine)  # one-statement work: no BEGIN/COMMIT
         self._relay = relay
 
     async def submit(
@@ -121,7 +123,7 @@ class PostgresAnalysisStore:
         return Accepted(request.analysis_id, created=True)
 
     async def _by_key(self, tenant_id: str, key: str, request_hash: str) -> Accepted | None:
-        async with self._engine.connect() as connection:
+        async with self._one_statement.connect() as connection:
             row = (
                 await connection.execute(_BY_KEY, {"tenant_id": tenant_id, "key": key})
             ).one_or_none()
@@ -134,7 +136,7 @@ class PostgresAnalysisStore:
         return Accepted(row.analysis_id, created=False)
 
     async def get(self, analysis_id: UUID, *, tenant_id: str) -> AnalysisView:
-        async with self._engine.connect() as connection:
+        async with self._one_statement.connect() as connection:
             row = (
                 await connection.execute(_GET, {"id": analysis_id, "tenant_id": tenant_id})
             ).one_or_none()
@@ -158,7 +160,7 @@ class PostgresAnalysisStore:
             f"SELECT {_COLUMNS} FROM analyses WHERE {' AND '.join(clauses)}"  # noqa: S608 - fixed clauses, bound values
             " ORDER BY created_at DESC, analysis_id DESC LIMIT :limit"
         )
-        async with self._engine.connect() as connection:
+        async with self._one_statement.connect() as connection:
             rows = (await connection.execute(query, params)).all()
         views = [_view(row) for row in rows[:limit]]
         more = len(rows) > limit

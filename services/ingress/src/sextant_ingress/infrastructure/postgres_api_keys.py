@@ -4,6 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_ingress.domain.api_keys import hash_api_key, new_api_key
+from sextant_platform.database import autocommit
 
 _RESOLVE = text("SELECT tenant_id FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL")
 _CREATE = text(
@@ -14,9 +15,10 @@ _CREATE = text(
 class PostgresApiKeys:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._one_statement = autocommit(engine)  # one-statement work: no BEGIN/COMMIT
 
     async def tenant_for(self, key: str) -> str | None:
-        async with self._engine.connect() as connection:
+        async with self._one_statement.connect() as connection:
             tenant = (
                 await connection.execute(_RESOLVE, {"key_hash": hash_api_key(key)})
             ).scalar_one_or_none()

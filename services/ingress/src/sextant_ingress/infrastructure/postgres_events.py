@@ -1,7 +1,8 @@
 """The analysis event log on PostgreSQL: written by the recorder, read by the SSE stream.
 
-Recording and notifying happen in one transaction: ``pg_notify`` is delivered at
-commit, so a listener that wakes up always finds the row it was told about.
+Recording and notifying are one statement (its own transaction, no BEGIN/COMMIT round
+trips): ``pg_notify`` is delivered at commit, so a listener that wakes up always finds
+the row it was told about.
 """
 
 import json
@@ -13,18 +14,24 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sextant_ingress.domain.events import TERMINAL_SEQUENCE, AnalysisEvent
+from sextant_platform.database import autocommit
 from sextant_platform.resilience import is_database_outage
 
 NOTIFY_CHANNEL = "sextant_analysis_events"
 
-_INSERT_MANY = text(
-    "INSERT INTO analysis_events (analysis_id, sequence, event_id, tenant_id, kind, envelope)"
+_RECORD_AND_NOTIFY = text(
+    "WITH inserted AS ("
+    " INSERT INTO analysis_events (analysis_id, sequence, event_id, tenant_id, kind, envelope)"
     " SELECT * FROM unnest(CAST(:analysis_ids AS uuid[]), CAST(:sequences AS integer[]),"
     " CAST(:event_ids AS uuid[]), CAST(:tenant_ids AS varchar[]), CAST(:kinds AS varchar[]),"
     " CAST(:envelopes AS jsonb[]))"
-    " ON CONFLICT (analysis_id, sequence) DO NOTHING RETURNING analysis_id, sequence"
+    " ON CONFLICT (analysis_id, sequence) DO NOTHING RETURNING analysis_id, sequence),"
+    # one notification per analysis that got a new event; the cross join below makes
+    # PostgreSQL evaluate it (a CTE that nothing reads is never run)
+    " notified AS (SELECT count(pg_notify(:channel, woken.id::text)) AS n"
+    " FROM (SELECT DISTINCT analysis_id AS id FROM inserted) AS woken)"
+    " SELECT inserted.analysis_id, inserted.sequence FROM inserted CROSS JOIN notified"
 )
-_NOTIFY_MANY = text("SELECT pg_notify(:channel, id) FROM unnest(CAST(:ids AS text[])) AS id")
 _AFTER = text(
     "SELECT analysis_id, sequence, event_id, tenant_id, kind, envelope FROM analysis_events"
     " WHERE analysis_id = :analysis_id AND tenant_id = :tenant_id AND sequence > :after"
@@ -43,6 +50,7 @@ _SETTLED_TERMINAL = text(
 class PostgresEventLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._one_statement = autocommit(engine)  # one-statement work: no BEGIN/COMMIT
 
     async def record(self, event: AnalysisEvent) -> bool:
         """Store ``event`` once; False when it was already there (a redelivery)."""
@@ -50,10 +58,10 @@ class PostgresEventLog:
         return new
 
     async def record_many(self, events: Sequence[AnalysisEvent]) -> list[bool]:
-        """Store each event once, all in one transaction with one notification per
+        """Store each event once, all in one statement with one notification per
         analysis; per event, False when it was already there (a redelivery, or an
         earlier copy in the same batch)."""
-        async with self._engine.begin() as connection:
+        async with self._one_statement.connect() as connection:
             return await self._insert(connection, events)
 
     async def record_each(self, events: Sequence[AnalysisEvent]) -> list[bool | Exception]:
@@ -87,11 +95,10 @@ class PostgresEventLog:
         }
         inserted = {
             (row.analysis_id, row.sequence)
-            for row in await connection.execute(_INSERT_MANY, params)
+            for row in await connection.execute(
+                _RECORD_AND_NOTIFY, {**params, "channel": NOTIFY_CHANNEL}
+            )
         }
-        if inserted:
-            woken = sorted({str(analysis_id) for analysis_id, _ in inserted})
-            await connection.execute(_NOTIFY_MANY, {"channel": NOTIFY_CHANNEL, "ids": woken})
         new: list[bool] = []
         for event in events:
             key = (event.analysis_id, event.sequence)
@@ -106,7 +113,7 @@ class PostgresEventLog:
         from the outbox that published it: for analyses whose events were never recorded
         here (finished before this ingress recorded events, or recorded elsewhere)."""
         params = {"analysis_id": analysis_id, "tenant_id": tenant_id, "settled_s": settled_s}
-        async with self._engine.connect() as connection:
+        async with self._one_statement.connect() as connection:
             row = (await connection.execute(_SETTLED_TERMINAL, params)).one_or_none()
         if row is None:
             return None
@@ -130,6 +137,6 @@ class PostgresEventLog:
             "after": sequence,
             "limit": limit,
         }
-        async with self._engine.connect() as connection:
+        async with self._one_statement.connect() as connection:
             rows = (await connection.execute(_AFTER, params)).all()
         return [AnalysisEvent(*row) for row in rows]

@@ -18,6 +18,7 @@ from sextant_contracts import (
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld
 from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus, TerminalOutcome
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
+from sextant_platform.database import autocommit
 from sextant_platform.outbox import OutboxRelay, enqueue
 
 _ADMIT = text(
@@ -121,6 +122,7 @@ class PostgresAnalysisRepository:
 
     def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
         self._engine = engine
+        self._one_statement = autocommit(engine)  # one-statement work: no BEGIN/COMMIT
         self._relay = relay
 
     async def admit_and_claim(
@@ -157,7 +159,7 @@ class PostgresAnalysisRepository:
             return (await connection.execute(_RENEW, params)).one_or_none() is not None
 
     async def cancel_reason(self, analysis_id: UUID) -> str | None:
-        async with self._engine.connect() as connection:
+        async with self._one_statement.connect() as connection:
             row = (
                 await connection.execute(_CANCEL_REASON, {"analysis_id": analysis_id})
             ).one_or_none()

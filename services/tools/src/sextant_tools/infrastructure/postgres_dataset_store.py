@@ -6,6 +6,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_platform.database import autocommit
 from sextant_platform.database.datasets import insert_dataset, read_dataset_content
 from sextant_tools.domain.datasets import Dataset, DatasetLimits, MediaType
 from sextant_tools.domain.errors import DatasetNotFound, DatasetTooLarge
@@ -21,6 +22,7 @@ class PostgresDatasetStore:
 
     def __init__(self, engine: AsyncEngine, limits: DatasetLimits) -> None:
         self._engine = engine
+        self._one_statement = autocommit(engine)  # one-statement work: no BEGIN/COMMIT
         self._limits = limits
 
     async def save(self, *, tenant_id: str, media_type: MediaType, content: bytes) -> Dataset:
@@ -47,7 +49,7 @@ class PostgresDatasetStore:
         )
 
     async def load(self, *, tenant_id: str, dataset_id: UUID) -> tuple[Dataset, bytes]:
-        async with self._engine.connect() as connection:
+        async with self._one_statement.connect() as connection:
             row = (
                 await connection.execute(
                     _SELECT, {"dataset_id": dataset_id, "tenant_id": tenant_id}
