@@ -15,6 +15,8 @@ from sextant_platform.kafka.long_running_consumer import (
 from sextant_platform.telemetry import configure_tracing
 from sextant_tools.application.invoke_tool import InvokeTool
 from sextant_tools.domain.datasets import DatasetLimits
+from sextant_tools.domain.ports import DatasetStore
+from sextant_tools.infrastructure.cached_dataset_store import CachedDatasetStore
 from sextant_tools.infrastructure.postgres_dataset_store import PostgresDatasetStore
 from sextant_tools.infrastructure.process_pool_runner import ProcessPoolToolRunner
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
@@ -35,7 +37,7 @@ class ToolsService:
     consumer: LongRunningConsumer
     engine: AsyncEngine
     runner: ProcessPoolToolRunner
-    store: PostgresDatasetStore
+    store: DatasetStore
 
     async def start(self) -> None:
         await asyncio.to_thread(self.runner.warm_up)  # workers up before the first request
@@ -57,7 +59,9 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         max_columns=settings.MAX_DATASET_COLUMNS,
     )
     engine = create_engine(settings.POSTGRES)
-    store = PostgresDatasetStore(engine, limits)
+    store: DatasetStore = PostgresDatasetStore(engine, limits)
+    if settings.DATASET_CACHE_BYTES > 0:
+        store = CachedDatasetStore(store, max_bytes=settings.DATASET_CACHE_BYTES)
     runner = ProcessPoolToolRunner(
         workers=settings.WORKERS, timeout_s=settings.TIMEOUT_S, limits=limits
     )

@@ -28,6 +28,12 @@ class ToolsSettings(ServiceSettings):
     )
     TIMEOUT_S: float = Field(default=60.0, gt=0, description="Per-invocation time limit.")
     MAX_DATASET_BYTES: int = Field(default=50 * 1024 * 1024, gt=0)
+    DATASET_CACHE_BYTES: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="Recently loaded datasets kept in memory (0: read PostgreSQL every time); "
+        "an analysis runs several tools on one dataset.",
+    )
     MAX_DATASET_ROWS: int = Field(default=2_000_000, gt=0)
     MAX_DATASET_COLUMNS: int = Field(default=500, gt=0)
     WEB_FETCH_ALLOWED_NETWORKS: list[IPvAnyNetwork] = Field(
