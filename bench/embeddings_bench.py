@@ -4,7 +4,8 @@ Same run, same machine, same short sentences (12 words). For each backend:
 - ``raw_sps``: that backend's model called in-process at batch 32 (for ``torch`` this is
   exactly ``SentenceTransformer.encode``); the baseline the service is judged against;
 - ``service_sps``: ``python -m sextant_embeddings`` as its own process, fed by many
-  concurrent single-sentence requests over Kafka (request -> batcher -> reply), with
+  concurrent single-sentence requests over Kafka (``--texts-per-request N``: N sentences
+  each) (request -> batcher -> reply), with
   p50/p99 request latency;
 - ``min_cosine_vs_fp32``: the backend's vectors against sentence-transformers fp32 on a
   fixed text set.
@@ -85,8 +86,11 @@ async def wait_ready(port: int, process: subprocess.Popen[bytes], timeout_s: flo
     raise TimeoutError("the embeddings service did not become ready")
 
 
-async def drive(texts: list[str], concurrency: int) -> tuple[float, list[float]]:
-    """Send one request per text, ``concurrency`` in flight; sentences/s and latencies."""
+async def drive(
+    texts: list[str], concurrency: int, per_request: int = 1
+) -> tuple[float, list[float]]:
+    """Send ``per_request`` texts per request, ``concurrency`` requests in flight;
+    sentences/s and request latencies."""
     settings = KafkaSettings()
     broker = create_broker(settings, client_id="bench-embeddings")
     client = KafkaRequestReply(
@@ -97,14 +101,14 @@ async def drive(texts: list[str], concurrency: int) -> tuple[float, list[float]]
         reply_model=EmbeddingReplied,
     )
     latencies: list[float] = []
-    queue = iter(texts)
+    queue = iter([texts[i : i + per_request] for i in range(0, len(texts), per_request)])
 
     async def worker() -> None:
-        for text in queue:
+        for chunk in queue:
             request = EmbeddingRequested(
                 request_id=uuid.uuid4(),
                 reply_topic=client.reply_topic,
-                task=EmbedTexts(texts=[text]),
+                task=EmbedTexts(texts=chunk),
             )
             started = time.perf_counter()
             reply = await client.request(
@@ -155,13 +159,17 @@ async def batcher_counters(port: int) -> dict[str, float]:
 
 
 async def measure_service(
-    process: subprocess.Popen[bytes], port: int, texts: list[str], concurrency: int
+    process: subprocess.Popen[bytes],
+    port: int,
+    texts: list[str],
+    concurrency: int,
+    per_request: int,
 ) -> dict[str, float]:
     await wait_ready(port, process)
     await drive(texts[: concurrency * 2], concurrency)  # warm-up: compile, assignment
     before = await batcher_counters(port)
     started = time.perf_counter()
-    sps, latencies = await drive(texts, concurrency)
+    sps, latencies = await drive(texts, concurrency, per_request)
     elapsed = time.perf_counter() - started
     after = await batcher_counters(port)
     batches = after["batches_total"] - before["batches_total"]
@@ -175,14 +183,16 @@ async def measure_service(
     }
 
 
-def service_run(backend: str, texts: list[str], concurrency: int) -> dict[str, float]:
+def service_run(
+    backend: str, texts: list[str], concurrency: int, per_request: int
+) -> dict[str, float]:
     """The service as its own process (as deployed), driven from this one."""
     port = free_port()
     LOGS.mkdir(parents=True, exist_ok=True)
     with (LOGS / f"bench-embeddings-{backend}.log").open("wb") as log:
         process = start_service(backend, port, log)
         try:
-            return asyncio.run(measure_service(process, port, texts, concurrency))
+            return asyncio.run(measure_service(process, port, texts, concurrency, per_request))
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -193,6 +203,12 @@ def main() -> None:
     parser.add_argument("--backends", default="torch,openvino,openvino-int8")
     parser.add_argument("--sentences", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument(
+        "--texts-per-request",
+        type=int,
+        default=1,
+        help="sentences in each request (1: every request is one sentence)",
+    )
     args = parser.parse_args()
     texts = sentences(args.sentences)
 
@@ -217,7 +233,7 @@ def main() -> None:
         cosine = float((vectors * fp32).sum(axis=1).min())
         model.close()
         del model
-        measured = service_run(backend, texts, args.concurrency)
+        measured = service_run(backend, texts, args.concurrency, args.texts_per_request)
         entry = {
             "backend": backend,
             "device": "cpu" if backend.startswith("openvino") else device,
@@ -245,6 +261,7 @@ def main() -> None:
             {
                 "sentences": len(texts),
                 "concurrency": args.concurrency,
+                "texts_per_request": args.texts_per_request,
                 "raw_sentence_transformers_fp32_sps": round(st_sps, 1),
                 "backends": entries,
             },
