@@ -114,16 +114,17 @@ class KafkaRequestReply(Generic[ReplyT]):
         start-up timed out now and then).
         """
         if self._consumer is None:
-            self._consumer = create_consumer(
+            consumer = create_consumer(
                 self._settings,
                 client_id=self._group_id,
                 group_id=self._group_id,
                 auto_offset_reset="latest",
             )
-            self._consumer.subscribe([self._reply_topic], listener=self._listener)
-            await self._consumer.start()
+            consumer.subscribe([self._reply_topic], listener=self._listener)
+            await consumer.start()  # kept only once started: a failed start can be retried
+            self._consumer = consumer
             self._poll_task = asyncio.create_task(
-                self._read_replies(self._consumer), name=f"replies-{self._group_id}"
+                self._read_replies(consumer), name=f"replies-{self._group_id}"
             )
             self._poll_task.add_done_callback(self._reader_ended)
         async with asyncio.timeout(timeout_s):
