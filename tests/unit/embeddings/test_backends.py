@@ -93,22 +93,43 @@ def test_rank_matches_a_direct_numpy_computation(
     assert [r.score for r in ranked] == pytest.approx(list(scores[expected]), abs=1e-4)
 
 
+async def _one_request_per_text(batcher: EmbeddingBatcher, texts: list[str]) -> np.ndarray:
+    """Every text its own concurrent request; the vectors stacked in request order."""
+    await batcher.start()
+    try:
+        results = await asyncio.gather(*(batcher.embed([t]) for t in texts))
+    finally:
+        await batcher.stop()
+    return np.vstack([from_vectors(r.vectors) for r in results])
+
+
 async def test_concurrent_requests_share_model_calls(
     torch_embeddings: Any, reference_model: Any
 ) -> None:
     batcher = EmbeddingBatcher(torch_embeddings, BatchBudget(max_texts=64))
-    await batcher.start()
-    try:
-        texts = [f"request number {i} asks about metric {i * 7}" for i in range(40)]
-        results = await asyncio.gather(*(batcher.embed([t]) for t in texts))
-    finally:
-        await batcher.stop()
+    texts = [f"request number {i} asks about metric {i * 7}" for i in range(40)]
+    got = await _one_request_per_text(batcher, texts)
     assert batcher.stats.requests == 40
     assert batcher.stats.batches < 40  # requests waiting together went in one call
     assert batcher.stats.largest_batch_requests > 1
+    assert batcher.stats.most_calls_at_once == 1  # torch: a call takes the whole device
     expected = reference_model.encode(texts)
-    got = np.vstack([from_vectors(r.vectors) for r in results])
     assert _cosines(got, expected).min() >= 0.9999  # each caller got its own vector
+
+
+async def test_openvino_calls_overlap_and_each_caller_gets_its_own_rows(
+    openvino_embeddings: Any,
+) -> None:
+    """One call per inference stream runs at once, so no stream idles between calls."""
+    assert openvino_embeddings.concurrent_calls >= 1
+    batcher = EmbeddingBatcher(openvino_embeddings, BatchBudget(max_texts=16))
+    texts = [f"how did metric {i * 3} move in region {i % 5}?" for i in range(120)]
+    got = await _one_request_per_text(batcher, texts)
+    assert batcher.stats.batches >= 120 // 16
+    expected_overlap = min(openvino_embeddings.concurrent_calls, batcher.stats.batches)
+    assert batcher.stats.most_calls_at_once == expected_overlap
+    expected = from_vectors(openvino_embeddings.embed(texts).vectors)  # one call, all texts
+    assert _cosines(got, expected).min() >= 0.99999
 
 
 def test_openvino_telemetry_is_declined_before_the_backend_loads(

@@ -1,9 +1,13 @@
 """Cross-request batching: many small requests share one model call.
 
 Requests wait in a queue. A single worker takes whatever is waiting the moment the model
-is free (never waiting for a batch to fill), up to a text and character budget, runs
-one model call off the event loop, and hands each request its own rows. While the model
-is busy the queue fills up, so batches grow exactly when the load does.
+has room for another call (never waiting for a batch to fill), up to a text and character
+budget, runs that call off the event loop, and hands each request its own rows. While the
+model is busy the queue fills up, so batches grow exactly when the load does.
+
+The model has room for as many calls as its adapter's ``concurrent_calls`` (one for
+torch; one per inference stream for OpenVINO), so a call's replies go out and the next
+batch is gathered while another call keeps the hardware busy.
 """
 
 import asyncio
@@ -36,7 +40,9 @@ class BatchStats:
     requests: int = 0
     largest_batch_texts: int = 0
     largest_batch_requests: int = 0
+    most_calls_at_once: int = 0
     busy_s: float = 0.0
+    """Seconds during which at least one model call ran."""
 
 
 @dataclass(slots=True)
@@ -47,7 +53,7 @@ class _Job:
 
 
 class EmbeddingBatcher:
-    """Owns the model's time: one model call at a time, each serving many requests."""
+    """Owns the model's time: a few model calls at a time, each serving many requests."""
 
     def __init__(self, service: EmbeddingService, budget: BatchBudget | None = None) -> None:
         self.service = service
@@ -55,6 +61,8 @@ class EmbeddingBatcher:
         self.stats = BatchStats()
         self._queue: deque[_Job] = deque()
         self._wakeup = asyncio.Event()
+        self._calls_running = 0
+        self._busy_since = 0.0
         self._worker = BackgroundTask(self._run, name="embedding-batcher")
 
     async def start(self) -> None:
@@ -92,16 +100,19 @@ class EmbeddingBatcher:
         return batch
 
     async def _run(self) -> None:
-        while True:
-            if not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            await self._serve(self._take_batch())
+        room = asyncio.Semaphore(max(1, self.service.concurrent_calls))
+        async with asyncio.TaskGroup() as calls:  # stopping cancels the calls it started
+            while True:
+                if not self._queue:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                await room.acquire()
+                calls.create_task(self._serve(self._take_batch(), room))
 
-    async def _serve(self, batch: list[_Job]) -> None:
+    async def _serve(self, batch: list[_Job], room: asyncio.Semaphore) -> None:
         texts = [text for job in batch for text in job.texts]
-        started = time.perf_counter()
+        started = self._call_started()
         try:
             encoded = await asyncio.to_thread(self.service.embed, texts)
         except Exception as error:  # every waiting request learns why, the worker survives
@@ -110,16 +121,31 @@ class EmbeddingBatcher:
                 if not job.done.done():
                     job.done.set_exception(error)
             return
-        elapsed = time.perf_counter() - started
-        self._record(len(batch), len(texts), elapsed)
+        finally:
+            self._call_ended()
+            room.release()
+        self._record(len(batch), len(texts), time.perf_counter() - started)
         self._distribute(batch, encoded)
+
+    def _call_started(self) -> float:
+        now = time.perf_counter()
+        if self._calls_running == 0:
+            self._busy_since = now
+        self._calls_running += 1
+        self.stats.most_calls_at_once = max(self.stats.most_calls_at_once, self._calls_running)
+        return now
+
+    def _call_ended(self) -> None:
+        """The model counts as busy while any call runs (overlapping calls count once)."""
+        self._calls_running -= 1
+        if self._calls_running == 0:
+            self.stats.busy_s += time.perf_counter() - self._busy_since
 
     def _record(self, requests: int, texts: int, elapsed: float) -> None:
         stats = self.stats
         stats.batches += 1
         stats.requests += requests
         stats.texts += texts
-        stats.busy_s += elapsed
         stats.largest_batch_texts = max(stats.largest_batch_texts, texts)
         stats.largest_batch_requests = max(stats.largest_batch_requests, requests)
         logger.debug(

@@ -35,6 +35,10 @@ class EmbeddingService(ABC):
     model_name: str
     backend: str
     dimensions: int
+    concurrent_calls: int = 1
+    """How many ``embed`` calls may usefully run at once: more than one where the adapter
+    keeps several inference streams (one call's tail then overlaps the next call's head);
+    one where a call already takes the whole device."""
 
     @abstractmethod
     def embed(self, texts: Sequence[str]) -> Encoded:

@@ -7,6 +7,7 @@ texts it was not calibrated on before it is used: below the configured floor the
 refuses to start rather than serve degraded vectors.
 """
 
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any, cast
@@ -80,8 +81,14 @@ class OpenVinoEmbeddings(SentenceModelBackend):
 
     def _compile(self, graph: ov.Model) -> None:
         self._compiled = ov.Core().compile_model(graph, "CPU", self._config)
-        jobs = int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-        self._queue = ov.AsyncInferQueue(self._compiled, max(1, jobs))
+        jobs = max(1, int(self._compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        self._queue = ov.AsyncInferQueue(self._compiled, jobs)
+        self._queue.set_callback(_pool_into_call)
+        self._submit_lock = threading.Lock()
+        # As many calls as streams: while one call's last batch runs, the next call's
+        # first batch is already queued, so no stream idles between calls (a call of 64
+        # texts at a time: 882 -> 909 sentences/s in-process for int8, 683 -> 719 fp32).
+        self.concurrent_calls = jobs
 
     def _use_int8(self, graph: ov.Model, min_cosine: float) -> None:
         from sextant_embeddings.infrastructure.openvino_int8 import quantize_encoder
@@ -115,31 +122,62 @@ class OpenVinoEmbeddings(SentenceModelBackend):
 
     def _encode(self, texts: Sequence[str]) -> FloatMatrix:
         # Longest first, then batches of similar length: little padding per batch. Batches
-        # run concurrently on the queue's streams; each lands in its own rows.
+        # run concurrently on the queue's streams (with those of other calls running at
+        # the same time); each lands in this call's rows.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        result = np.empty((len(texts), self.dimensions), dtype=np.float32)
-        failures: list[BaseException] = []
-
-        def pool_into_result(request: ov.InferRequest, job: tuple[list[int], Any]) -> None:
-            rows, attention_mask = job
-            try:
-                result[rows] = _mean_pool_unit(request.get_output_tensor(0).data, attention_mask)
-            except BaseException as error:  # raised again below: never return unset rows
-                failures.append(error)
-
-        self._queue.set_callback(pool_into_result)
+        call = _Call(np.empty((len(texts), self.dimensions), dtype=np.float32))
         try:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start : start + self.batch_size]
                 features = self._tokenize([texts[i] for i in rows])
-                self._queue.start_async(
-                    self._model_inputs(features), (rows, features["attention_mask"])
-                )
+                call.job_started()
+                try:
+                    with self._submit_lock:  # one submitter at a time on the shared queue
+                        self._queue.start_async(
+                            self._model_inputs(features), (call, rows, features["attention_mask"])
+                        )
+                except BaseException:
+                    call.job_finished()
+                    raise
         finally:  # even on a failed submission: no job of this call outlives it
-            self._queue.wait_all()
-        if failures:
-            raise failures[0]
-        return result
+            call.wait()
+        if call.failures:
+            raise call.failures[0]
+        return call.result
+
+
+class _Call:
+    """One ``_encode`` call's output rows and how many of its batches are still running."""
+
+    def __init__(self, result: FloatMatrix) -> None:
+        self.result = result
+        self.failures: list[BaseException] = []
+        self._changed = threading.Condition()
+        self._running = 0
+
+    def job_started(self) -> None:
+        with self._changed:
+            self._running += 1
+
+    def job_finished(self) -> None:
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    def wait(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._running == 0)
+
+
+def _pool_into_call(request: ov.InferRequest, job: tuple[_Call, list[int], Any]) -> None:
+    """The infer queue's callback (an OpenVINO thread): pool one batch into its call."""
+    call, rows, attention_mask = job
+    try:
+        call.result[rows] = _mean_pool_unit(request.get_output_tensor(0).data, attention_mask)
+    except BaseException as error:  # raised again by the call: never return unset rows
+        call.failures.append(error)
+    finally:
+        call.job_finished()
 
 
 def _mean_pool_unit(tokens: Any, attention_mask: Any) -> FloatMatrix:
