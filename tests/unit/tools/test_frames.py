@@ -22,10 +22,24 @@ WIDE = DatasetLimits(max_bytes=1_000_000, max_rows=1_000, max_columns=10)
 HUGE = DatasetLimits(max_bytes=10_000_000, max_rows=100_000, max_columns=10)
 
 
-def test_csv_and_json_records_load_to_the_same_frame() -> None:
-    csv = load_frame(b"a,b\n1,x\n2,y\n", "text/csv", LIMITS)
-    records = load_frame(b'[{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]', "application/json", LIMITS)
+@pytest.mark.parametrize("wrap", [bytes, memoryview], ids=["bytes", "memoryview"])
+def test_csv_and_json_records_load_to_the_same_frame(wrap: type) -> None:
+    """Workers parse a memoryview of shared memory; the service's tests pass bytes."""
+    csv = load_frame(wrap(b"a,b\n1,x\n2,y\n"), "text/csv", LIMITS)
+    records = load_frame(
+        wrap(b'\xef\xbb\xbf[{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]'), "application/json", LIMITS
+    )
     assert csv.to_dict("list") == records.to_dict("list") == {"a": [1, 2], "b": ["x", "y"]}
+
+
+def test_a_memoryview_that_needs_pandas_parses_like_bytes() -> None:
+    """Dates send a large CSV to pandas' parser (probe) even when it comes as a memoryview."""
+    content = b"day,v\n" + b"".join(b"2024-01-%02d,%d\n" % (1 + i % 28, i) for i in range(9000))
+    assert len(content) > PROBE_BYTES
+    assert _probe_says_pandas(memoryview(content))
+    pd.testing.assert_frame_equal(
+        load_frame(memoryview(content), "text/csv", HUGE), _pandas_reference(content)
+    )
 
 
 @pytest.mark.parametrize(

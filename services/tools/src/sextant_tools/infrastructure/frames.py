@@ -1,6 +1,8 @@
 """Turn stored bytes into a pandas DataFrame, enforcing the dataset limits.
 
-Runs in the worker pool, never on the event loop.
+Runs in the worker pool, never on the event loop. The content may be a memoryview of
+the shared-memory block the service wrote it to: pyarrow parses it where it lies, and
+only the paths that need ``bytes`` (pandas' parser, JSON) copy it.
 """
 
 import io
@@ -33,7 +35,10 @@ PROBE_BYTES = 64 * 1024
 """How much of a large CSV is read first to see whether the fast path can apply."""
 
 
-def _read_with_arrow(content: bytes | memoryview) -> pa.Table | None:
+Content = bytes | memoryview
+
+
+def _read_with_arrow(content: Content) -> pa.Table | None:
     try:
         return pa_csv.read_csv(
             pa.py_buffer(content),
@@ -54,7 +59,7 @@ def _reads_like_pandas(table: pa.Table) -> bool:
     )
 
 
-def _probe_says_pandas(content: bytes) -> bool:
+def _probe_says_pandas(content: Content) -> bool:
     """The first lines already hold a type pyarrow reads unlike pandas (say, dates).
 
     Then the whole file goes straight to pandas instead of being parsed twice. A probe
@@ -62,12 +67,13 @@ def _probe_says_pandas(content: bytes) -> bool:
     """
     if len(content) <= PROBE_BYTES:
         return False
-    cut = content.rfind(b"\n", 0, PROBE_BYTES)
-    probe = _read_with_arrow(memoryview(content)[: cut + 1]) if cut > 0 else None
+    head = bytes(content[:PROBE_BYTES])
+    cut = head.rfind(b"\n")
+    probe = _read_with_arrow(head[: cut + 1]) if cut > 0 else None
     return probe is not None and not _reads_like_pandas(probe)
 
 
-def _parse_csv_with_arrow(content: bytes) -> pd.DataFrame | None:
+def _parse_csv_with_arrow(content: Content) -> pd.DataFrame | None:
     """pyarrow's multi-threaded CSV reader, when its result is the one pandas would give.
 
     ~2x faster than pandas' C parser on two cores. It is used only when every column came
@@ -87,7 +93,7 @@ def _parse_csv_with_arrow(content: bytes) -> pd.DataFrame | None:
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
-def _parse_csv(content: bytes) -> pd.DataFrame:
+def _parse_csv(content: Content) -> pd.DataFrame:
     frame = _parse_csv_with_arrow(content)
     if frame is not None:
         return frame
@@ -111,7 +117,7 @@ def _parse_json_records(text: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(data)
 
 
-def load_frame(content: bytes, media_type: MediaType, limits: DatasetLimits) -> pd.DataFrame:
+def load_frame(content: Content, media_type: MediaType, limits: DatasetLimits) -> pd.DataFrame:
     """Parse ``content``; raises DatasetUnreadable or DatasetTooLarge with a reason."""
     if len(content) > limits.max_bytes:
         raise DatasetTooLarge(f"dataset is {len(content)} bytes; the limit is {limits.max_bytes}")
@@ -119,7 +125,7 @@ def load_frame(content: bytes, media_type: MediaType, limits: DatasetLimits) -> 
         frame = _parse_csv(content)
     else:
         try:
-            text = content.decode("utf-8-sig")
+            text = str(content, "utf-8-sig")
         except UnicodeDecodeError as error:
             raise _not_utf8(error) from None
         frame = _parse_json_records(text)
