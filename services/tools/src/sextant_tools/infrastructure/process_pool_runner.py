@@ -28,6 +28,7 @@ from typing import Any
 from sextant_tools.domain.datasets import DatasetLimits, MediaType
 from sextant_tools.domain.errors import ToolTimedOut
 from sextant_tools.infrastructure.frames import load_frame
+from sextant_tools.infrastructure.shared_blocks import SharedBlocks, block_buffer
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def run_tool(
     tool = default_catalogue().get(tool_name)
     block = shared_memory.SharedMemory(name=shared_name)
     try:
-        content = _WORKER_BUFFER.holding(_buffer(block)[:size])
+        content = _WORKER_BUFFER.holding(block_buffer(block)[:size])
     finally:
         block.close()
     frame = load_frame(content, media_type, limits)
@@ -122,13 +123,6 @@ def _worker_context() -> BaseContext:
     return context
 
 
-def _buffer(block: shared_memory.SharedMemory) -> memoryview:
-    buffer = block.buf
-    if buffer is None:  # only after close(); never for an open block
-        raise RuntimeError(f"shared memory block {block.name} is closed")
-    return buffer
-
-
 class ProcessPoolToolRunner:
     """The ToolRunner port on a ProcessPoolExecutor."""
 
@@ -137,6 +131,7 @@ class ProcessPoolToolRunner:
         self._timeout_s = timeout_s
         self._limits = limits
         self._pool = self._new_pool()
+        self._blocks = SharedBlocks(keep=workers)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -160,9 +155,9 @@ class ProcessPoolToolRunner:
         arguments: dict[str, Any],
     ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        block = shared_memory.SharedMemory(create=True, size=max(1, len(content)))
+        block = self._blocks.holding(content)
+        finished = False  # no worker can still be reading the block
         try:
-            _buffer(block)[: len(content)] = content
             future = loop.run_in_executor(
                 self._pool,
                 run_tool,
@@ -173,7 +168,10 @@ class ProcessPoolToolRunner:
                 arguments,
                 self._limits,
             )
-            return await asyncio.wait_for(future, timeout=self._timeout_s)
+            try:
+                return await asyncio.wait_for(future, timeout=self._timeout_s)
+            finally:
+                finished = future.done() and not future.cancelled()
         except TimeoutError:
             self._recycle_pool()
             raise ToolTimedOut(
@@ -181,8 +179,7 @@ class ProcessPoolToolRunner:
                 "try fewer columns or a smaller dataset"
             ) from None
         finally:
-            block.close()
-            block.unlink()
+            self._blocks.give_back(block, reusable=finished)
 
     def _recycle_pool(self) -> None:
         """Stop the stuck computation: terminate the workers, start a fresh pool."""
@@ -198,3 +195,4 @@ class ProcessPoolToolRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._blocks.close()
