@@ -23,6 +23,7 @@ from tests.integration.kafka_helpers import eventually
 from tests.integration.orchestrator.fake_openai import running_fake_openai
 from tests.integration.orchestrator.service import (
     ANSWER,
+    ANSWER_UNGROUNDED,
     DOCUMENTS,
     SALES_CSV,
     STEPS,
@@ -115,6 +116,7 @@ async def test_rest_submission_streams_progress_and_completes(
         fetched = (await client.get(f"/v1/analyses/{analysis_id}")).json()
     assert fetched["status"] == "completed"
     assert fetched["answer"] == ANSWER
+    assert fetched["ungrounded_numbers"] == ANSWER_UNGROUNDED
     assert {c["tool_name"] for c in fetched["tool_calls"]} >= {"group_by_aggregate"}
     row = await wait_terminal(engine, uuid.UUID(analysis_id))
     published = await events_for(

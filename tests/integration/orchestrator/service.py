@@ -39,7 +39,9 @@ DOCUMENTS = [
 TERMINAL = ("completed", "failed", "cancelled")
 STEPS = [step.value for step in WorkflowStep]  # the workflow's order
 
-ANSWER = "The east sells the most (200.0) [T1]; sales track units [T2]. See [D1]."
+ANSWER = "The east sells the most (200.0) [T1], 36% of all sales; sales track units [T2]. See [D1]."
+ANSWER_UNGROUNDED = ["36%"]
+"""East's share is 35.7%, which no tool computed: the answer reports 36% as unverified."""
 
 
 def plan_then_answer(body: dict[str, Any]) -> Scripted:
@@ -165,6 +167,7 @@ class AnalysisRow:
     status: str
     answer: str | None
     citations: list[dict[str, Any]]
+    ungrounded_numbers: list[str]
     tool_calls: list[dict[str, Any]]
     usage: dict[str, Any]
     error: dict[str, Any] | None
@@ -177,8 +180,8 @@ async def analysis_row(engine: AsyncEngine, analysis_id: uuid.UUID) -> AnalysisR
         row = (
             await connection.execute(
                 text(
-                    "SELECT status, answer, citations, tool_calls, usage, error,"
-                    " terminal_event_id, attempts FROM analyses WHERE analysis_id = :id"
+                    "SELECT status, answer, citations, ungrounded_numbers, tool_calls, usage,"
+                    " error, terminal_event_id, attempts FROM analyses WHERE analysis_id = :id"
                 ),
                 {"id": analysis_id},
             )

@@ -19,6 +19,7 @@ from tests.integration.kafka_helpers import produce_raw, read_all, wait_until
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, Scripted, running_fake_openai
 from tests.integration.orchestrator.service import (
     ANSWER,
+    ANSWER_UNGROUNDED,
     SALES_CSV,
     STEPS,
     TENANT,
@@ -72,6 +73,7 @@ async def test_published_request_completes_once_with_numbers_from_the_tools(
     row = await wait_terminal(engine, analysis_id, process=orchestrator.process)
     assert row.status == "completed", row.error
     assert row.answer == ANSWER
+    assert row.ungrounded_numbers == ANSWER_UNGROUNDED
     frame = pd.read_csv(io.StringIO(SALES_CSV))
     calls = {c["call_id"]: c for c in row.tool_calls}
     assert set(calls) == {"T0", "T1", "T2"}
@@ -89,6 +91,7 @@ async def test_published_request_completes_once_with_numbers_from_the_tools(
     completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
     assert [e["event_id"] for e in completed] == [str(row.terminal_event_id)]
     assert completed[0]["payload"]["answer"] == ANSWER
+    assert completed[0]["payload"]["ungrounded_numbers"] == ANSWER_UNGROUNDED
     assert completed[0]["correlation_id"] == f"test-{analysis_id}"
     progress = await events_for(infra.kafka, "analysis.progress.v1", analysis_id, expected=12)
     assert [(e["payload"]["step"], e["payload"]["status"]) for e in progress] == [

@@ -133,12 +133,28 @@ async def test_workflow_runs_end_to_end_with_numbers_from_the_tools(
     # Retrieval ranked the relevant memo first, through the embeddings service.
     assert state["passages"][0]["document_id"] == "memo-2"
     assert state["cited"] == ["T1", "T2", "D1"]
+    assert state["ungrounded_numbers"] == []  # 200.0 is east's sum in T1
     assert state["usage"]["llm_calls"] == 2
     assert state["usage"]["input_tokens"] == 240
     assert set(state["timings_ms"]) >= {"profile", "plan", "run_tools", "synthesize"}
 
     saved = await graph.aget_state(config)  # checkpointed in Redis
     assert saved.values["answer"].startswith("The east sells the most")
+
+
+async def test_numbers_the_model_made_up_are_listed_with_the_answer(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    dataset_id = await _upload(tools_service)
+    planned, _ = _planned_then_answer()
+    invented = "The east sells the most (200 [T1], 61% of all sales) since 2038 [T2]."
+    async with running_fake_openai() as fake:
+        fake.script = [planned, completion(invented)]
+        state, _, _ = await _run(service_clients, redis, fake, dataset_id)
+
+    assert state["answer"] == invented
+    assert state["ungrounded_numbers"] == ["61%", "2038"]
+    assert state["cited"] == ["T1", "T2"]
 
 
 @pytest.mark.parametrize(

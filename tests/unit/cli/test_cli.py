@@ -66,7 +66,8 @@ def test_rendering_shows_figures_citations_and_outcomes() -> None:
             "analysis_id": "a1",
             "status": "completed",
             "question": "Q?",
-            "answer": "East leads [T1].",
+            "answer": "East leads [T1] since 2038.",
+            "ungrounded_numbers": ["2038"],
             "tool_calls": [
                 {"call_id": "T1", "tool_name": "group_by_aggregate", "arguments": {}, "result": 7}
             ],
@@ -76,6 +77,7 @@ def test_rendering_shows_figures_citations_and_outcomes() -> None:
     assert "group_by_aggregate" in text
     assert "-> 7" in text
     assert "cites [T1] tool T1" in text
+    assert "unverified: these numbers appear in no tool result: 2038" in text
     failed = {"event_id": "e1", "payload": {"analysis_id": "a1", "error_code": "llm_unavailable"}}
     assert event_line("failed", failed) == "a1 FAILED llm_unavailable (event e1)"
     progress = {"payload": {"analysis_id": "a1", "step": "plan", "status": "started"}}

@@ -13,6 +13,9 @@ def analysis_text(analysis: dict[str, Any]) -> str:
         lines.append(f"question: {analysis['question']}")
     if analysis.get("answer"):
         lines += ["answer:", str(analysis["answer"])]
+    if analysis.get("ungrounded_numbers"):
+        unverified = ", ".join(map(str, analysis["ungrounded_numbers"]))
+        lines.append(f"unverified: these numbers appear in no tool result: {unverified}")
     if analysis.get("error"):
         lines.append(f"error: {json.dumps(analysis['error'])}")
     for call in analysis.get("tool_calls") or []:

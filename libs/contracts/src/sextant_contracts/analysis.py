@@ -169,6 +169,14 @@ class AnalysisCompleted(TerminalEvent):
     analysis_id: UUID
     answer: str
     citations: list[Citation] = Field(default_factory=list)
+    ungrounded_numbers: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list,
+        description=(
+            "Numbers written in the answer that no tool result, passage or the question"
+            " contains (as written or rounded): figures the model made up. Empty when every"
+            " number checks out."
+        ),
+    )
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     usage: TokenUsage = Field(default_factory=TokenUsage)
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -39,6 +39,7 @@ class AnalysisView:
     question: str
     answer: str | None
     citations: list[dict[str, Any]]
+    ungrounded_numbers: list[str]
     tool_calls: list[dict[str, Any]]
     usage: dict[str, Any]
     timings_ms: dict[str, Any]

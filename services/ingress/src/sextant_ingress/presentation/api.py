@@ -18,7 +18,7 @@ from uuid import UUID
 from fastapi import FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -102,6 +102,10 @@ class AnalysisOut(BaseModel):
     question: str
     answer: str | None
     citations: list[dict[str, Any]]
+    ungrounded_numbers: list[str] = Field(
+        description="Numbers in the answer that no tool result, passage or the question"
+        " contains: treat them as unverified."
+    )
     tool_calls: list[dict[str, Any]]
     usage: dict[str, Any]
     timings_ms: dict[str, Any]

@@ -322,6 +322,7 @@ class RunAnalysis:
             analysis_id=request.payload.analysis_id,
             answer=state.get("answer", ""),
             citations=citations(state),
+            ungrounded_numbers=state.get("ungrounded_numbers", []),
             tool_calls=[
                 ToolCallRecord(
                     call_id=o["call_id"],

@@ -72,5 +72,6 @@ class AnalysisState(TypedDict, total=False):
     passages: list[Passage]
     answer: str
     cited: list[str]
+    ungrounded_numbers: list[str]
     usage: Annotated[Usage, add_usage]
     timings_ms: Annotated[dict[str, float], merge_timings]

@@ -61,6 +61,7 @@ _NOTIFY = text("SELECT pg_notify(:channel, :analysis_id)")
 _FINISH = text(
     "UPDATE analyses SET status = :status, answer = :answer,"
     " citations = CAST(:citations AS jsonb), tool_calls = CAST(:tool_calls AS jsonb),"
+    " ungrounded_numbers = CAST(:ungrounded_numbers AS jsonb),"
     " usage = CAST(:usage AS jsonb), timings_ms = CAST(:timings_ms AS jsonb),"
     " error = CAST(:error AS jsonb), terminal_event_id = :event_id,"
     " finished_at = now(), updated_at = now(), lease_expires_at = NULL"
@@ -91,6 +92,7 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
     empty = {
         "answer": None,
         "citations": "[]",
+        "ungrounded_numbers": "[]",
         "tool_calls": "[]",
         "usage": "{}",
         "timings_ms": "{}",
@@ -101,6 +103,7 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
         return {
             "answer": payload.answer,
             "citations": _json(dumped["citations"]),
+            "ungrounded_numbers": _json(dumped["ungrounded_numbers"]),
             "tool_calls": _json(dumped["tool_calls"]),
             "usage": _json(dumped["usage"]),
             "timings_ms": _json(dumped["timings_ms"]),

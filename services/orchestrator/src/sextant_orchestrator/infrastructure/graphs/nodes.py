@@ -6,7 +6,6 @@ step means finished steps are never re-run.
 """
 
 import asyncio
-import re
 import time
 from typing import Any
 
@@ -15,12 +14,12 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from sextant_orchestrator.domain.default_plan import default_plan
 from sextant_orchestrator.domain.errors import StepFailed
+from sextant_orchestrator.domain.grounding import CITATION, ungrounded_numbers
 from sextant_orchestrator.domain.ports import PassageRanker, ToolInvoker
 from sextant_orchestrator.domain.state import AnalysisState, Passage, PlannedCall, Usage
 from sextant_orchestrator.infrastructure.graphs import prompts
 from sextant_orchestrator.infrastructure.llm.policy import LlmBudgetExhausted, LlmCallPolicy
 
-CITATION = re.compile(r"\[((?:T|D)\d+)\]")
 PROFILE_CALL_ID = "T0"
 
 
@@ -209,11 +208,14 @@ class WorkflowNodes:
         }
 
     async def finalize(self, state: AnalysisState) -> dict[str, Any]:
-        """Keep the citations the answer actually uses, in order of first use."""
-        known = {o["call_id"] for o in state.get("outcomes", [])} | {
-            p["marker"] for p in state.get("passages", [])
-        }
-        cited = list(
-            dict.fromkeys(m for m in CITATION.findall(state.get("answer", "")) if m in known)
-        )
-        return {"cited": cited}
+        """Keep the citations the answer actually uses, in order of first use, and list
+        the numbers it writes that none of its evidence contains."""
+        outcomes = state.get("outcomes", [])
+        passages = state.get("passages", [])
+        answer = state.get("answer", "")
+        known = {o["call_id"] for o in outcomes} | {p["marker"] for p in passages}
+        cited = list(dict.fromkeys(m for m in CITATION.findall(answer) if m in known))
+        evidence: list[object] = [state.get("question", ""), state.get("profile", {})]
+        evidence += [[o["arguments"], o["result"]] for o in outcomes]
+        evidence += [p["text"] for p in passages]
+        return {"cited": cited, "ungrounded_numbers": ungrounded_numbers(answer, evidence)}
