@@ -1,9 +1,11 @@
-"""The runner's shared-memory blocks: reused when safe, discarded otherwise, never leaked."""
+"""The runner's shared-memory blocks: reused when safe, bounded, never leaked."""
 
+import os
 from multiprocessing import shared_memory
 
 import pytest
 
+from sextant_tools.domain.errors import SharedMemoryFull
 from sextant_tools.infrastructure.shared_blocks import SharedBlocks, block_buffer
 
 
@@ -46,14 +48,37 @@ def test_a_block_a_worker_may_still_read_is_discarded(blocks: SharedBlocks) -> N
     assert not _exists(block.name)
 
 
-def test_beyond_keep_the_smallest_idle_block_goes(blocks: SharedBlocks) -> None:
-    held = [blocks.holding(b"x" * size) for size in (10, 1_000, 100_000)]
-    for block in held:
-        blocks.give_back(block, reusable=True)
+def test_in_use_and_idle_blocks_together_never_exceed_keep(blocks: SharedBlocks) -> None:
+    small, medium = blocks.holding(b"x" * 10), blocks.holding(b"x" * 1_000)
+    with pytest.raises(RuntimeError, match="more than 2"):
+        blocks.holding(b"x")
+    blocks.give_back(small, reusable=True)
+    blocks.give_back(medium, reusable=True)
 
-    assert blocks.idle == 2
-    assert not _exists(held[0].name)
-    assert blocks.holding(b"y" * 500) is held[1]  # best fit, not the largest
-    blocks.give_back(held[1], reusable=True)
+    large = blocks.holding(b"y" * 100_000)  # fits no idle block: the smallest makes room
+
+    assert not _exists(small.name)
+    assert _exists(medium.name)
+    assert blocks.holding(b"z" * 500) is medium  # best fit
+    blocks.give_back(large, reusable=True)
+    blocks.give_back(medium, reusable=True)
     blocks.close()
-    assert blocks.idle == 0
+    assert not _exists(medium.name)
+    assert not _exists(large.name)
+
+
+def test_a_dataset_dev_shm_has_no_room_for_is_a_clear_error_not_a_crash(
+    blocks: SharedBlocks,
+) -> None:
+    """Writing into pages tmpfs cannot supply is SIGBUS; the space is reserved first."""
+    stats = os.statvfs("/dev/shm")
+    too_large = stats.f_blocks * stats.f_frsize + (1 << 20)
+    before = set(os.listdir("/dev/shm"))
+
+    with pytest.raises(SharedMemoryFull, match="WORKERS x MAX_DATASET_BYTES"):
+        blocks._take(too_large)  # the content itself would not fit in this process either
+
+    assert set(os.listdir("/dev/shm")) <= before  # the failed block was removed
+    served = blocks.holding(b"a\n1\n")  # and the next dataset is served
+    assert bytes(block_buffer(served)[:4]) == b"a\n1\n"
+    blocks.give_back(served, reusable=False)

@@ -43,3 +43,11 @@ class DatasetTooLarge(ToolError):
 class ToolTimedOut(ToolError):
     code = "tool_timed_out"
     retryable = True
+
+
+class SharedMemoryFull(ToolError):
+    """The service has no room to hand the dataset to a worker: a deployment limit
+    (``/dev/shm`` too small for WORKERS x MAX_DATASET_BYTES), or other datasets in flight."""
+
+    code = "shared_memory_full"
+    retryable = True

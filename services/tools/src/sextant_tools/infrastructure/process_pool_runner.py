@@ -132,6 +132,7 @@ class ProcessPoolToolRunner:
         self._limits = limits
         self._pool = self._new_pool()
         self._blocks = SharedBlocks(keep=workers)
+        self._slots = asyncio.Semaphore(workers)
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -153,6 +154,15 @@ class ProcessPoolToolRunner:
         media_type: MediaType,
         content: bytes,
         arguments: dict[str, Any],
+    ) -> dict[str, Any]:
+        # One invocation per worker at a time: the others wait here, holding no shared
+        # memory, and a timeout measures the tool's own run, not its wait for a worker
+        # (a queued invocation timing out used to recycle the pool under running ones).
+        async with self._slots:
+            return await self._run_in_worker(tool_name, media_type, content, arguments)
+
+    async def _run_in_worker(
+        self, tool_name: str, media_type: MediaType, content: bytes, arguments: dict[str, Any]
     ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         block = self._blocks.holding(content)
