@@ -75,7 +75,7 @@ def test_a_dataset_dev_shm_has_no_room_for_is_a_clear_error_not_a_crash(
     too_large = stats.f_blocks * stats.f_frsize + (1 << 20)
     before = set(os.listdir("/dev/shm"))
 
-    with pytest.raises(SharedMemoryFull, match="WORKERS x MAX_DATASET_BYTES"):
+    with pytest.raises(SharedMemoryFull, match="2 x WORKERS x MAX_DATASET_BYTES"):
         blocks._take(too_large)  # the content itself would not fit in this process either
 
     assert set(os.listdir("/dev/shm")) <= before  # the failed block was removed

@@ -47,7 +47,7 @@ class ToolTimedOut(ToolError):
 
 class SharedMemoryFull(ToolError):
     """The service has no room to hand the dataset to a worker: a deployment limit
-    (``/dev/shm`` too small for WORKERS x MAX_DATASET_BYTES), or other datasets in flight."""
+    (``/dev/shm`` smaller than 2 x WORKERS x MAX_DATASET_BYTES), or other datasets in flight."""
 
     code = "shared_memory_full"
     retryable = True

@@ -7,7 +7,7 @@ is not reused but discarded.
 
 Why a bound: the blocks live in ``/dev/shm``, which containers get small (Docker and
 Kubernetes: 64 MB unless configured). The runner holds at most ``keep`` blocks, in use
-and idle together (it lets ``keep`` invocations run at once), and each block's space is
+and idle together (it lets ``keep`` invocations hold one at once), and each block's space is
 reserved when it is made: a full ``/dev/shm`` is then a clear error for one invocation,
 not a SIGBUS that kills the service when a write reaches a page tmpfs cannot supply.
 """
@@ -87,7 +87,7 @@ def _reserved_block(size: int) -> shared_memory.SharedMemory:
         _discard(block)
         raise SharedMemoryFull(
             f"no room in shared memory (/dev/shm) for a {size}-byte dataset ({error.strerror});"
-            " give the tools service at least WORKERS x MAX_DATASET_BYTES of /dev/shm"
+            " give the tools service at least 2 x WORKERS x MAX_DATASET_BYTES of /dev/shm"
         ) from None
     return block
 
