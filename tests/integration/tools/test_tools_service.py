@@ -148,6 +148,26 @@ async def test_unreadable_or_missing_dataset_is_an_error_reply(
     assert missing.error.code == "dataset_not_found"
 
 
+async def test_a_result_too_large_for_kafka_is_an_error_reply_not_a_lost_request(
+    tools_service: ToolsService, client: ToolClient
+) -> None:
+    """A 300 x 300 correlation matrix is ~2.5 MB of JSON: over the 1 MB reply limit."""
+    rng = np.random.default_rng(3)
+    wide = pd.DataFrame(rng.normal(size=(20, 300)), columns=[f"c{i}" for i in range(300)])
+    wide_id = await _upload(tools_service, wide)
+
+    refused = await client.invoke("correlation_matrix", wide_id, {})
+    narrow = await client.invoke("correlation_matrix", wide_id, {"columns": ["c0", "c1"]})
+
+    assert refused.result is None
+    assert refused.error is not None
+    assert refused.error.code == "result_too_large"
+    assert "fewer columns" in refused.error.message
+    assert narrow.error is None
+    assert narrow.result is not None
+    assert narrow.result["matrix"]["c0"]["c1"] == pytest.approx(wide["c0"].corr(wide["c1"]))  # type: ignore[index, call-overload]
+
+
 async def test_poison_message_goes_to_dlq_and_service_keeps_answering(
     infra: Infrastructure, tools_service: ToolsService, client: ToolClient
 ) -> None:

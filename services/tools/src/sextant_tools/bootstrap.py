@@ -85,7 +85,12 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         client_id=settings.SERVICE_NAME,
         tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
     )
-    handler = ToolRequestHandler(broker, invoke, stale_after_s=settings.STALE_REQUEST_S)
+    handler = ToolRequestHandler(
+        broker,
+        invoke,
+        stale_after_s=settings.STALE_REQUEST_S,
+        max_reply_bytes=settings.MAX_REPLY_BYTES,
+    )
     consumer = dead_lettering_consumer(
         broker,
         settings.KAFKA,

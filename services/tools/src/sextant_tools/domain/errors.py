@@ -45,6 +45,12 @@ class ToolTimedOut(ToolError):
     retryable = True
 
 
+class ResultTooLarge(ToolError):
+    """The result does not fit in one Kafka message: the caller should ask for less."""
+
+    code = "result_too_large"
+
+
 class SharedMemoryFull(ToolError):
     """The service has no room to hand the dataset to a worker: a deployment limit
     (``/dev/shm`` smaller than 2 x WORKERS x MAX_DATASET_BYTES), or other datasets in flight."""

@@ -27,6 +27,13 @@ class ToolsSettings(ServiceSettings):
         "have given up.",
     )
     TIMEOUT_S: float = Field(default=60.0, gt=0, description="Per-invocation time limit.")
+    MAX_REPLY_BYTES: int = Field(
+        default=1_000_000,
+        ge=4096,
+        description="Largest reply sent; a larger result (a correlation matrix of hundreds of "
+        "columns, a long fetched page) is answered with a result_too_large error. Keep it "
+        "below the brokers' message.max.bytes (1 MiB by default).",
+    )
     MAX_DATASET_BYTES: int = Field(default=50 * 1024 * 1024, gt=0)
     DATASET_CACHE_BYTES: int = Field(
         default=256 * 1024 * 1024,

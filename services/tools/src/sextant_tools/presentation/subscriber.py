@@ -19,9 +19,16 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter
 
-from sextant_contracts import Envelope, ToolInvocationReplied, ToolInvocationRequested, topic
+from sextant_contracts import (
+    Envelope,
+    ReplyError,
+    ToolInvocationReplied,
+    ToolInvocationRequested,
+    topic,
+)
 from sextant_platform.resilience import is_database_outage, transient_io_policy
 from sextant_tools.application.invoke_tool import InvokeTool
+from sextant_tools.domain.errors import ResultTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +48,18 @@ STALE_SKIPPED = Counter(
 class ToolRequestHandler:
     """Answers one invocation record; a record that is not an invocation raises."""
 
-    def __init__(self, broker: KafkaBroker, invoke: InvokeTool, *, stale_after_s: float) -> None:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        invoke: InvokeTool,
+        *,
+        stale_after_s: float,
+        max_reply_bytes: int,
+    ) -> None:
         self._broker = broker
         self._invoke = invoke
         self._stale_after = timedelta(seconds=stale_after_s)
+        self._max_reply_bytes = max_reply_bytes
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         event = RequestEnvelope.model_validate_json(record.value or b"")
@@ -57,16 +72,37 @@ class ToolRequestHandler:
         ):
             with attempt:
                 reply = await self._invoke(event.payload, tenant_id=event.tenant_id)
-        envelope: Envelope[ToolInvocationReplied] = Envelope.wrap(
-            reply,
-            tenant_id=event.tenant_id,
-            correlation_id=event.correlation_id,
-            causation_id=event.event_id,
-            trace=event.trace,
-        )
+        body = self._reply_body(reply, event)
+        if len(body) > self._max_reply_bytes:
+            body = self._reply_body(self._too_large(reply, len(body)), event)
         await self._broker.publish(
-            envelope.model_dump(mode="json"),
+            body,
             event.payload.reply_topic or REPLIES.name,
             key=str(event.payload.request_id).encode(),
             correlation_id=str(event.payload.request_id),
+            headers={"content-type": "application/json"},
+        )
+
+    @staticmethod
+    def _reply_body(reply: ToolInvocationReplied, request: RequestEnvelope) -> bytes:
+        envelope: Envelope[ToolInvocationReplied] = Envelope.wrap(
+            reply,
+            tenant_id=request.tenant_id,
+            correlation_id=request.correlation_id,
+            causation_id=request.event_id,
+            trace=request.trace,
+        )
+        return envelope.model_dump_json().encode()
+
+    def _too_large(self, reply: ToolInvocationReplied, size: int) -> ToolInvocationReplied:
+        """An error in place of a result Kafka would refuse (and the requester wait for)."""
+        problem = ResultTooLarge(
+            f"{reply.tool_name}'s result is {size} bytes; replies are limited to "
+            f"{self._max_reply_bytes}: ask for less (fewer columns, groups or a narrower fetch)"
+        )
+        return reply.model_copy(
+            update={
+                "result": None,
+                "error": ReplyError(code=problem.code, message=str(problem), retryable=False),
+            }
         )
