@@ -10,6 +10,10 @@ guarantee is at-least-once delivery of exactly one event id.
 
 Several relays may run at once (one per service instance): ``FOR UPDATE SKIP LOCKED``
 hands each row to one of them.
+
+A row Kafka can never accept (too large for a message) is not retried: it leaves the
+outbox with ``failure`` saying why, logged and counted
+(``sextant_outbox_unpublishable_total``), so it cannot hold back every event after it.
 """
 
 import asyncio
@@ -18,7 +22,9 @@ import json
 import logging
 from typing import Any
 
+from aiokafka.errors import MessageSizeTooLargeError
 from faststream.kafka import KafkaBroker
+from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
@@ -39,6 +45,15 @@ _CLAIM = text(
     "LIMIT :limit FOR UPDATE SKIP LOCKED"
 )
 _MARK = text("UPDATE outbox SET published_at = now() WHERE outbox_id = ANY(:ids)")
+_GIVE_UP = text(
+    "UPDATE outbox SET published_at = now(), failure = :failure WHERE outbox_id = :outbox_id"
+)
+
+UNPUBLISHABLE = Counter(
+    "sextant_outbox_unpublishable",
+    "Outbox rows given up on because Kafka can never accept them (too large), by topic.",
+    ["topic"],
+)
 
 
 async def enqueue(
@@ -80,26 +95,54 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def relay_once(self) -> int:
-        """Publish one batch of unpublished rows; returns how many were published."""
+        """Publish one batch of unpublished rows; returns how many left the outbox."""
         async with self._engine.begin() as connection:
             rows = (await connection.execute(_CLAIM, {"limit": self._batch_size})).all()
             # Appended in order, acknowledged together: the producer keeps each partition's
             # order and sends the whole batch in one request instead of one round trip per
-            # row. Any failure fails the gather, nothing is marked, and the batch goes again.
-            acknowledgements = [
-                await self._broker.publish(
-                    row.payload.encode(),
-                    row.topic,
-                    key=row.message_key.encode(),
-                    headers=dict(row.headers),
-                    no_confirm=True,
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*acknowledgements)
-            if rows:
-                await connection.execute(_MARK, {"ids": [row.outbox_id for row in rows]})
+            # row. A failure other than "too large" fails the batch: nothing is marked, and
+            # the batch goes again.
+            sent: list[tuple[Any, Any]] = []
+            unsendable: list[tuple[Any, MessageSizeTooLargeError]] = []
+            for row in rows:
+                try:
+                    acknowledgement = await self._broker.publish(
+                        row.payload.encode(),
+                        row.topic,
+                        key=row.message_key.encode(),
+                        headers=dict(row.headers),
+                        no_confirm=True,
+                    )
+                except MessageSizeTooLargeError as error:  # refused by the producer
+                    unsendable.append((row, error))
+                else:
+                    sent.append((row, acknowledgement))
+            outcomes = await asyncio.gather(*(ack for _, ack in sent), return_exceptions=True)
+            published = []
+            for (row, _), outcome in zip(sent, outcomes, strict=True):
+                if isinstance(outcome, MessageSizeTooLargeError):  # refused by the broker
+                    unsendable.append((row, outcome))
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+                else:
+                    published.append(row.outbox_id)
+            if published:
+                await connection.execute(_MARK, {"ids": published})
+            for row, refusal in unsendable:
+                await self._give_up(connection, row, refusal)
         return len(rows)
+
+    @staticmethod
+    async def _give_up(
+        connection: AsyncConnection, row: Any, error: MessageSizeTooLargeError
+    ) -> None:
+        failure = f"{type(error).__name__}: {len(row.payload)}-byte payload: {error}"
+        await connection.execute(_GIVE_UP, {"outbox_id": row.outbox_id, "failure": failure})
+        UNPUBLISHABLE.labels(row.topic).inc()
+        logger.error(
+            "outbox row can never be published; left out",
+            extra={"outbox_id": row.outbox_id, "topic": row.topic, "failure": failure},
+        )
 
     async def _relay_with_backoff(self) -> int:
         """One batch; a broker or database outage is retried with backoff, indefinitely,
