@@ -136,6 +136,13 @@ class ToolCallRecord(Contract):
     tool_name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     arguments: dict[str, JsonValue] = Field(default_factory=dict)
     result: dict[str, JsonValue] | None = None
+    result_omitted: bool = Field(
+        default=False,
+        description=(
+            "The result was left out of this event to keep it within Kafka's message size;"
+            " GET /v1/analyses/{id} returns it."
+        ),
+    )
     error: Annotated[str, StringConstraints(max_length=4000)] | None = None
     duration_ms: float = Field(default=0.0, ge=0)
 

@@ -108,7 +108,7 @@ async def bootstrap(
     engine = create_engine(settings.POSTGRES)
     redis = create_redis(settings.REDIS)
     relay = OutboxRelay(engine, broker, poll_interval_s=settings.OUTBOX_POLL_S)
-    repository = PostgresAnalysisRepository(engine, relay)
+    repository = PostgresAnalysisRepository(engine, relay, max_event_bytes=settings.MAX_EVENT_BYTES)
     tools = KafkaToolInvoker(
         broker,
         settings.KAFKA,

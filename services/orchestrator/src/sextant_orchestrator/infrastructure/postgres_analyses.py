@@ -17,6 +17,7 @@ from sextant_contracts import (
 )
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld
 from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus, TerminalOutcome
+from sextant_orchestrator.infrastructure.event_size import MAX_EVENT_BYTES, fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
 from sextant_platform.outbox import OutboxRelay, enqueue
@@ -123,10 +124,17 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
 class PostgresAnalysisRepository:
     """One row per analysis; terminal writes are conditional and carry their outbox event."""
 
-    def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        relay: OutboxRelay | None = None,
+        *,
+        max_event_bytes: int = MAX_EVENT_BYTES,
+    ) -> None:
         self._engine = engine
         self._one_statement = autocommit(engine)  # one-statement work: no BEGIN/COMMIT
         self._relay = relay
+        self._max_event_bytes = max_event_bytes
 
     async def admit_and_claim(
         self, request: Envelope[AnalysisRequested], *, owner: str, lease_s: float
@@ -184,8 +192,9 @@ class PostgresAnalysisRepository:
         status, topic = RESULT_TOPICS[type(outcome.payload)]
         async with self._engine.begin() as connection:
             written = await self._write_terminal(connection, analysis_id, status, outcome)
-            if written:
-                await enqueue(connection, topic=topic, key=str(analysis_id), envelope=outcome)
+            if written:  # the row keeps every result; the event leaves out what won't fit
+                event = fitting_event(outcome, self._max_event_bytes)
+                await enqueue(connection, topic=topic, key=str(analysis_id), envelope=event)
         if written:
             ANALYSES_FINISHED.labels(status).inc()
             if self._relay is not None:

@@ -13,6 +13,13 @@ class OrchestratorSettings(ServiceSettings):
     model_config = service_config("SEXTANT_ORCHESTRATOR_")
 
     SERVICE_NAME: str = "orchestrator"
+    MAX_EVENT_BYTES: int = Field(
+        default=1_000_000,
+        ge=4096,
+        description="Largest terminal event published; a completed event over it leaves out "
+        "its largest tool results (PostgreSQL and the API keep them). Keep it below the "
+        "brokers' message.max.bytes (1 MiB by default).",
+    )
     CONSUMER_GROUP: str = "orchestrator"
     INSTANCE_ID: str | None = Field(
         default=None, description="Lease owner name; host-pid-random when unset."

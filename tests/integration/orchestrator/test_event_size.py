@@ -1,0 +1,50 @@
+"""A completed event too large for Kafka: the outbox gets a slimmer one, PostgreSQL all."""
+
+import json
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_contracts import AnalysisCompleted, Envelope, ToolCallRecord
+from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
+from tests.integration.orchestrator.service import analysis_row, request_envelope
+
+MATRIX = {f"c{i}": {f"c{j}": 0.5 for j in range(40)} for i in range(40)}  # ~40 KB of JSON
+
+
+async def test_the_event_leaves_out_the_large_result_and_the_row_keeps_it(
+    engine: AsyncEngine,
+) -> None:
+    repository = PostgresAnalysisRepository(engine, max_event_bytes=20_000)
+    request = request_envelope()
+    analysis_id = request.payload.analysis_id
+    await repository.admit_and_claim(request, owner="event-size-test", lease_s=30)
+    completed = AnalysisCompleted(
+        analysis_id=analysis_id,
+        answer="Sales and units move together [T1]; east leads [T2].",
+        tool_calls=[
+            ToolCallRecord(call_id="T1", tool_name="correlation_matrix", result={"matrix": MATRIX}),
+            ToolCallRecord(call_id="T2", tool_name="group_by_aggregate", result={"east": 200.0}),
+        ],
+    )
+    outcome = Envelope.wrap(completed, tenant_id=request.tenant_id)
+
+    assert await repository.finish(analysis_id, outcome)
+
+    async with engine.connect() as connection:
+        payload = (
+            await connection.execute(
+                text("SELECT payload::text FROM outbox WHERE event_id = :id"),
+                {"id": outcome.event_id},
+            )
+        ).scalar_one()
+    event = json.loads(payload)
+    assert len(payload.encode()) <= 20_000
+    calls = {c["call_id"]: c for c in event["payload"]["tool_calls"]}
+    assert calls["T1"]["result"] is None
+    assert calls["T1"]["result_omitted"] is True
+    assert calls["T2"]["result"] == {"east": 200.0}
+    assert event["payload"]["answer"] == completed.answer
+    row = await analysis_row(engine, analysis_id)
+    assert row is not None
+    assert row.tool_calls[0]["result"] == {"matrix": MATRIX}  # GET /v1/analyses/{id} has it
