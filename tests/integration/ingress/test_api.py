@@ -35,7 +35,10 @@ class Clients:
 
 
 @pytest.fixture
-async def api(engine: AsyncEngine, infra: Infrastructure) -> AsyncIterator[Clients]:
+async def api(
+    engine: AsyncEngine, infra: Infrastructure, request: pytest.FixtureRequest
+) -> AsyncIterator[Clients]:
+    """The API on the real PostgreSQL; a 64 KiB body limit unless a test asks (indirect)."""
     keys = PostgresApiKeys(engine)
     tenant_a, tenant_b = f"a-{uuid.uuid4().hex[:8]}", f"b-{uuid.uuid4().hex[:8]}"
     key_a = await keys.create(tenant_id=tenant_a)
@@ -52,7 +55,7 @@ async def api(engine: AsyncEngine, infra: Infrastructure) -> AsyncIterator[Clien
         ),
         engine=engine,
         checks={"postgres": ready},
-        max_body_bytes=64 * 1024,
+        max_body_bytes=getattr(request, "param", 64 * 1024),
         max_dataset_bytes=256 * 1024,
         max_dataset_rows=1000,
     )
@@ -202,6 +205,26 @@ async def test_malformed_json_and_oversize_bodies_are_4xx(api: Clients) -> None:
     )
     assert oversize.status_code == 413
     assert "65536" in oversize.json()["detail"]
+
+
+@pytest.mark.parametrize("api", [1_048_576], indirect=True)  # the default body limit
+async def test_a_request_too_large_for_one_kafka_message_is_refused_not_stranded(
+    api: Clients,
+) -> None:
+    """A body under 1 MiB can still make an event over Kafka's 1 MiB message limit: it
+    would be accepted (202) and then never relayed. It is a 413, and nothing is stored."""
+    documents = [{"document_id": f"d{i}", "text": "word " * 19_000} for i in range(11)]
+    huge = json.dumps({**body("Is it too large?"), "documents": documents}).encode()
+    assert len(huge) < 1_048_576
+
+    refused = await api.client.post(
+        "/v1/analyses", content=huge, headers={**api.a, "Content-Type": "application/json"}
+    )
+    listed = await api.client.get("/v1/analyses", headers=api.a)
+
+    assert refused.status_code == 413, refused.text
+    assert "POST /v1/datasets" in refused.json()["detail"]
+    assert all(item["question"] != "Is it too large?" for item in listed.json()["items"])
 
 
 async def test_list_pages_with_a_cursor_and_filters_by_status(api: Clients) -> None:

@@ -11,7 +11,9 @@ guarantee is at-least-once delivery of exactly one event id.
 Several relays may run at once (one per service instance): ``FOR UPDATE SKIP LOCKED``
 hands each row to one of them.
 
-A row Kafka can never accept (too large for a message) is not retried: it leaves the
+An event too large for one Kafka message is refused by :func:`enqueue` (``EventTooLarge``,
+so the caller's transaction commits nothing and can answer with a clear error). A row
+Kafka still refuses (brokers configured below the limit) is not retried: it leaves the
 outbox with ``failure`` saying why, logged and counted
 (``sextant_outbox_unpublishable_total``), so it cannot hold back every event after it.
 """
@@ -56,17 +58,53 @@ UNPUBLISHABLE = Counter(
 )
 
 
+MAX_EVENT_BYTES = 1_000_000
+"""Below the brokers' default ``message.max.bytes`` (1 MiB), with room for key and headers."""
+
+
+class EventTooLarge(ValueError):
+    """The event would not fit in one Kafka message; nothing was added to the outbox."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"the event would be {size} bytes; one Kafka message holds {limit}")
+        self.size = size
+        self.limit = limit
+
+
+def published_json(envelope: Envelope[Any]) -> str:
+    """The envelope as the relay will publish it: PostgreSQL's jsonb text, which puts a
+    space after every ``:`` and ``,`` as ``json.dumps`` does (up to ~10% more than compact
+    JSON for a page of numbers)."""
+    return json.dumps(envelope.model_dump(mode="json"), ensure_ascii=False)
+
+
+def published_size(envelope: Envelope[Any]) -> int:
+    return len(published_json(envelope).encode())
+
+
 async def enqueue(
-    connection: AsyncConnection, *, topic: str, key: str, envelope: Envelope[Any]
+    connection: AsyncConnection,
+    *,
+    topic: str,
+    key: str,
+    envelope: Envelope[Any],
+    max_bytes: int = MAX_EVENT_BYTES,
 ) -> None:
-    """Add ``envelope`` to the outbox inside the caller's open transaction."""
+    """Add ``envelope`` to the outbox inside the caller's open transaction.
+
+    Raises EventTooLarge (adding nothing) when it would not fit in one Kafka message.
+    """
+    payload = published_json(envelope)
+    size = len(payload.encode())
+    if size > max_bytes:
+        raise EventTooLarge(size, max_bytes)
     await connection.execute(
         _INSERT,
         {
             "event_id": envelope.event_id,
             "topic": topic,
             "message_key": key,
-            "payload": envelope.model_dump_json(),
+            "payload": payload,
             "headers": json.dumps({"content-type": "application/json"}),
         },
     )

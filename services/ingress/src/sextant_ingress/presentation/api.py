@@ -42,6 +42,7 @@ from sextant_ingress.presentation.problems import ApiProblem, problem, problem_r
 from sextant_platform.database.datasets import insert_dataset
 from sextant_platform.health import ReadinessCheck, run_checks
 from sextant_platform.metrics import HttpMetrics, metrics_endpoint
+from sextant_platform.outbox import EventTooLarge
 
 Status = Literal["accepted", "running", "completed", "failed", "cancelled"]
 
@@ -227,6 +228,13 @@ def create_app(
             )
         except IdempotencyConflict as error:
             raise ApiProblem(409, "Idempotency key reused", str(error)) from error
+        except EventTooLarge as error:
+            raise ApiProblem(
+                413,
+                "Request too large",
+                f"{error}: upload the data with POST /v1/datasets and pass its dataset_id,"
+                " or attach fewer or shorter documents",
+            ) from error
         ANALYSES_SUBMITTED.labels("accepted" if accepted.created else "replayed").inc()
         location = f"/v1/analyses/{accepted.analysis_id}"
         response.headers["Location"] = location

@@ -8,13 +8,10 @@ event leaves out the largest results, each marked ``result_omitted``, until it f
 (``GET /v1/analyses/{id}`` has them all).
 """
 
-import json
 from typing import Any
 
 from sextant_contracts import AnalysisCompleted, Envelope, ToolCallRecord
-
-MAX_EVENT_BYTES = 1_000_000
-"""Below the brokers' default ``message.max.bytes`` (1 MiB), with room for key and headers."""
+from sextant_platform.outbox import MAX_EVENT_BYTES, published_size
 
 
 def fitting_event(envelope: Envelope[Any], max_bytes: int = MAX_EVENT_BYTES) -> Envelope[Any]:
@@ -40,13 +37,6 @@ def fitting_event(envelope: Envelope[Any], max_bytes: int = MAX_EVENT_BYTES) -> 
         if published_size(slimmed) <= max_bytes:
             break
     return slimmed
-
-
-def published_size(envelope: Envelope[Any]) -> int:
-    """Bytes of the record the outbox relay will publish: the envelope as PostgreSQL's
-    jsonb renders it, with a space after every ``:`` and ``,`` (as ``json.dumps`` writes),
-    which is up to ~10% more than pydantic's compact JSON for a page of numbers."""
-    return len(json.dumps(envelope.model_dump(mode="json"), ensure_ascii=False).encode())
 
 
 def _without_result(call: ToolCallRecord) -> ToolCallRecord:

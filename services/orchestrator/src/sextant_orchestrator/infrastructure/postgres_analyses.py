@@ -17,10 +17,10 @@ from sextant_contracts import (
 )
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld
 from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus, TerminalOutcome
-from sextant_orchestrator.infrastructure.event_size import MAX_EVENT_BYTES, fitting_event
+from sextant_orchestrator.infrastructure.event_size import fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
-from sextant_platform.outbox import OutboxRelay, enqueue
+from sextant_platform.outbox import MAX_EVENT_BYTES, OutboxRelay, enqueue
 
 _ADMIT = text(
     "WITH inserted AS ("
