@@ -33,6 +33,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_ji
 
 from sextant_contracts import Envelope
 from sextant_platform.background import BackgroundTask
+from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,7 @@ UNPUBLISHABLE = Counter(
 )
 
 
-MAX_EVENT_BYTES = 1_000_000
-"""Below the brokers' default ``message.max.bytes`` (1 MiB), with room for key and headers."""
+MAX_EVENT_BYTES = MAX_MESSAGE_BYTES
 
 
 class EventTooLarge(ValueError):

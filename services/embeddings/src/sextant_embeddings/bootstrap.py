@@ -1,6 +1,7 @@
 """Composition root of the embeddings service: load the model once, wire everything to it."""
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from fastapi import FastAPI
@@ -8,7 +9,7 @@ from faststream.kafka import KafkaBroker
 
 from sextant_embeddings.application.batcher import BatchBudget, EmbeddingBatcher
 from sextant_embeddings.application.serve_request import ServeEmbeddingRequest
-from sextant_embeddings.domain.limits import RequestLimits
+from sextant_embeddings.domain.limits import RequestLimits, vectors_fitting
 from sextant_embeddings.domain.ports import EmbeddingService
 from sextant_embeddings.infrastructure.backends import load_embedding_service
 from sextant_embeddings.presentation.http_api import create_http_app
@@ -16,7 +17,10 @@ from sextant_embeddings.presentation.settings import EmbeddingsSettings
 from sextant_embeddings.presentation.subscriber import embedding_request_consumer
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
+from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_platform.telemetry import configure_tracing
+
+logger = logging.getLogger(__name__)
 
 READY_PING_TIMEOUT_S = 2.0
 
@@ -70,7 +74,8 @@ async def bootstrap(
         model, BatchBudget(max_texts=settings.MAX_BATCH_TEXTS, max_chars=settings.MAX_BATCH_CHARS)
     )
     limits = RequestLimits(
-        max_texts=settings.MAX_TEXTS_PER_REQUEST, max_chars_per_text=settings.MAX_CHARS_PER_TEXT
+        max_texts=_texts_per_request(settings.MAX_TEXTS_PER_REQUEST, model.dimensions),
+        max_chars_per_text=settings.MAX_CHARS_PER_TEXT,
     )
     serve = ServeEmbeddingRequest(batcher, limits)
     broker = create_broker(
@@ -100,3 +105,16 @@ async def bootstrap(
     return EmbeddingsApp(
         model=model, batcher=batcher, serve=serve, broker=broker, consumer=consumer, http=http
     )
+
+
+def _texts_per_request(configured: int, dimensions: int) -> int:
+    """The configured limit, lowered if that many vectors would not fit in one Kafka reply
+    (a reply Kafka refuses is never delivered: the requester would wait it out)."""
+    fitting = vectors_fitting(MAX_MESSAGE_BYTES, dimensions)
+    if fitting >= configured:
+        return configured
+    logger.warning(
+        "MAX_TEXTS_PER_REQUEST lowered to fit a reply in one Kafka message",
+        extra={"configured": configured, "lowered_to": fitting, "dimensions": dimensions},
+    )
+    return fitting

@@ -11,6 +11,20 @@ from sextant_embeddings.domain.errors import (
     EmbeddingError,
 )
 
+REPLY_OVERHEAD_BYTES = 16_384
+"""Room in a reply for everything but the vectors: envelope, ids, truncation indices."""
+
+
+def vectors_fitting(reply_bytes: int, dimensions: int) -> int:
+    """How many float32 vectors of ``dimensions`` fit in a reply of ``reply_bytes``.
+
+    Vectors travel base64-encoded: 4 bytes per dimension, 4/3 of that as text. With the
+    default model (384 dimensions) 1 MB holds 480 of them; a 768-dimension model only 240,
+    so a request for 256 texts would get a reply Kafka refuses.
+    """
+    raw_bytes = (reply_bytes - REPLY_OVERHEAD_BYTES) * 3 // 4
+    return max(1, raw_bytes // (dimensions * 4))
+
 
 @dataclass(frozen=True, slots=True)
 class RequestLimits:

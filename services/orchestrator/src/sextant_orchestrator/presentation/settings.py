@@ -4,6 +4,7 @@ own settings use ``LLM_``)."""
 from pydantic import Field
 
 from sextant_orchestrator.infrastructure.llm.settings import LlmSettings
+from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_platform.settings import ServiceSettings, service_config
 
 
@@ -14,7 +15,7 @@ class OrchestratorSettings(ServiceSettings):
 
     SERVICE_NAME: str = "orchestrator"
     MAX_EVENT_BYTES: int = Field(
-        default=1_000_000,
+        default=MAX_MESSAGE_BYTES,
         ge=4096,
         description="Largest terminal event published; a completed event over it leaves out "
         "its largest tool results (PostgreSQL and the API keep them). Keep it below the "

@@ -2,6 +2,7 @@
 
 from pydantic import Field, IPvAnyNetwork
 
+from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_platform.settings import ServiceSettings, service_config
 
 
@@ -28,7 +29,7 @@ class ToolsSettings(ServiceSettings):
     )
     TIMEOUT_S: float = Field(default=60.0, gt=0, description="Per-invocation time limit.")
     MAX_REPLY_BYTES: int = Field(
-        default=1_000_000,
+        default=MAX_MESSAGE_BYTES,
         ge=4096,
         description="Largest reply sent; a larger result (a correlation matrix of hundreds of "
         "columns, a long fetched page) is answered with a result_too_large error. Keep it "
