@@ -20,7 +20,7 @@ from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus,
 from sextant_orchestrator.infrastructure.event_size import fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
-from sextant_platform.outbox import MAX_EVENT_BYTES, OutboxRelay, enqueue
+from sextant_platform.outbox import MAX_EVENT_BYTES, EventTooLarge, OutboxRelay, enqueue
 
 _ADMIT = text(
     "WITH inserted AS ("
@@ -192,14 +192,29 @@ class PostgresAnalysisRepository:
         status, topic = RESULT_TOPICS[type(outcome.payload)]
         async with self._engine.begin() as connection:
             written = await self._write_terminal(connection, analysis_id, status, outcome)
-            if written:  # the row keeps every result; the event leaves out what won't fit
-                event = fitting_event(outcome, self._max_event_bytes)
-                await enqueue(connection, topic=topic, key=str(analysis_id), envelope=event)
+            if written:
+                await self._enqueue_fitting(connection, topic, analysis_id, outcome)
         if written:
             ANALYSES_FINISHED.labels(status).inc()
             if self._relay is not None:
                 self._relay.wake()
         return written
+
+    async def _enqueue_fitting(
+        self, connection: AsyncConnection, topic: str, analysis_id: UUID, outcome: TerminalOutcome
+    ) -> None:
+        """The event as it is, or, when it would not fit in a Kafka message, without its
+        largest results (the row keeps them). Serialised once in the usual case."""
+        key = str(analysis_id)
+        try:
+            await enqueue(
+                connection, topic=topic, key=key, envelope=outcome, max_bytes=self._max_event_bytes
+            )
+        except EventTooLarge:  # raised before anything was written
+            event = fitting_event(outcome, self._max_event_bytes)
+            await enqueue(
+                connection, topic=topic, key=key, envelope=event, max_bytes=self._max_event_bytes
+            )
 
     @staticmethod
     async def _write_terminal(
