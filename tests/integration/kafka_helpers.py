@@ -7,7 +7,9 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from sextant_platform.settings import KafkaSettings
 
@@ -107,24 +109,39 @@ async def produce_raw(
 
 async def skip_group_to_end(settings: KafkaSettings, group_id: str, topics: list[str]) -> None:
     """Commit ``group_id`` at the end of ``topics``: a test's consumer sees only new records
-    (the shared topics keep what earlier runs published)."""
+    (the shared topics keep what earlier runs published).
+
+    The broker refuses a commit from outside the group while the group has members or is
+    rebalancing (``UnknownMemberIdError``, ``CommitFailedError``), which happens when a
+    member of an earlier run has not yet left. On a slow, loaded machine that can last
+    seconds, so the commit is retried until the group settles, not tried once."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(KafkaError),
+        wait=wait_exponential(multiplier=0.2, max=2),
+        stop=stop_after_delay(90),
+        reraise=True,
+    ):
+        with attempt:
+            await _commit_ends(settings, group_id, topics)
+
+
+async def _commit_ends(settings: KafkaSettings, group_id: str, topics: list[str]) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.BOOTSTRAP_SERVERS, group_id=group_id, enable_auto_commit=False
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS,
+        group_id=group_id,
+        enable_auto_commit=False,
+        request_timeout_ms=settings.REQUEST_TIMEOUT_MS,
     )
     await consumer.start()
     try:
+        await consumer._client.force_metadata_update()
         partitions = [
             TopicPartition(topic, p)
             for topic in topics
             for p in (consumer.partitions_for_topic(topic) or set())
         ]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in topics
-                for p in (consumer.partitions_for_topic(topic) or set())
-            ]
+        if len({p.topic for p in partitions}) < len(set(topics)):
+            raise KafkaError(f"no metadata yet for some of {topics}")
         ends = await consumer.end_offsets(partitions)
         consumer.assign(partitions)
         await consumer.commit(dict(ends))

@@ -12,6 +12,7 @@ from sextant_embeddings.presentation.settings import EmbeddingsSettings
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.request_reply import KafkaRequestReply
 from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import skip_group_to_end
 
 MAX_CHARS_PER_TEXT = 4_000
 
@@ -22,9 +23,11 @@ async def embeddings_service(
 ) -> AsyncIterator[EmbeddingsApp]:
     settings = EmbeddingsSettings(
         KAFKA=infra.kafka,
-        CONSUMER_GROUP="embeddings-integration-tests",
+        CONSUMER_GROUP=f"embeddings-integration-tests-{uuid.uuid4().hex[:8]}",
         MAX_CHARS_PER_TEXT=MAX_CHARS_PER_TEXT,
     )
+    # A new group per run starts at the topic's end: serve only this run's requests.
+    await skip_group_to_end(infra.kafka, settings.CONSUMER_GROUP, ["embeddings.requested.v1"])
     service = await bootstrap(settings, model=torch_embeddings)
     await service.start()
     yield service

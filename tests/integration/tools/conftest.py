@@ -1,5 +1,6 @@
 """The tools service, running in-process against the real Kafka and PostgreSQL."""
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,7 +17,9 @@ async def tools_service(infra: Infrastructure) -> AsyncIterator[ToolsService]:
         KAFKA=infra.kafka,
         POSTGRES=infra.postgres,
         REDIS=infra.redis,
-        CONSUMER_GROUP="tools-integration-tests",
+        # A group of its own per run: a member of an earlier, interrupted run may still
+        # hold "tools-integration-tests" for a whole session timeout.
+        CONSUMER_GROUP=f"tools-integration-tests-{uuid.uuid4().hex[:8]}",
         WORKERS=2,
         TIMEOUT_S=30,
     )

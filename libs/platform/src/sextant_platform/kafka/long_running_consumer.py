@@ -222,7 +222,11 @@ class LongRunningConsumer:
             logger.warning("offset commit failed; will retry", exc_info=True)
             return
         for partition, offset in offsets.items():
-            self._progress[partition].committed = offset
+            # A rebalance may have revoked the partition while the commit was in flight;
+            # its progress is gone with it (the new owner starts from what was committed).
+            progress = self._progress.get(partition)
+            if progress is not None:
+                progress.committed = offset
 
     async def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self._commit(revoked & set(self._progress))
