@@ -164,7 +164,7 @@ async def main() -> None:
         say(f"uploaded {SAMPLE.name}: dataset {dataset['dataset_id']} ({dataset['rows']} rows)")
         accepted = await client.submit(
             {
-                "question": "Which region has the highest sales, and do discounts relate to units?",
+                "question": "Which region has the highest sales?",
                 "dataset_id": dataset["dataset_id"],
                 "documents": DOCUMENTS,
             }
@@ -175,7 +175,7 @@ async def main() -> None:
         request = AnalysisRequested.model_validate(
             {
                 "analysis_id": str(uuid.uuid4()),
-                "question": "Are there outliers in sales?",
+                "question": "What were the total sales per quarter in the north?",
                 "dataset_id": dataset["dataset_id"],
             }
         )

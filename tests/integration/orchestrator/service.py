@@ -44,8 +44,16 @@ ANSWER_UNGROUNDED = ["36%"]
 """East's share is 35.7%, which no tool computed: the answer reports 36% as unverified."""
 
 
+def saw_tool_results(body: dict[str, Any]) -> bool:
+    """A planning request of a later round: the conversation holds the tools' answers."""
+    return any(m.get("role") == "tool" for m in body.get("messages", []))
+
+
 def plan_then_answer(body: dict[str, Any]) -> Scripted:
-    """Planning requests carry the tool catalogue; synthesis requests do not."""
+    """Planning requests carry the tool catalogue; synthesis requests do not. Like a real
+    model, the planner calls tools in round 1 and, once it has their results, no more."""
+    if "tools" in body and saw_tool_results(body):
+        return completion("The results answer the question.")
     if "tools" in body:
         return completion(
             tool_calls=[
@@ -173,6 +181,8 @@ class AnalysisRow:
     error: dict[str, Any] | None
     terminal_event_id: uuid.UUID | None
     attempts: int
+    findings: list[dict[str, Any]]
+    ungrounded_values: list[str]
 
 
 async def analysis_row(engine: AsyncEngine, analysis_id: uuid.UUID) -> AnalysisRow | None:
@@ -181,7 +191,8 @@ async def analysis_row(engine: AsyncEngine, analysis_id: uuid.UUID) -> AnalysisR
             await connection.execute(
                 text(
                     "SELECT status, answer, citations, ungrounded_numbers, tool_calls, usage,"
-                    " error, terminal_event_id, attempts FROM analyses WHERE analysis_id = :id"
+                    " error, terminal_event_id, attempts, findings, ungrounded_values"
+                    " FROM analyses WHERE analysis_id = :id"
                 ),
                 {"id": analysis_id},
             )

@@ -21,7 +21,7 @@ from tests.integration.orchestrator.service import (
     ANSWER,
     ANSWER_UNGROUNDED,
     SALES_CSV,
-    STEPS,
+
     TENANT,
     count_rows,
     events_for,
@@ -85,18 +85,30 @@ async def test_published_request_completes_once_with_numbers_from_the_tools(
         assert json.dumps(total) in totals
     assert [c["marker"] for c in row.citations] == ["[T1]", "[T2]", "[D1]"]
     assert row.citations[2]["source_id"] == "memo-2"  # ranked first by the embeddings service
-    assert row.usage["llm_calls"] == 2
-    assert row.usage["input_tokens"] == 240
+    # Planning round 1 (tool calls), round 2 (saw the results, no more calls), synthesis.
+    assert row.usage["llm_calls"] == 3
+    assert row.usage["input_tokens"] == 360
+    east = frame.groupby("region")["sales"].sum()["east"]
+    top = next(f for f in row.findings if f["call_id"] == "T1" and "east" in f["statement"])
+    assert top["values"]["value"] == pytest.approx(east)
+    assert top["paths"]["value"].startswith("groups[")
 
     completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
     assert [e["event_id"] for e in completed] == [str(row.terminal_event_id)]
     assert completed[0]["payload"]["answer"] == ANSWER
     assert completed[0]["payload"]["ungrounded_numbers"] == ANSWER_UNGROUNDED
     assert completed[0]["correlation_id"] == f"test-{analysis_id}"
-    progress = await events_for(infra.kafka, "analysis.progress.v1", analysis_id, expected=12)
+    assert completed[0]["payload"]["findings"] == row.findings
+    progress = await events_for(infra.kafka, "analysis.progress.v1", analysis_id, expected=14)
+    loop = ["profile", "plan", "run_tools", "plan", "retrieve", "synthesize", "finalize"]
     assert [(e["payload"]["step"], e["payload"]["status"]) for e in progress] == [
-        (step, status) for step in STEPS for status in ("started", "completed")
+        (step, status) for step in loop for status in ("started", "completed")
     ]
+    sequences = [e["payload"]["sequence"] for e in progress]
+    assert sequences == sorted(sequences)
+    messages = [e["payload"]["message"] for e in progress]
+    assert "run_tools completed (round 1: group_by_aggregate, correlation_matrix)" in messages
+    assert "plan completed (round 2)" in messages
 
     letters = [
         json.loads(r.value)

@@ -89,7 +89,11 @@ async def _upload(tools_service: ToolsService) -> str:
     return str(saved.dataset_id)
 
 
+DONE_PLANNING = "The results answer the question."
+
+
 def _planned_then_answer() -> list[Scripted]:
+    """Round 1 calls two tools; round 2 sees their results and calls none; then the answer."""
     return [
         completion(
             tool_calls=[
@@ -97,6 +101,7 @@ def _planned_then_answer() -> list[Scripted]:
                 ("correlation_matrix", {"method": "pearson", "columns": ["sales", "units"]}),
             ]
         ),
+        completion(DONE_PLANNING),
         completion("The east sells the most (200.0) [T1]; sales track units [T2]. See [D1]."),
     ]
 
@@ -124,7 +129,7 @@ async def test_workflow_runs_end_to_end_with_numbers_from_the_tools(
     assert str(round(frame["sales"].corr(frame["units"]), 6))[:6] in correlation
 
     # The model was shown the tool results and passages, and was told to cite them.
-    synthesis_prompt = json.dumps(fake.requests[1]["messages"])
+    synthesis_prompt = json.dumps(fake.requests[2]["messages"])
     assert "[T1] group_by_aggregate" in synthesis_prompt
     assert "[D1]" in synthesis_prompt
     assert "tools" in fake.requests[0]
@@ -134,8 +139,16 @@ async def test_workflow_runs_end_to_end_with_numbers_from_the_tools(
     assert state["passages"][0]["document_id"] == "memo-2"
     assert state["cited"] == ["T1", "T2", "D1"]
     assert state["ungrounded_numbers"] == []  # 200.0 is east's sum in T1
-    assert state["usage"]["llm_calls"] == 2
-    assert state["usage"]["input_tokens"] == 240
+    assert state["usage"]["llm_calls"] == 3
+    assert state["usage"]["input_tokens"] == 360
+    # Round 2 was shown round 1's calls and the tools' answers, under their call ids.
+    second_round = fake.requests[1]["messages"]
+    assert [c["id"] for c in second_round[2]["tool_calls"]] == ["T1", "T2"]
+    assert [m["tool_call_id"] for m in second_round[3:5]] == ["T1", "T2"]
+    assert '"group_count": 3' in second_round[3]["content"]
+    assert state["round"] == 2 and state["planned"] == []
+    east = next(f for f in state["findings"] if "region = east" in f["statement"])
+    assert east["call_id"] == "T1" and east["paths"] == {"value": "groups[0].value"}
     assert set(state["timings_ms"]) >= {"profile", "plan", "run_tools", "synthesize"}
 
     saved = await graph.aget_state(config)  # checkpointed in Redis
@@ -146,15 +159,47 @@ async def test_numbers_the_model_made_up_are_listed_with_the_answer(
     tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
 ) -> None:
     dataset_id = await _upload(tools_service)
-    planned, _ = _planned_then_answer()
-    invented = "The east sells the most (200 [T1], 61% of all sales) since 2038 [T2]."
+    planned, done, _ = _planned_then_answer()
+    invented = (
+        "The east sells the most (200 [T1], 61% of all sales) since 2038 [T2]. "
+        "East Africa comes second."
+    )
     async with running_fake_openai() as fake:
-        fake.script = [planned, completion(invented)]
+        fake.script = [planned, done, completion(invented)]
         state, _, _ = await _run(service_clients, redis, fake, dataset_id)
 
     assert state["answer"] == invented
     assert state["ungrounded_numbers"] == ["61%", "2038"]
+    assert state["ungrounded_values"] == ["East Africa"]
     assert state["cited"] == ["T1", "T2"]
+
+
+async def test_the_agent_loop_corrects_a_failed_call_in_the_next_round(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    """Round 1 asks for a column that does not exist; the error (listing the nearest
+    real column) goes back to the model, which corrects the call in round 2."""
+    dataset_id = await _upload(tools_service)
+    query = {"group_by": ["region"], "aggregates": [{"fn": "sum", "column": "sales"}]}
+    wrong = {"group_by": ["regions"], "aggregates": [{"fn": "sum", "column": "sales"}]}
+    async with running_fake_openai() as fake:
+        fake.script = [
+            completion(tool_calls=[("query", wrong)]),
+            completion(tool_calls=[("query", query)]),
+            completion(DONE_PLANNING),
+            completion("The north sells the most: 220.0 [T2]."),
+        ]
+        state, _, _ = await _run(service_clients, redis, fake, dataset_id)
+
+    by_call = {o["call_id"]: o for o in state["outcomes"]}
+    assert by_call["T1"]["error"] is not None
+    assert "'regions': nearest ['region']" in by_call["T1"]["error"]
+    assert by_call["T1"]["round"] == 1 and by_call["T2"]["round"] == 2
+    assert by_call["T2"]["result"]["table"][0] == {"region": "north", "sum_sales": 220.0}
+    round_two = json.dumps(fake.requests[1]["messages"])
+    assert "nearest" in round_two and "regions" in round_two
+    assert state["round"] == 3
+    assert state["ungrounded_numbers"] == [] and state["ungrounded_values"] == []
 
 
 @pytest.mark.parametrize(
@@ -177,7 +222,7 @@ async def test_llm_faults_are_retried_then_succeed(
         fake.script = [fault, *_planned_then_answer()]
         state, _, _ = await _run(service_clients, redis, fake, dataset_id, llm_timeout_s=1.0)
     assert state["answer"].startswith("The east sells the most")
-    assert len(fake.requests) == 3  # the faulty call, its retry, the synthesis
+    assert len(fake.requests) == 4  # the faulty call, its retry, round 2, the synthesis
 
 
 async def test_llm_that_keeps_failing_ends_with_an_error_not_a_hang(

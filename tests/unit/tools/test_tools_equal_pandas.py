@@ -162,6 +162,8 @@ def test_nan_and_infinities_are_mapped_explicitly() -> None:
 def test_catalogue_describes_every_tool_for_llm_binding() -> None:
     described = CATALOGUE.describe()
     assert {d["name"] for d in described} == {
+        "profile_dataset",
+        "query",
         "descriptive_statistics",
         "correlation_matrix",
         "group_by_aggregate",

@@ -16,6 +16,14 @@ def analysis_text(analysis: dict[str, Any]) -> str:
     if analysis.get("ungrounded_numbers"):
         unverified = ", ".join(map(str, analysis["ungrounded_numbers"]))
         lines.append(f"unverified: these numbers appear in no tool result: {unverified}")
+    if analysis.get("ungrounded_values"):
+        unverified = ", ".join(map(str, analysis["ungrounded_values"]))
+        lines.append(f"unverified: these names appear in no evidence: {unverified}")
+    if analysis.get("findings"):
+        lines.append("findings:")
+        for finding in analysis["findings"]:
+            paths = ", ".join(f"{path}" for path in finding.get("paths", {}).values())
+            lines.append(f"  [{finding['call_id']}] {finding['statement']}  ({paths})")
     if analysis.get("error"):
         lines.append(f"error: {json.dumps(analysis['error'])}")
     for call in analysis.get("tool_calls") or []:
@@ -33,7 +41,10 @@ def event_line(kind: str, event: dict[str, Any]) -> str:
     payload = event.get("payload", {})
     analysis = str(payload.get("analysis_id", "?"))
     if kind == "progress":
-        return f"{analysis} {payload.get('step', '?'):<10} {payload.get('status', '?')}"
+        line = f"{analysis} {payload.get('step', '?'):<10} {payload.get('status', '?')}"
+        message = str(payload.get("message", ""))
+        detail = message[message.find("(") :] if "(" in message else ""
+        return f"{line} {detail}".rstrip()
     detail = payload.get("error_code") or payload.get("reason") or ""
     return f"{analysis} {kind.upper()} {detail} (event {event.get('event_id')})".rstrip()
 

@@ -69,10 +69,21 @@ class AttachedDocument(Contract):
     text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DOCUMENT_CHARS), Storable]
 
 
+MAX_ROUNDS = 8
+"""The most rounds an analysis may ask for (progress sequences are laid out for it)."""
+
+
 class AnalysisOptions(Contract):
     """Per-request knobs; every one has a safe default."""
 
     max_tool_calls: int = Field(default=8, ge=0, le=32)
+    max_rounds: int = Field(
+        default=MAX_ROUNDS // 2,
+        ge=1,
+        le=MAX_ROUNDS,
+        description="Rounds of the agent loop: in each, the model (or the offline planner)"
+        " proposes tool calls and sees their results before deciding what to do next.",
+    )
     top_k_passages: int = Field(default=4, ge=0, le=20)
     language: Annotated[str, StringConstraints(min_length=2, max_length=16), Storable] = "en"
 
@@ -147,6 +158,24 @@ class ToolCallRecord(Contract):
     duration_ms: float = Field(default=0.0, ge=0)
 
 
+class Finding(Contract):
+    """One statement a tool result supports, with the path of each value in that result.
+
+    ``paths`` maps each key of ``values`` to where it sits in the tool call's result
+    (``table[0].mean_body_mass_g``), so the figure can be found and checked.
+    """
+
+    statement: Annotated[str, StringConstraints(max_length=2000)]
+    values: dict[str, JsonValue] = Field(default_factory=dict)
+    paths: dict[str, Annotated[str, StringConstraints(max_length=512)]] = Field(
+        default_factory=dict
+    )
+    call_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="The tool call that computed it (its citation is [call_id])."
+    )
+    tool_name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
 class TokenUsage(Contract):
     """LLM usage for one analysis, summed over every call."""
 
@@ -183,6 +212,17 @@ class AnalysisCompleted(TerminalEvent):
             " contains (as written or rounded): figures the model made up. Empty when every"
             " number checks out."
         ),
+    )
+    ungrounded_values: list[Annotated[str, StringConstraints(max_length=256)]] = Field(
+        default_factory=list,
+        description=(
+            "Names written in the answer (a category, a place, a column) that no tool"
+            " result, passage, the dataset's profile or the question contains."
+        ),
+    )
+    findings: list[Finding] = Field(
+        default_factory=list,
+        description="What the tool results say, one statement each, with provenance.",
     )
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     usage: TokenUsage = Field(default_factory=TokenUsage)

@@ -125,6 +125,7 @@ async def bootstrap(
         llm=model.model,
         llm_calls_tools=model.calls_tools,
         policy=build_call_policy(settings.LLM),
+        strict_grounding=settings.STRICT_GROUNDING,
     )
     saver = PlainRedisSaver(redis, prefix=settings.CHECKPOINT_PREFIX)
     workflow = LangGraphWorkflow(

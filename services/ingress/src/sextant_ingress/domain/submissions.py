@@ -40,6 +40,8 @@ class AnalysisView:
     answer: str | None
     citations: list[dict[str, Any]]
     ungrounded_numbers: list[str]
+    ungrounded_values: list[str]
+    findings: list[dict[str, Any]]
     tool_calls: list[dict[str, Any]]
     usage: dict[str, Any]
     timings_ms: dict[str, Any]

@@ -40,7 +40,8 @@ _INSERT = text(
     " :key, :request_hash)"
 )
 _COLUMNS = (
-    "analysis_id, status, question, answer, citations, ungrounded_numbers, tool_calls, usage,"
+    "analysis_id, status, question, answer, citations, ungrounded_numbers, ungrounded_values,"
+    " findings, tool_calls, usage,"
     " timings_ms, error, created_at, finished_at"
 )
 _GET = text(f"SELECT {_COLUMNS} FROM analyses WHERE analysis_id = :id AND tenant_id = :tenant_id")  # noqa: S608 - constant column list

@@ -107,6 +107,14 @@ class AnalysisOut(BaseModel):
         description="Numbers in the answer that no tool result, passage or the question"
         " contains: treat them as unverified."
     )
+    ungrounded_values: list[str] = Field(
+        description="Names in the answer (categories, places, columns) that no tool result,"
+        " passage, the dataset's profile or the question contains: treat them as unverified."
+    )
+    findings: list[dict[str, Any]] = Field(
+        description="What the tool results say, one statement each: values, the tool call"
+        " that computed them (call_id) and the path of each value in that call's result."
+    )
     tool_calls: list[dict[str, Any]]
     usage: dict[str, Any]
     timings_ms: dict[str, Any]

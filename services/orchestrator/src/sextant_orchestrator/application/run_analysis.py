@@ -42,6 +42,7 @@ from sextant_contracts import (
     AnalysisRequested,
     Citation,
     Envelope,
+    Finding,
     StepStatus,
     TokenUsage,
     ToolCallRecord,
@@ -63,11 +64,18 @@ from sextant_orchestrator.domain.ports import (
     ProgressPublisher,
     WorkflowRunner,
 )
+from sextant_orchestrator.domain.progress import (
+    LOOP_STEPS,
+    StepAt,
+    last_sequence_before,
+    sequence,
+)
 from sextant_orchestrator.domain.state import AnalysisState
 
 logger = logging.getLogger(__name__)
 
-STEP_ORDER: tuple[WorkflowStep, ...] = tuple(WorkflowStep)
+FIRST_STEP = StepAt(WorkflowStep.PROFILE.value)
+LAST_STEP = StepAt(WorkflowStep.FINALIZE.value)
 EXCERPT_CHARS = 300
 INLINE_DATASET_NAMESPACE = uuid.UUID("5b1d3c52-8f0e-4d51-9d61-2f3f7e0c6a10")
 
@@ -75,24 +83,6 @@ INLINE_DATASET_NAMESPACE = uuid.UUID("5b1d3c52-8f0e-4d51-9d61-2f3f7e0c6a10")
 def inline_dataset_id(analysis_id: UUID) -> UUID:
     """Deterministic, so a resumed or redelivered analysis reuses the stored copy."""
     return uuid.uuid5(INLINE_DATASET_NAMESPACE, str(analysis_id))
-
-
-def _following(step: str) -> str | None:
-    index = STEP_ORDER.index(WorkflowStep(step))
-    return STEP_ORDER[index + 1].value if index + 1 < len(STEP_ORDER) else None
-
-
-def _progress_sequence(step: str, status: StepStatus) -> int:
-    """Started/completed of step ``n`` are ``2n``/``2n+1``: the same on a resumed run."""
-    return STEP_ORDER.index(WorkflowStep(step)) * 2 + (status == StepStatus.COMPLETED)
-
-
-def _last_sequence_before(step: str | None) -> int | None:
-    """The last progress sequence published before ``step`` started (None: nothing yet)."""
-    if step is None:
-        return None
-    started = _progress_sequence(step, StepStatus.STARTED)
-    return started - 1 if started > 0 else None
 
 
 def _wait_for_lease(state: RetryCallState) -> float:
@@ -208,28 +198,30 @@ class RunAnalysis:
     async def _run(self, request: Envelope[AnalysisRequested]) -> None:
         payload = request.payload
         thread = str(payload.analysis_id)
-        started, upcoming = await self._workflow.next_steps(thread)
+        started, current = await self._workflow.next_step(thread)
         initial: AnalysisState | None = None
         if not started:
             initial = await self._initial_state(request)
-            upcoming = [STEP_ORDER[0].value]
-        current = upcoming[0] if upcoming else None
+            current = FIRST_STEP
         try:
             if current is not None:
                 if await self._cancel_if_requested(request, current):
                     return
                 await self._publish_progress(request, current, StepStatus.STARTED)
             async with contextlib.aclosing(self._workflow.run(thread, initial)) as steps:
-                async for step in steps:
-                    await self._publish_progress(request, step, StepStatus.COMPLETED)
-                    current = _following(step)
+                async for done in steps:
+                    await self._publish_progress(
+                        request, done.done, StepStatus.COMPLETED, detail=done.detail
+                    )
+                    current = done.following
                     if current is None:
                         continue
                     if await self._cancel_if_requested(request, current):
                         return
                     await self._publish_progress(request, current, StepStatus.STARTED)
         except StepFailed as error:
-            await self._fail(request, error.code, error.reason, error.step)
+            at = current if current is not None and current.step == error.step else None
+            await self._fail(request, error.code, error.reason, at or StepAt(error.step))
         except DependencyUnavailable as error:
             await self._fail(request, "dependency_unavailable", str(error), current)
         except (TransientFailure, asyncio.CancelledError):
@@ -258,6 +250,7 @@ class RunAnalysis:
             "dataset_id": str(dataset_id),
             "documents": [d.model_dump() for d in payload.documents],
             "max_tool_calls": payload.options.max_tool_calls,
+            "max_rounds": payload.options.max_rounds,
             "top_k_passages": payload.options.top_k_passages,
         }
 
@@ -271,21 +264,29 @@ class RunAnalysis:
         )
 
     async def _publish_progress(
-        self, request: Envelope[AnalysisRequested], step: str, status: StepStatus
+        self,
+        request: Envelope[AnalysisRequested],
+        at: StepAt,
+        status: StepStatus,
+        *,
+        detail: str = "",
     ) -> None:
+        message = f"{at.step} {status.value}"
+        if at.step in LOOP_STEPS:
+            message += f" (round {at.round}{': ' + detail if detail else ''})"
         event = AnalysisProgressed(
             analysis_id=request.payload.analysis_id,
-            sequence=_progress_sequence(step, status),
-            step=WorkflowStep(step),
+            sequence=sequence(at, status),
+            step=WorkflowStep(at.step),
             status=status,
-            message=f"{step} {status.value}",
+            message=message[:2000],
         )
         try:
             await self._progress.publish(event, tenant_id=request.tenant_id)
         except Exception:  # progress is best effort; the terminal event is guaranteed
             logger.warning("progress event not published", exc_info=True)
 
-    async def _cancel_if_requested(self, request: Envelope[AnalysisRequested], step: str) -> bool:
+    async def _cancel_if_requested(self, request: Envelope[AnalysisRequested], at: StepAt) -> bool:
         analysis_id = request.payload.analysis_id
         token = self._cancellation.needs_check(analysis_id)
         if token is None:  # nothing can have changed since the last read
@@ -297,8 +298,8 @@ class RunAnalysis:
         cancelled = AnalysisCancelled(
             analysis_id=request.payload.analysis_id,
             reason=reason,
-            cancelled_at_step=WorkflowStep(step),
-            last_progress_sequence=_last_sequence_before(step),
+            cancelled_at_step=WorkflowStep(at.step),
+            last_progress_sequence=last_sequence_before(at),
         )
         await self._repository.finish(
             request.payload.analysis_id, self._envelope(request, cancelled)
@@ -306,14 +307,14 @@ class RunAnalysis:
         return True
 
     async def _fail(
-        self, request: Envelope[AnalysisRequested], code: str, reason: str, step: str | None
+        self, request: Envelope[AnalysisRequested], code: str, reason: str, at: StepAt | None
     ) -> None:
         failed = AnalysisFailed(
             analysis_id=request.payload.analysis_id,
             error_code=code,
             reason=reason[:4000],
-            failed_step=WorkflowStep(step) if step else None,
-            last_progress_sequence=_progress_sequence(step, StepStatus.STARTED) if step else None,
+            failed_step=WorkflowStep(at.step) if at else None,
+            last_progress_sequence=sequence(at, StepStatus.STARTED) if at else None,
         )
         await self._repository.finish(request.payload.analysis_id, self._envelope(request, failed))
 
@@ -323,6 +324,8 @@ class RunAnalysis:
             answer=state.get("answer", ""),
             citations=citations(state),
             ungrounded_numbers=state.get("ungrounded_numbers", []),
+            ungrounded_values=state.get("ungrounded_values", []),
+            findings=[Finding.model_validate(f) for f in state.get("findings", [])],
             tool_calls=[
                 ToolCallRecord(
                     call_id=o["call_id"],
@@ -337,7 +340,7 @@ class RunAnalysis:
             usage=TokenUsage(**state["usage"]) if "usage" in state else TokenUsage(),
             timings_ms=dict(state.get("timings_ms", {})),
             model=self._model_name,
-            last_progress_sequence=_progress_sequence(STEP_ORDER[-1], StepStatus.COMPLETED),
+            last_progress_sequence=sequence(LAST_STEP, StepStatus.COMPLETED),
         )
         await self._repository.finish(
             request.payload.analysis_id, self._envelope(request, completed)

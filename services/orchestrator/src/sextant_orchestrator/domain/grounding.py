@@ -107,3 +107,78 @@ def ungrounded_numbers(answer: str, evidence: Iterable[object]) -> list[str]:
         if not mention.found_in(known):
             missing[mention.text] = None
     return list(missing)
+
+
+_NAME = re.compile(
+    r"\"(?P<quoted>[^\"\n]{1,80})\""  # "quoted values"
+    r"|(?P<snake>\b[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]+\b)"  # column_like_names
+    r"|(?P<proper>\b[A-Z][a-zA-Z]*(?:['\-][A-Za-z]+)*(?:\s+[A-Z][a-zA-Z]*(?:['\-][A-Za-z]+)*)*)"
+)
+COMMON_CAPITALISED = frozenset(
+    "I A The This That These Those It Its There Their They We You He She Next See Note "
+    "However Overall Also And But Or So Yes No Not Based According Data Dataset Table "
+    "Total Average Mean Median Sum Count Missing Values Rows Column Columns".lower().split()
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9]*(?:['\-][A-Za-z0-9]+)*", text)}
+
+
+def _texts_in(evidence: object) -> Iterator[str]:
+    if isinstance(evidence, str):
+        yield evidence
+    elif isinstance(evidence, dict):
+        for key, value in evidence.items():
+            yield str(key)
+            yield from _texts_in(value)
+    elif isinstance(evidence, list | tuple):
+        for item in evidence:
+            yield from _texts_in(item)
+
+
+def ungrounded_names(answer: str, evidence: Iterable[object]) -> list[str]:
+    """Names the answer states that no evidence contains: quoted values, column-like
+    ``snake_case`` names, and capitalised words inside a sentence ("East Africa" when the
+    data's regions are North, South and East). A name counts as found when each of its
+    words appears in some evidence text, in any case."""
+    texts = list(_texts_in(list(evidence)))
+    known_words: set[str] = set()
+    known_lower = []
+    for text in texts:
+        known_words |= _words(text)
+        known_lower.append(text.lower())
+    cleaned = CITATION.sub(" ", answer)
+    missing: dict[str, None] = {}
+    for match in _NAME.finditer(cleaned):
+        name = match.group(match.lastgroup or 0).strip()
+        if match.lastgroup == "proper":
+            words = [w for w in name.split() if w.lower() not in COMMON_CAPITALISED]
+            if not words:
+                continue
+            name = " ".join(words)
+        if match.lastgroup == "snake" and any(name.lower() in text for text in known_lower):
+            continue
+        if all(w in known_words for w in _words(name)):
+            continue
+        missing[name] = None
+    return list(missing)
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+(?=\s|$)|\n|$)")
+
+
+def drop_sentences_stating(answer: str, offending: list[str]) -> str:
+    """The answer without the sentences that state any of ``offending`` (numbers or
+    names that failed the check); a note says how many were dropped."""
+    kept, dropped = [], 0
+    for sentence in _SENTENCE.findall(answer):
+        if any(item and item in sentence for item in offending):
+            dropped += 1
+        else:
+            kept.append(sentence.strip())
+    text = " ".join(s for s in kept if s)
+    if dropped:
+        note = f"({dropped} sentence(s) removed: they stated figures or names no tool computed.)"
+        text = f"{text} {note}".strip()
+    return text

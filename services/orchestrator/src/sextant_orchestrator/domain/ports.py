@@ -13,6 +13,7 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
+from sextant_orchestrator.domain.progress import StepAt, StepDone
 from sextant_orchestrator.domain.state import AnalysisState, ToolOutcome
 
 AnalysisStatus = Literal["accepted", "running", "completed", "failed", "cancelled"]
@@ -131,11 +132,11 @@ class DatasetWriter(Protocol):
 class WorkflowRunner(Protocol):
     """The checkpointed workflow, one thread per analysis."""
 
-    async def next_steps(self, thread_id: str) -> tuple[bool, list[str]]:
-        """(whether a checkpoint exists, the steps that would run next)."""
+    async def next_step(self, thread_id: str) -> tuple[bool, StepAt | None]:
+        """(whether a checkpoint exists, the step that would run next, with its round)."""
         ...
 
-    def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[str, None]:
+    def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[StepDone, None]:
         """Run (``initial``) or resume (None) the thread; yields each step as it completes,
         after its checkpoint is durable. Stopping the iteration stops before the next step."""
         ...

@@ -1,7 +1,7 @@
 """The workflow's typed state: what each step reads and writes (plain Python, no LangGraph)."""
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 
 class PlannedCall(TypedDict):
@@ -19,6 +19,8 @@ class ToolOutcome(TypedDict):
     result: dict[str, Any] | None
     error: str | None
     duration_ms: float
+    round: NotRequired[int]
+    """The agent-loop round that asked for it (the profile is round 0)."""
 
 
 class Passage(TypedDict):
@@ -53,7 +55,12 @@ def add_usage(left: Usage | None, right: Usage | None) -> Usage:
 def merge_timings(
     left: dict[str, float] | None, right: dict[str, float] | None
 ) -> dict[str, float]:
-    return {**(left or {}), **(right or {})}
+    """LangGraph reducer: a step's time added to what that step took in earlier rounds
+    (plan and run_tools run once per round of the agent loop)."""
+    total = dict(left or {})
+    for step, milliseconds in (right or {}).items():
+        total[step] = total.get(step, 0.0) + milliseconds
+    return total
 
 
 class AnalysisState(TypedDict, total=False):
@@ -65,13 +72,21 @@ class AnalysisState(TypedDict, total=False):
     dataset_id: str
     documents: list[dict[str, str]]
     max_tool_calls: int
+    max_rounds: int
     top_k_passages: int
     profile: dict[str, Any]
+    round: int
+    """Rounds planned so far: the plan step of round ``n`` sets it to ``n``."""
     planned: list[PlannedCall]
+    """This round's calls; empty when the loop is done."""
+    intent: dict[str, Any]
+    """What the offline planner read the question as (the answer is composed from it)."""
     outcomes: Annotated[list[ToolOutcome], operator.add]
     passages: list[Passage]
     answer: str
     cited: list[str]
     ungrounded_numbers: list[str]
+    ungrounded_values: list[str]
+    findings: list[dict[str, Any]]
     usage: Annotated[Usage, add_usage]
     timings_ms: Annotated[dict[str, float], merge_timings]

@@ -63,6 +63,8 @@ _FINISH = text(
     "UPDATE analyses SET status = :status, answer = :answer,"
     " citations = CAST(:citations AS jsonb), tool_calls = CAST(:tool_calls AS jsonb),"
     " ungrounded_numbers = CAST(:ungrounded_numbers AS jsonb),"
+    " ungrounded_values = CAST(:ungrounded_values AS jsonb),"
+    " findings = CAST(:findings AS jsonb),"
     " usage = CAST(:usage AS jsonb), timings_ms = CAST(:timings_ms AS jsonb),"
     " error = CAST(:error AS jsonb), terminal_event_id = :event_id,"
     " finished_at = now(), updated_at = now(), lease_expires_at = NULL"
@@ -94,6 +96,8 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
         "answer": None,
         "citations": "[]",
         "ungrounded_numbers": "[]",
+        "ungrounded_values": "[]",
+        "findings": "[]",
         "tool_calls": "[]",
         "usage": "{}",
         "timings_ms": "{}",
@@ -105,6 +109,8 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
             "answer": payload.answer,
             "citations": _json(dumped["citations"]),
             "ungrounded_numbers": _json(dumped["ungrounded_numbers"]),
+            "ungrounded_values": _json(dumped["ungrounded_values"]),
+            "findings": _json(dumped["findings"]),
             "tool_calls": _json(dumped["tool_calls"]),
             "usage": _json(dumped["usage"]),
             "timings_ms": _json(dumped["timings_ms"]),

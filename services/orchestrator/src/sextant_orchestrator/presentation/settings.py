@@ -37,6 +37,12 @@ class OrchestratorSettings(ServiceSettings):
         ge=0,
         description="How long the tools catalogue is reused before it is asked for again.",
     )
+    STRICT_GROUNDING: bool = Field(
+        default=False,
+        description="Drop each sentence of a model-written answer that states a number or a "
+        "name no tool result, passage or the question holds (they are listed either way). "
+        "Answers composed offline from findings pass by construction.",
+    )
     CHECKPOINT_PREFIX: str = "sextant:checkpoints"
     OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
     HTTP_HOST: str = Field(default="127.0.0.1", description="Where /healthz and /readyz listen.")

@@ -24,6 +24,12 @@ class ColumnNotFound(InvalidToolArguments):
     code = "unknown_column"
 
 
+class ValueNotFound(InvalidToolArguments):
+    """A filter names a value its column does not hold; the message lists the nearest."""
+
+    code = "unknown_value"
+
+
 class DatasetNotFound(ToolError):
     code = "dataset_not_found"
 

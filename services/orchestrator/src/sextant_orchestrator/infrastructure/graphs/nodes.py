@@ -12,15 +12,24 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from sextant_orchestrator.domain.default_plan import default_plan
+from sextant_orchestrator.domain.answer_composer import compose_answer, compose_unresolved
 from sextant_orchestrator.domain.errors import StepFailed
-from sextant_orchestrator.domain.grounding import CITATION, ungrounded_numbers
+from sextant_orchestrator.domain.findings import findings_of
+from sextant_orchestrator.domain.grounding import (
+    CITATION,
+    drop_sentences_stating,
+    ungrounded_names,
+    ungrounded_numbers,
+)
 from sextant_orchestrator.domain.ports import PassageRanker, ToolInvoker
-from sextant_orchestrator.domain.state import AnalysisState, Passage, PlannedCall, Usage
+from sextant_orchestrator.domain.question_planner import Intent, plan_question
+from sextant_orchestrator.domain.question_reading import read_question
+from sextant_orchestrator.domain.state import AnalysisState, Passage, Usage
 from sextant_orchestrator.infrastructure.graphs import prompts
 from sextant_orchestrator.infrastructure.llm.policy import LlmBudgetExhausted, LlmCallPolicy
 
 PROFILE_CALL_ID = "T0"
+DEFAULT_ROUNDS = 4
 
 
 def _describe(error: BaseException) -> str:
@@ -50,12 +59,18 @@ class WorkflowNodes:
         llm: BaseChatModel,
         llm_calls_tools: bool,
         policy: LlmCallPolicy,
+        strict_grounding: bool = False,
     ) -> None:
+        """``llm_calls_tools``: the model plans with native tool calls and writes the
+        answer; otherwise the offline planner plans and the answer is composed from the
+        findings. ``strict_grounding``: drop the sentences of a model's answer that state
+        a number or name no evidence holds."""
         self.tools = tools
         self.ranker = ranker
         self.llm = llm
         self.llm_calls_tools = llm_calls_tools
         self.policy = policy
+        self.strict_grounding = strict_grounding
 
     async def _ask(
         self, step: str, state: AnalysisState, model: Any, messages: list[Any]
@@ -78,7 +93,7 @@ class WorkflowNodes:
         started = time.perf_counter()
         outcome = await self.tools.invoke(
             call_id=PROFILE_CALL_ID,
-            tool_name="descriptive_statistics",
+            tool_name="profile_dataset",
             dataset_id=state["dataset_id"],
             arguments={},
             tenant_id=state["tenant_id"],
@@ -96,54 +111,72 @@ class WorkflowNodes:
         }
 
     async def plan(self, state: AnalysisState) -> dict[str, Any]:
+        """One round of the agent loop: this round's tool calls, or none (the loop ends)
+        when the rounds or the tool-call budget are spent, or the planner is done."""
         started = time.perf_counter()
-        max_calls = state.get("max_tool_calls", 8)
-        update: dict[str, Any] = {}
-        planned: list[PlannedCall] = []
-        if self.llm_calls_tools and max_calls > 0:
-            catalogue = await self.tools.list_tools(tenant_id=state["tenant_id"])
-            model = self.llm.bind_tools(
-                [
-                    {
-                        "type": "function",
-                        "function": {
-                            "name": t["name"],
-                            "description": t["description"],
-                            "parameters": t["parameters"],
-                        },
-                    }
-                    for t in catalogue
-                ]
-            )
-            messages = [
-                SystemMessage(prompts.PLANNER.format(max_calls=max_calls)),
-                HumanMessage(
-                    f"Question: {state['question']}\n"
-                    f"Dataset profile: {prompts.profile_summary(state['profile'])}"
-                ),
-            ]
-            llm_started = time.perf_counter()
-            response = await self._ask("plan", state, model, messages)
-            update["usage"] = _usage(response, time.perf_counter() - llm_started)
-            known = {t["name"] for t in catalogue}
-            for call in response.tool_calls[:max_calls]:
-                if call["name"] in known:
-                    planned.append(
-                        {
-                            "call_id": f"T{len(planned) + 1}",
-                            "tool_name": call["name"],
-                            "arguments": dict(call["args"]),
-                        }
-                    )
-        if not planned:
-            planned = default_plan(state["profile"], max_calls=max_calls)
-        update["planned"] = planned
+        this_round = state.get("round", 0) + 1
+        used = sum(1 for o in state.get("outcomes", []) if o["call_id"] != PROFILE_CALL_ID)
+        budget = state.get("max_tool_calls", 8) - used
+        update: dict[str, Any] = {"round": this_round}
+        proposed: list[tuple[str, dict[str, Any]]] = []
+        if budget > 0 and this_round <= state.get("max_rounds", DEFAULT_ROUNDS):
+            if self.llm_calls_tools:
+                proposed, usage = await self._model_proposes(state, budget)
+                update["usage"] = usage
+            elif this_round == 1:
+                offline = plan_question(state["question"], state["profile"])
+                update["intent"] = offline.intent.as_dict()
+                proposed = [(c["tool_name"], c["arguments"]) for c in offline.calls]
+        update["planned"] = [
+            {"call_id": f"T{used + number}", "tool_name": name, "arguments": arguments}
+            for number, (name, arguments) in enumerate(proposed[:budget], start=1)
+        ]
         update["timings_ms"] = {"plan": (time.perf_counter() - started) * 1000}
         return update
 
+    async def _model_proposes(
+        self, state: AnalysisState, budget: int
+    ) -> tuple[list[tuple[str, dict[str, Any]]], Usage]:
+        """Native tool calling: the model sees the question, the profile and every earlier
+        round's calls and results, and asks for more calls or none."""
+        catalogue = await self.tools.list_tools(tenant_id=state["tenant_id"])
+        model = self.llm.bind_tools(
+            [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t["name"],
+                        "description": t["description"],
+                        "parameters": t["parameters"],
+                    },
+                }
+                for t in catalogue
+            ]
+        )
+        messages: list[Any] = [
+            SystemMessage(prompts.PLANNER.format(max_calls=budget)),
+            HumanMessage(
+                f"Question: {state['question']}\n"
+                f"Dataset profile: {prompts.profile_summary(state['profile'])}"
+            ),
+            *prompts.earlier_rounds(state.get("outcomes", [])),
+        ]
+        llm_started = time.perf_counter()
+        response = await self._ask("plan", state, model, messages)
+        usage = _usage(response, time.perf_counter() - llm_started)
+        known = {t["name"] for t in catalogue}
+        proposed = [
+            (call["name"], dict(call["args"]))
+            for call in response.tool_calls
+            if call["name"] in known
+        ]
+        return proposed, usage
+
     async def run_tools(self, state: AnalysisState) -> dict[str, Any]:
-        """Independent calls run concurrently; a tool error is recorded, not fatal."""
+        """Independent calls run concurrently; a tool error is recorded, not fatal (the
+        next round sees it and may correct the call)."""
         started = time.perf_counter()
+        this_round = state.get("round", 1)
         outcomes = await asyncio.gather(
             *(
                 self.tools.invoke(
@@ -157,7 +190,7 @@ class WorkflowNodes:
             )
         )
         return {
-            "outcomes": list(outcomes),
+            "outcomes": [{**outcome, "round": this_round} for outcome in outcomes],
             "timings_ms": {"run_tools": (time.perf_counter() - started) * 1000},
         }
 
@@ -189,7 +222,14 @@ class WorkflowNodes:
         }
 
     async def synthesize(self, state: AnalysisState) -> dict[str, Any]:
+        """The answer. A model that cannot call tools does not write it: the answer is
+        composed from the findings, so every figure and name in it is a tool's."""
         started = time.perf_counter()
+        if not self.llm_calls_tools:
+            return {
+                "answer": self._composed_answer(state),
+                "timings_ms": {"synthesize": (time.perf_counter() - started) * 1000},
+            }
         messages = [
             SystemMessage(prompts.SYNTHESIZER),
             HumanMessage(
@@ -207,15 +247,45 @@ class WorkflowNodes:
             "timings_ms": {"synthesize": (time.perf_counter() - started) * 1000},
         }
 
+    @staticmethod
+    def _composed_answer(state: AnalysisState) -> str:
+        intent = Intent.from_dict(state.get("intent") or {"kind": "overview"})
+        if intent.kind == "unresolved":
+            reading = read_question(state["question"], state.get("profile", {}))
+            return compose_unresolved(reading, intent.note.split(", "))
+        answer = compose_answer(intent, state.get("outcomes", []))
+        passages = state.get("passages", [])
+        if passages:
+            top = passages[0]
+            answer += f" Related document: {top['title'] or top['document_id']} [{top['marker']}]."
+        return answer
+
     async def finalize(self, state: AnalysisState) -> dict[str, Any]:
-        """Keep the citations the answer actually uses, in order of first use, and list
-        the numbers it writes that none of its evidence contains."""
+        """Findings from every tool result; the citations the answer uses, in order of
+        first use; and the numbers and names it writes that none of its evidence holds.
+        In strict mode a sentence stating such a number or name is dropped."""
         outcomes = state.get("outcomes", [])
         passages = state.get("passages", [])
         answer = state.get("answer", "")
-        known = {o["call_id"] for o in outcomes} | {p["marker"] for p in passages}
-        cited = list(dict.fromkeys(m for m in CITATION.findall(answer) if m in known))
         evidence: list[object] = [state.get("question", ""), state.get("profile", {})]
         evidence += [[o["arguments"], o["result"]] for o in outcomes]
-        evidence += [p["text"] for p in passages]
-        return {"cited": cited, "ungrounded_numbers": ungrounded_numbers(answer, evidence)}
+        evidence += [[p["title"], p["text"]] for p in passages]
+        numbers = ungrounded_numbers(answer, evidence)
+        names = ungrounded_names(answer, evidence)
+        if self.strict_grounding and (numbers or names):
+            answer = drop_sentences_stating(answer, [*numbers, *names])
+        known = {o["call_id"] for o in outcomes} | {p["marker"] for p in passages}
+        cited = list(dict.fromkeys(m for m in CITATION.findall(answer) if m in known))
+        findings = [
+            finding
+            for outcome in outcomes
+            if outcome["call_id"] != PROFILE_CALL_ID
+            for finding in findings_of(outcome)
+        ]
+        return {
+            "answer": answer,
+            "cited": cited,
+            "ungrounded_numbers": numbers,
+            "ungrounded_values": names,
+            "findings": findings,
+        }

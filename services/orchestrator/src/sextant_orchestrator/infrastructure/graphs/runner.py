@@ -7,17 +7,34 @@ from langchain_core.runnables import RunnableConfig
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from sextant_contracts import WorkflowStep
 from sextant_orchestrator.domain.errors import TransientFailure
+from sextant_orchestrator.domain.progress import StepAt, StepDone
 from sextant_orchestrator.domain.state import AnalysisState
 from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
-from sextant_orchestrator.infrastructure.graphs.workflow import STEPS
+from sextant_orchestrator.infrastructure.graphs.workflow import (
+    RECURSION_LIMIT,
+    STEPS,
+    step_after,
+)
 
 CHECKPOINT_STORE_ERRORS = (RedisConnectionError, RedisTimeoutError)
 _STEP_NAMES = frozenset(step.value for step in STEPS)
 
 
 def _config(thread_id: str) -> RunnableConfig:
-    return {"configurable": {"thread_id": thread_id}}
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
+
+
+def _round_of(step: str, current_round: int) -> int:
+    """A plan step opens the next round; every other step belongs to the current one."""
+    return current_round + 1 if step == WorkflowStep.PLAN.value else current_round
+
+
+def _detail(update: dict[str, Any]) -> str:
+    """The tools a plan chose or run_tools ran, by name."""
+    calls = update.get("planned") or update.get("outcomes") or []
+    return ", ".join(str(c.get("tool_name")) for c in calls if isinstance(c, dict))
 
 
 class LangGraphWorkflow:
@@ -28,23 +45,46 @@ class LangGraphWorkflow:
         self._saver = saver
         self._finished_ttl_s = finished_ttl_s
 
-    async def next_steps(self, thread_id: str) -> tuple[bool, list[str]]:
+    async def next_step(self, thread_id: str) -> tuple[bool, StepAt | None]:
         try:
             snapshot = await self._graph.aget_state(_config(thread_id))
         except CHECKPOINT_STORE_ERRORS as error:
             raise TransientFailure(f"checkpoint store unavailable: {error}") from error
-        return bool(snapshot.values), list(snapshot.next)
+        if not snapshot.next:
+            return bool(snapshot.values), None
+        step = str(snapshot.next[0])
+        current_round = int((snapshot.values or {}).get("round", 0))
+        return bool(snapshot.values), StepAt(step, _round_of(step, current_round))
 
-    async def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[str, None]:
+    async def run(
+        self, thread_id: str, initial: AnalysisState | None
+    ) -> AsyncGenerator[StepDone, None]:
         # durability="sync": a step's checkpoint is in Redis before the next step starts,
         # so a crash never re-runs a step that had finished.
+        current_round = int((initial or {}).get("round", 0))
+        if initial is None:
+            _, upcoming = await self.next_step(thread_id)
+            if upcoming is not None:
+                current_round = upcoming.round - (upcoming.step == WorkflowStep.PLAN.value)
         try:
             async for chunk in self._graph.astream(
                 initial, _config(thread_id), stream_mode="updates", durability="sync"
             ):
-                for node in chunk:
-                    if node in _STEP_NAMES:
-                        yield node
+                for node, update in chunk.items():
+                    if node not in _STEP_NAMES:
+                        continue
+                    values = update if isinstance(update, dict) else {}
+                    current_round = int(values.get("round", current_round))
+                    following = step_after(node, values)
+                    yield StepDone(
+                        done=StepAt(node, current_round),
+                        following=(
+                            StepAt(following, _round_of(following, current_round))
+                            if following
+                            else None
+                        ),
+                        detail=_detail(values),
+                    )
         except CHECKPOINT_STORE_ERRORS as error:
             raise TransientFailure(f"checkpoint store unavailable: {error}") from error
 

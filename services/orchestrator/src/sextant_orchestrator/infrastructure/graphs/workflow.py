@@ -1,23 +1,45 @@
-"""The StateGraph: profile → plan → run_tools → retrieve → synthesize → finalize."""
+"""The StateGraph: profile → (plan → run_tools)* → retrieve → synthesize → finalize.
 
-import itertools
+The agent loop: each plan step proposes this round's tool calls (from the model, or
+the offline planner); run_tools runs them and hands their results to the next plan.
+A plan step with nothing left to call ends the loop. Every step is checkpointed, so a
+crash resumes in the round it was in.
+"""
+
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 
 from sextant_contracts import WorkflowStep
+from sextant_contracts.analysis import MAX_ROUNDS
 from sextant_orchestrator.domain.state import AnalysisState
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
 
-STEPS: tuple[WorkflowStep, ...] = (
-    WorkflowStep.PROFILE,
-    WorkflowStep.PLAN,
-    WorkflowStep.RUN_TOOLS,
-    WorkflowStep.RETRIEVE,
-    WorkflowStep.SYNTHESIZE,
-    WorkflowStep.FINALIZE,
-)
+STEPS: tuple[WorkflowStep, ...] = tuple(WorkflowStep)
+RECURSION_LIMIT = 2 * (MAX_ROUNDS + 1) + 8
+"""Steps LangGraph may run in one invocation: the longest loop plus the fixed steps."""
+
+
+def step_after(step: str, update: dict[str, Any]) -> str | None:
+    """The step that follows ``step`` given the update it returned (None: the end).
+    The graph's edges and the progress events both route through here."""
+    if step == WorkflowStep.PLAN.value:
+        return (
+            WorkflowStep.RUN_TOOLS.value if update.get("planned") else WorkflowStep.RETRIEVE.value
+        )
+    if step == WorkflowStep.RUN_TOOLS.value:
+        return WorkflowStep.PLAN.value
+    index = STEPS.index(WorkflowStep(step))
+    if step == WorkflowStep.PROFILE.value:
+        return WorkflowStep.PLAN.value
+    return STEPS[index + 1].value if index + 1 < len(STEPS) else None
+
+
+def _after_plan(state: AnalysisState) -> str:
+    following = step_after(WorkflowStep.PLAN.value, dict(state))
+    assert following is not None
+    return following
 
 
 def build_workflow(nodes: WorkflowNodes, checkpointer: BaseCheckpointSaver[Any]) -> Any:
@@ -25,8 +47,15 @@ def build_workflow(nodes: WorkflowNodes, checkpointer: BaseCheckpointSaver[Any])
     graph = StateGraph(AnalysisState)
     for step in STEPS:
         graph.add_node(step.value, getattr(nodes, step.value))
-    graph.add_edge(START, STEPS[0].value)
-    for current, following in itertools.pairwise(STEPS):
-        graph.add_edge(current.value, following.value)
-    graph.add_edge(STEPS[-1].value, END)
+    graph.add_edge(START, WorkflowStep.PROFILE.value)
+    graph.add_edge(WorkflowStep.PROFILE.value, WorkflowStep.PLAN.value)
+    graph.add_conditional_edges(
+        WorkflowStep.PLAN.value,
+        _after_plan,
+        [WorkflowStep.RUN_TOOLS.value, WorkflowStep.RETRIEVE.value],
+    )
+    graph.add_edge(WorkflowStep.RUN_TOOLS.value, WorkflowStep.PLAN.value)
+    graph.add_edge(WorkflowStep.RETRIEVE.value, WorkflowStep.SYNTHESIZE.value)
+    graph.add_edge(WorkflowStep.SYNTHESIZE.value, WorkflowStep.FINALIZE.value)
+    graph.add_edge(WorkflowStep.FINALIZE.value, END)
     return graph.compile(checkpointer=checkpointer)

@@ -10,17 +10,26 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+from pydantic import Field, JsonValue, ValidationError
 
-from sextant_tools.domain.errors import ColumnNotFound, InvalidToolArguments
+from sextant_tools.domain.errors import InvalidToolArguments
+from sextant_tools.infrastructure.tools.arguments import ToolArguments
+from sextant_tools.infrastructure.tools.columns import require_columns
+from sextant_tools.infrastructure.tools.filters import RowFilter, apply_filters
 
-ArgsT = TypeVar("ArgsT", bound="ToolArguments")
+__all__ = ["FilteredArguments", "Tool", "ToolArguments", "require_columns"]
+
+ArgsT = TypeVar("ArgsT", bound=ToolArguments)
 
 
-class ToolArguments(BaseModel):
-    """Base of every tool's arguments: strict about unknown keys, so typos are errors."""
+class FilteredArguments(ToolArguments):
+    """Arguments of a tool that works on the rows meeting ``filters`` (every data tool)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    filters: list[RowFilter] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Only rows meeting every condition are used.",
+    )
 
 
 class Tool(ABC, Generic[ArgsT]):
@@ -42,8 +51,18 @@ class Tool(ABC, Generic[ArgsT]):
         return parsed
 
     def run(self, frame: pd.DataFrame, raw_arguments: dict[str, Any]) -> dict[str, JsonValue]:
-        """Validate the arguments, then compute; the result is JSON-safe."""
-        return self.compute(frame, self.parse_arguments(raw_arguments))
+        """Validate the arguments, keep the rows their filters select, then compute; the
+        result is JSON-safe and, when rows were filtered, says how many were used."""
+        args = self.parse_arguments(raw_arguments)
+        filters: list[RowFilter] = list(getattr(args, "filters", []))
+        if not filters:
+            return self.compute(frame, args)
+        selected = apply_filters(frame, filters)
+        result = self.compute(selected, args)
+        result["rows"] = len(selected)
+        result["rows_before_filters"] = len(frame)
+        result["filters"] = [f.model_dump(mode="json") for f in filters]
+        return result
 
     @abstractmethod
     def compute(self, frame: pd.DataFrame, args: ArgsT) -> dict[str, JsonValue]: ...
@@ -51,14 +70,6 @@ class Tool(ABC, Generic[ArgsT]):
     def json_schema(self) -> dict[str, Any]:
         """The arguments' JSON Schema, as LLM tool-calling APIs expect."""
         return self.arguments.model_json_schema()
-
-
-def require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    """Raise ColumnNotFound naming the missing columns and the available ones."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        available = ", ".join(map(str, frame.columns[:50]))
-        raise ColumnNotFound(f"unknown column(s) {missing}; available: {available}")
 
 
 def numeric_columns(frame: pd.DataFrame, requested: Sequence[str] | None) -> list[str]:

@@ -6,6 +6,8 @@ from sextant_tools.domain.errors import UnknownTool
 from sextant_tools.infrastructure.tools.base import Tool
 from sextant_tools.infrastructure.tools.grouping import GroupByAggregateTool, TopCategoriesTool
 from sextant_tools.infrastructure.tools.outliers import OutlierDetectionTool
+from sextant_tools.infrastructure.tools.profile import DatasetProfileTool
+from sextant_tools.infrastructure.tools.query import QueryTool
 from sextant_tools.infrastructure.tools.statistics import (
     CorrelationMatrixTool,
     DescriptiveStatisticsTool,
@@ -36,6 +38,8 @@ def default_catalogue() -> ToolCatalogue:
     """Every data tool the service offers."""
     return ToolCatalogue(
         [
+            DatasetProfileTool(),
+            QueryTool(),
             DescriptiveStatisticsTool(),
             CorrelationMatrixTool(),
             GroupByAggregateTool(),

@@ -7,8 +7,8 @@ from pydantic import Field, JsonValue
 
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import (
+    FilteredArguments,
     Tool,
-    ToolArguments,
     numeric_series,
     require_columns,
 )
@@ -18,7 +18,7 @@ MAX_GROUPS = 1000
 Aggregation = Literal["mean", "sum", "count", "min", "max", "median", "std"]
 
 
-class GroupByArguments(ToolArguments):
+class GroupByArguments(FilteredArguments):
     by: list[str] = Field(min_length=1, max_length=5, description="Columns to group by.")
     metric: str = Field(description="Numeric column to aggregate.")
     aggregation: Aggregation = "mean"
@@ -55,7 +55,7 @@ class GroupByAggregateTool(Tool[GroupByArguments]):
         }
 
 
-class ValueCountsArguments(ToolArguments):
+class ValueCountsArguments(FilteredArguments):
     column: str
     top: int = Field(default=10, ge=1, le=100)
     include_nulls: bool = False

@@ -6,12 +6,12 @@ import pandas as pd
 from pydantic import Field, JsonValue
 
 from sextant_tools.infrastructure.json_safe import to_json_value
-from sextant_tools.infrastructure.tools.base import Tool, ToolArguments, numeric_series
+from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_series
 
 MAX_REPORTED = 100
 
 
-class OutlierArguments(ToolArguments):
+class OutlierArguments(FilteredArguments):
     column: str
     method: Literal["iqr", "zscore"] = "iqr"
     threshold: float | None = Field(

@@ -9,10 +9,10 @@ from pydantic import Field, JsonValue
 
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
-from sextant_tools.infrastructure.tools.base import Tool, ToolArguments, numeric_columns
+from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_columns
 
 
-class StatisticsArguments(ToolArguments):
+class StatisticsArguments(FilteredArguments):
     columns: list[str] | None = Field(
         default=None, description="Numeric columns to describe; all numeric columns if omitted."
     )
@@ -30,12 +30,17 @@ class DescriptiveStatisticsTool(Tool[StatisticsArguments]):
 
     def compute(self, frame: pd.DataFrame, args: StatisticsArguments) -> dict[str, JsonValue]:
         columns = numeric_columns(frame, args.columns)
-        series = [frame[column] for column in columns]
         return {
-            "statistics": dict(zip(columns, _describe_all(series), strict=True)),
+            "statistics": describe_columns(frame, columns),
             "columns_used": to_json_value(columns),
             "rows": len(frame),
         }
+
+
+def describe_columns(frame: pd.DataFrame, columns: list[str]) -> dict[str, JsonValue]:
+    """Statistics of each (numeric) column, by name."""
+    series = [frame[column] for column in columns]
+    return dict(zip(columns, _describe_all(series), strict=True))
 
 
 PARALLEL_MIN_ROWS = 50_000
@@ -69,7 +74,7 @@ def _describe(series: pd.Series) -> JsonValue:
     )
 
 
-class CorrelationArguments(ToolArguments):
+class CorrelationArguments(FilteredArguments):
     method: Literal["pearson", "spearman"] = "pearson"
     columns: list[str] | None = Field(default=None, description="At least two numeric columns.")
 

@@ -9,8 +9,8 @@ from pydantic import JsonValue
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import (
+    FilteredArguments,
     Tool,
-    ToolArguments,
     numeric_series,
     require_columns,
 )
@@ -18,7 +18,7 @@ from sextant_tools.infrastructure.tools.base import (
 PERIOD_ALIASES = {"day": "D", "week": "W", "month": "MS", "quarter": "QS", "year": "YS"}
 
 
-class TrendArguments(ToolArguments):
+class TrendArguments(FilteredArguments):
     time_column: str
     value_column: str
     period: Literal["day", "week", "month", "quarter", "year"] = "month"
