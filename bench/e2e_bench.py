@@ -11,7 +11,9 @@ and prints where the time goes. Not a test: ``make bench-e2e`` (needs ``make inf
 
 import argparse
 import asyncio
+import itertools
 import json
+import re
 import statistics
 import threading
 import time
@@ -32,7 +34,7 @@ from tests.integration.infrastructure import Infrastructure, start_local
 from tests.integration.ingress.service import start_ingress
 from tests.integration.kafka_helpers import skip_group_to_end
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, completion, running_fake_openai
-from tests.integration.orchestrator.service import STEPS, start_orchestrator
+from tests.integration.orchestrator.service import saw_tool_results, start_orchestrator
 from tests.integration.processes import ServiceProcess, free_port
 
 RESULTS = Path(__file__).parent / "results" / "e2e.json"
@@ -42,7 +44,9 @@ RESULT_TOPICS = ["analysis.completed.v1", "analysis.failed.v1"]
 
 
 def answer_at_once(body: dict[str, Any]) -> Any:
-    if "tools" in body:  # planning: one tool call
+    if "tools" in body and saw_tool_results(body):  # planning round 2: done
+        return completion("The results answer the question.")
+    if "tools" in body:  # planning round 1: one tool call
         return completion(
             tool_calls=[
                 ("group_by_aggregate", {"by": ["region"], "metric": "sales", "aggregation": "sum"})
@@ -137,55 +141,56 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+ROUND = re.compile(r"\(round (\d+)")
+
+
+def _label(envelope: dict[str, Any]) -> str:
+    """ "plan round 1" from a progress event; the terminal event is "terminal"."""
+    payload = envelope.get("payload", {})
+    step = payload.get("step")
+    if step is None:
+        return "terminal event written"
+    found = ROUND.search(str(payload.get("message", "")))
+    return f"{step} round {found.group(1)}" if found else str(step)
+
+
 async def hop_profile(infra: Infrastructure, ids: list[str]) -> dict[str, float]:
-    """Median ms of each hop, from the rows and the recorded event times."""
+    """Median ms of each hop, from the rows and the recorded events in sequence order:
+    a step (started -> completed) and the gap to the next one (checkpoint, progress)."""
     engine = create_engine(infra.postgres)
     hops: dict[str, list[float]] = {}
     try:
         async with engine.connect() as connection:
             rows = await connection.execute(
                 text(
-                    "SELECT a.analysis_id, a.created_at, a.finished_at, e.sequence,"
-                    " e.envelope->>'occurred_at' AS occurred_at"
+                    "SELECT a.analysis_id, a.created_at, e.sequence, e.envelope"
                     " FROM analyses a JOIN analysis_events e USING (analysis_id)"
-                    " WHERE a.analysis_id = ANY(:ids)"
+                    " WHERE a.analysis_id = ANY(:ids) ORDER BY a.analysis_id, e.sequence"
                 ),
                 {"ids": [uuid.UUID(i) for i in ids]},
             )
             per_analysis: dict[str, dict[str, Any]] = {}
             for row in rows:
                 item = per_analysis.setdefault(
-                    str(row.analysis_id),
-                    {"created": row.created_at, "finished": row.finished_at, "events": {}},
+                    str(row.analysis_id), {"created": row.created_at, "events": []}
                 )
-                item["events"][row.sequence] = datetime.fromisoformat(row.occurred_at)
+                occurred = datetime.fromisoformat(row.envelope["occurred_at"])
+                item["events"].append((occurred, _label(row.envelope)))
     finally:
         await engine.dispose()
 
-    def add(name: str, start: datetime | None, end: datetime | None) -> None:
-        if start is not None and end is not None:
-            hops.setdefault(name, []).append((end - start).total_seconds() * 1000)
+    def add(name: str, start: datetime, end: datetime) -> None:
+        hops.setdefault(name, []).append((end - start).total_seconds() * 1000)
 
     for item in per_analysis.values():
         events = item["events"]
-        add(
-            "accepted -> profile started (outbox relay, Kafka, consumer, admit, lease)",
-            item["created"],
-            events.get(0),
-        )
-        for index, step in enumerate(STEPS):
-            add(f"step {step}", events.get(2 * index), events.get(2 * index + 1))
-            if index + 1 < len(STEPS):
-                add(
-                    f"{step} -> {STEPS[index + 1]} (checkpoint, progress publish)",
-                    events.get(2 * index + 1),
-                    events.get(2 * index + 2),
-                )
-        add(
-            "finalize completed -> terminal event written",
-            events.get(2 * len(STEPS) - 1),
-            events.get(1_000_000),
-        )
+        if not events:
+            continue
+        add("accepted -> profile started (outbox relay, Kafka, consumer, admit, lease)",
+            item["created"], events[0][0])  # fmt: skip
+        for (start, label), (end, following) in itertools.pairwise(events):
+            name = f"step {label}" if label == following else f"{label} -> {following}"
+            add(name, start, end)
     return {name: round(statistics.median(values), 2) for name, values in hops.items()}
 
 

@@ -66,12 +66,13 @@ Responder = Callable[[dict[str, Any]], Scripted]
 class FakeOpenAI:
     """Answers from ``script`` in order, then from ``responder`` (chosen per request)."""
 
-    def __init__(self) -> None:
+    def __init__(self, route: str = "/v1/chat/completions") -> None:
+        """``route``: where the provider's API answers (Anthropic: ``/v1/messages``)."""
         self.script: list[Scripted] = []
         self.responder: Responder | None = None
         self.requests: list[dict[str, Any]] = []
         self.app = FastAPI()
-        self.app.post("/v1/chat/completions")(self._complete)
+        self.app.post(route)(self._complete)
         self.base_url = ""
 
     async def _complete(self, request: Request) -> Response:
@@ -91,8 +92,8 @@ class FakeOpenAI:
 
 
 @asynccontextmanager
-async def running_fake_openai() -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI()
+async def running_fake_openai(route: str = "/v1/chat/completions") -> AsyncIterator[FakeOpenAI]:
+    fake = FakeOpenAI(route)
     server = http_server(fake.app, host="127.0.0.1", port=0)
     serving = asyncio.create_task(server.serve())
     await wait_until(lambda: server.started, timeout_s=10, what="the fake OpenAI server")

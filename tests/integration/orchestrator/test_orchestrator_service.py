@@ -21,7 +21,6 @@ from tests.integration.orchestrator.service import (
     ANSWER,
     ANSWER_UNGROUNDED,
     SALES_CSV,
-
     TENANT,
     count_rows,
     events_for,

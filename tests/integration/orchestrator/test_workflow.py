@@ -16,8 +16,12 @@ from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
 from sextant_orchestrator.infrastructure.graphs.workflow import build_workflow
 from sextant_orchestrator.infrastructure.llm.policy import LlmCallPolicy
+from sextant_orchestrator.infrastructure.llm.providers import build_chat_model
+from sextant_orchestrator.infrastructure.llm.settings import LlmSettings
 from sextant_tools.bootstrap import ToolsService
 from tests.integration.orchestrator.conftest import ServiceClients
+from tests.integration.orchestrator.fake_anthropic import message as anthropic_message
+from tests.integration.orchestrator.fake_anthropic import running_fake_anthropic
 from tests.integration.orchestrator.fake_openai import (
     FakeOpenAI,
     Scripted,
@@ -55,11 +59,12 @@ async def _run(
     *,
     policy: LlmCallPolicy | None = None,
     llm_timeout_s: float = 5.0,
+    llm: Any = None,
 ) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     nodes = WorkflowNodes(
         tools=clients.tools,
         ranker=clients.ranker,
-        llm=_chat(fake, llm_timeout_s),
+        llm=llm or _chat(fake, llm_timeout_s),
         llm_calls_tools=True,
         policy=policy or LlmCallPolicy(backoff_s=0.05, backoff_max_s=1.0),
     )
@@ -146,9 +151,11 @@ async def test_workflow_runs_end_to_end_with_numbers_from_the_tools(
     assert [c["id"] for c in second_round[2]["tool_calls"]] == ["T1", "T2"]
     assert [m["tool_call_id"] for m in second_round[3:5]] == ["T1", "T2"]
     assert '"group_count": 3' in second_round[3]["content"]
-    assert state["round"] == 2 and state["planned"] == []
+    assert state["round"] == 2
+    assert state["planned"] == []
     east = next(f for f in state["findings"] if "region = east" in f["statement"])
-    assert east["call_id"] == "T1" and east["paths"] == {"value": "groups[0].value"}
+    assert east["call_id"] == "T1"
+    assert east["paths"] == {"value": "groups[0].value"}
     assert set(state["timings_ms"]) >= {"profile", "plan", "run_tools", "synthesize"}
 
     saved = await graph.aget_state(config)  # checkpointed in Redis
@@ -194,12 +201,15 @@ async def test_the_agent_loop_corrects_a_failed_call_in_the_next_round(
     by_call = {o["call_id"]: o for o in state["outcomes"]}
     assert by_call["T1"]["error"] is not None
     assert "'regions': nearest ['region']" in by_call["T1"]["error"]
-    assert by_call["T1"]["round"] == 1 and by_call["T2"]["round"] == 2
+    assert by_call["T1"]["round"] == 1
+    assert by_call["T2"]["round"] == 2
     assert by_call["T2"]["result"]["table"][0] == {"region": "north", "sum_sales": 220.0}
     round_two = json.dumps(fake.requests[1]["messages"])
-    assert "nearest" in round_two and "regions" in round_two
+    assert "nearest" in round_two
+    assert "regions" in round_two
     assert state["round"] == 3
-    assert state["ungrounded_numbers"] == [] and state["ungrounded_values"] == []
+    assert state["ungrounded_numbers"] == []
+    assert state["ungrounded_values"] == []
 
 
 @pytest.mark.parametrize(
@@ -244,3 +254,59 @@ async def test_llm_that_keeps_failing_ends_with_an_error_not_a_hang(
     assert "HTTP 503" in caught.value.reason
     assert getattr(caught.value.__cause__, "status_code", None) == 503
     assert len(fake.requests) == 3
+
+
+async def test_the_agent_loop_speaks_anthropic_tool_use_over_several_rounds(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    """The same loop through ChatAnthropic: tool_use blocks in, tool_result blocks back,
+    two rounds of calls, then no more; every figure from the tools service."""
+    dataset_id = await _upload(tools_service)
+    frame = pd.read_csv(io.StringIO(SALES_CSV))
+    async with running_fake_anthropic() as fake:
+        fake.script = [
+            anthropic_message(
+                tool_uses=[
+                    (
+                        "query",
+                        {"group_by": ["region"], "aggregates": [{"fn": "sum", "column": "sales"}]},
+                    )
+                ]
+            ),
+            anthropic_message(
+                "Now the correlation.",
+                tool_uses=[("correlation_matrix", {"columns": ["sales", "units"]})],
+            ),
+            anthropic_message(DONE_PLANNING),
+            anthropic_message("The north sells the most: 220.0 [T1]; sales track units [T2]."),
+        ]
+        choice = build_chat_model(
+            LlmSettings(
+                PROVIDER="anthropic",
+                BASE_URL=fake.base_url.removesuffix("/v1"),
+                API_KEY="sk-ant-test",  # type: ignore[arg-type]
+                MODEL="claude-test",
+            )
+        )
+        state, _, _ = await _run(service_clients, redis, fake, dataset_id, llm=choice.model)
+
+    assert choice.calls_tools
+    by_call = {o["call_id"]: o for o in state["outcomes"]}
+    assert [by_call["T1"]["round"], by_call["T2"]["round"]] == [1, 2]
+    assert (
+        by_call["T1"]["result"]["table"][0]["sum_sales"]
+        == frame.groupby("region")["sales"].sum().max()
+    )
+    third = fake.requests[2]["messages"]
+    results = [
+        b
+        for m in third
+        if m["role"] == "user"
+        for b in m["content"]
+        if isinstance(b, dict) and b.get("type") == "tool_result"
+    ]
+    assert [r["tool_use_id"] for r in results] == ["T1", "T2"]
+    assert state["usage"]["llm_calls"] == 4
+    assert state["usage"]["input_tokens"] == 400
+    assert state["cited"] == ["T1", "T2"]
+    assert state["ungrounded_numbers"] == []

@@ -113,7 +113,10 @@ def test_counts_distinct_values_and_rows() -> None:
 
 @pytest.mark.parametrize(
     ("question", "missing"),
-    [("What is the total profit by region?", "profit"), ("What were sales in Atlantis?", "Atlantis")],
+    [
+        ("What is the total profit by region?", "profit"),
+        ("What were sales in Atlantis?", "Atlantis"),
+    ],
 )
 def test_a_column_or_value_the_data_lacks_is_said_not_invented(question: str, missing: str) -> None:
     plan, outcomes, text = answer(SALES, question)

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sextant_orchestrator.domain.default_plan import default_plan
-from sextant_orchestrator.domain.question_reading import QuestionReading, read_question
+from sextant_orchestrator.domain.question_reading import (
+    QuestionReading,
+    column_words,
+    read_question,
+    stem,
+)
 
 IntentKind = Literal[
     "argmax",
@@ -126,6 +131,10 @@ def _aggregation(text: str, default: str) -> str:
         return "median"
     if _has(r"\btotal\b|\bsum\b|\boverall\b|\bcombined\b|\bin all\b", text):
         return "sum"
+    if _has(r"\bminimum\b|\bmin\b|\bsmallest value\b", text):
+        return "min"
+    if _has(r"\bmaximum\b|\bmax\b|\blargest value\b", text):
+        return "max"
     return default
 
 
@@ -180,6 +189,17 @@ def _intent(text: str, reading: QuestionReading) -> Intent:
     high, low = _has(rf"\b(?:{HIGH})\b", text), _has(rf"\b(?:{LOW})\b", text)
     asks_which = _has(r"\bwhich\b|\bwhat\b|\bwho\b|\bwhere\b|\bname\b|\blist\b|\btop\b", text)
     top = _top_n(text)
+    which_period = re.search(r"\b(?:which|what)\s+(year|quarter|month|week|weekday|day|hour)\b", text)
+    if which_period and (high or low) and time_column:
+        measure = _first(numeric, reading, exclude={time_column})
+        return Intent(
+            kind="argmin" if low and not high else "argmax",
+            measure=measure,
+            aggregation=_aggregation(text, "sum") if measure else "count",
+            group=time_column,
+            bucket=which_period.group(1),
+            filters=filters,
+        )
     group = _group_column(text, categorical, reading)
     if (high or low) and asks_which and group:
         measure = _first(numeric, reading)
@@ -225,13 +245,13 @@ def _first(
 
 
 def _mentions_plural(text: str, column: str) -> bool:
-    """ "How many species ..." asks for distinct values of ``species``; "how many penguins
-    weigh ..." counts rows."""
-    from sextant_orchestrator.domain.question_reading import column_words
-
-    return any(
-        re.search(rf"how many {re.escape(w)}", text) for w in column_words(column) if len(w) > 2
-    )
+    """How many species ...: distinct values of ``species``; "how many penguins weigh
+    ..." counts rows."""
+    match = re.search(r"how many (\w+)", text)
+    if not match:
+        return False
+    asked = stem(match.group(1))
+    return any(stem(w) == asked for w in column_words(column) if len(w) > 2)
 
 
 def _time_column(reading: QuestionReading) -> str | None:
@@ -243,26 +263,23 @@ def _time_column(reading: QuestionReading) -> str | None:
 
 
 def _group_column(text: str, categorical: list[str], reading: QuestionReading) -> str | None:
-    """The column whose values answer "which ...": the one named after "which"/"what",
-    else the best-named categorical column, else the only low-cardinality one."""
-    match = re.search(r"\b(?:which|what|each|per|by)\s+(\w+)", text)
-    if match:
-        word = match.group(1)
-        for column in reading.of_kind("categorical", "boolean", "text"):
-            if column in reading.filtered_columns:
-                continue
-            from sextant_orchestrator.domain.question_reading import column_words, stem
-
-            if stem(word) in {stem(w) for w in column_words(column)}:
+    """The column whose values answer "which ...": the one named after "which"/"what"/
+    "per"/"by", else the best-named categorical column, else (for a "which" question)
+    the only low-cardinality one. "What was the highest wind?" names none: no grouping."""
+    candidates = [
+        c for c in reading.of_kind("categorical", "boolean", "text") if c not in reading.filtered_columns
+    ]
+    for match in re.finditer(r"\b(?:which|what|each|per|by|every)\s+(\w+)", text):
+        asked = stem(match.group(1))
+        for column in candidates:
+            if asked in {stem(w) for w in column_words(column)}:
                 return column
     if categorical:
         return categorical[0]
-    groupable = [
-        c
-        for c in reading.of_kind("categorical")
-        if c not in reading.filtered_columns and 1 < reading.columns[c].distinct <= 500
-    ]
-    return groupable[0] if len(groupable) == 1 else (groupable[0] if groupable else None)
+    if not _has(r"\bwhich\b|\bwho\b|\bwhere\b", text):
+        return None
+    groupable = [c for c in candidates if 1 < reading.columns[c].distinct <= 500]
+    return groupable[0] if groupable else None
 
 
 def _calls(intent: Intent, reading: QuestionReading) -> list[dict[str, Any]]:
@@ -272,9 +289,12 @@ def _calls(intent: Intent, reading: QuestionReading) -> list[dict[str, Any]]:
         aggregates = [{"fn": "count"}]
         if intent.measure:
             aggregates = [{"fn": intent.aggregation, "column": intent.measure}, {"fn": "count"}]
+        key: str | dict[str, str] = intent.group or ""
+        if intent.bucket:
+            key = {"column": intent.group or "", "bucket": intent.bucket}
         return [
             _query(
-                group_by=[intent.group],
+                group_by=[key],
                 aggregates=aggregates,
                 descending=intent.kind != "argmin",
                 limit=max(intent.limit, 5),

@@ -112,6 +112,7 @@ STOPWORDS = frozenset(
 # Everyday words for common measures, matched against column-name words. General
 # vocabulary (weather, money, size), not any one dataset's columns.
 SYNONYMS: dict[str, tuple[str, ...]] = {
+    "temperature": ("temp", "temperature", "tmax", "tmin"),
     "warm": ("temp", "temperature", "tmax", "temp_max"),
     "warmest": ("temp", "temperature", "tmax", "temp_max"),
     "hot": ("temp", "temperature", "tmax", "temp_max"),
@@ -247,6 +248,7 @@ def read_question(question: str, profile: dict[str, Any]) -> QuestionReading:
             reading.scores[name] = score
     _value_filters(reading, question)
     _year_filters(reading, question)
+    _number_filters(reading, question)
     reading.unknown_terms = _unknown_proper_nouns(reading, tokens)
     reading.unknown_measures = _unknown_measures(reading, question)
     return reading
@@ -261,14 +263,21 @@ def _column_score(name: str, lowered: str, stems: set[str], expanded: set[str]) 
     spaced = " ".join(parts)
     if len(parts) > 1 and spaced in lowered:
         return 2.5
-    hits = sum(1 for p in parts if stem(p) in stems and p not in STOPWORDS)
-    score = hits / len(parts) + (0.5 if hits == len(parts) else 0.0) if hits else 0.0
-    synonym_hits = {p for p in parts if p in expanded} | (
-        {name.lower()} if name.lower() in expanded else set()
-    )
-    if not hits and synonym_hits:
-        score = 0.8
-    return score
+    matched = {
+        p
+        for p in parts
+        if p not in STOPWORDS
+        and (stem(p) in stems or (len(p) >= 3 and any(s.startswith(p) for s in stems)))
+    }
+    # Everyday words count too ("longest" for a length column), as weaker evidence.
+    by_synonym = {p for p in parts if p in expanded and p not in matched}
+    if name.lower() in expanded:
+        by_synonym.add(name.lower())
+    if not matched and not by_synonym:
+        return 0.0
+    covered = len(matched) + 0.8 * len(by_synonym)
+    complete = len(matched) + len(by_synonym) >= len([p for p in parts if p not in STOPWORDS])
+    return covered / len(parts) + (0.5 if complete and matched else 0.0)
 
 
 def _value_filters(reading: QuestionReading, question: str) -> None:
@@ -340,9 +349,9 @@ def _unknown_proper_nouns(reading: QuestionReading, tokens: list[str]) -> list[s
     return unknown
 
 
+AGGREGATE_WORDS = r"total|average|mean|median|sum|maximum|minimum|highest|lowest|max|min"
 MEASURE_AFTER = re.compile(
-    r"\b(?:total|average|mean|median|sum of|maximum|minimum|highest|lowest|max|min)\s+"
-    r"(?:of\s+|the\s+)*([A-Za-z][A-Za-z_]*)"
+    rf"\b(?:{AGGREGATE_WORDS})\s+(?:(?:of|the|{AGGREGATE_WORDS})\s+)*([A-Za-z][A-Za-z_]*)"
 )
 
 
@@ -358,7 +367,62 @@ def _unknown_measures(reading: QuestionReading, question: str) -> list[str]:
         word = match.group(1)
         if word in STOPWORDS or stem(word) in known or word in SYNONYMS:
             continue
+        if any(len(k) >= 3 and stem(word).startswith(k) for k in known):
+            continue  # "population" for a column "pop"
         if any(stem(w) in known for w in column_words(word)):
             continue
         unknown.append(word)
     return unknown
+
+
+COMPARISON = re.compile(
+    r"\b(?P<op>more than|greater than|over|above|at least|less than|fewer than|under|below|"
+    r"at most|exactly|with|of|having)\s+(?P<number>-?\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z_]+)?"
+)
+NUMBER_BEFORE_COLUMN = re.compile(r"\b(?P<number>-?\d+(?:\.\d+)?)\s+(?P<unit>[A-Za-z_]+)")
+OPERATORS = {
+    "more than": ">",
+    "greater than": ">",
+    "over": ">",
+    "above": ">",
+    "at least": ">=",
+    "less than": "<",
+    "fewer than": "<",
+    "under": "<",
+    "below": "<",
+    "at most": "<=",
+}
+
+
+def _numeric_column_for(reading: QuestionReading, word: str | None) -> str | None:
+    if not word:
+        return None
+    target = stem(word.lower())
+    for name, info in reading.columns.items():
+        if info.kind != "numeric" or name in reading.filtered_columns:
+            continue
+        parts = [stem(p) for p in column_words(name)]
+        if target in parts or any(len(p) >= 3 and target.startswith(p) for p in parts):
+            return name
+    return None
+
+
+def _number_filters(reading: QuestionReading, question: str) -> None:
+    """"with 8 cylinders", "more than 150 horsepower": a number next to a numeric column's
+    name filters that column (years are handled apart)."""
+    years = {int(y) for y in YEAR.findall(question)}
+    seen: set[str] = set()
+    for pattern in (COMPARISON, NUMBER_BEFORE_COLUMN):
+        for match in pattern.finditer(question.lower()):
+            number = float(match.group("number"))
+            if number.is_integer() and int(number) in years:
+                continue
+            column = _numeric_column_for(reading, match.groupdict().get("unit"))
+            if column is None or column in seen:
+                continue
+            op = OPERATORS.get(match.groupdict().get("op") or "", "==")
+            value: float | int = int(number) if number.is_integer() else number
+            reading.filters.append({"column": column, "op": op, "value": value})
+            reading.filtered_columns.add(column)
+            reading.scores.pop(column, None)
+            seen.add(column)

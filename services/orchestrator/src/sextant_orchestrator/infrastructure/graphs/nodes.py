@@ -257,7 +257,7 @@ class WorkflowNodes:
         passages = state.get("passages", [])
         if passages:
             top = passages[0]
-            answer += f" Related document: {top['title'] or top['document_id']} [{top['marker']}]."
+            answer += f" See also: {top['title'] or top['document_id']} [{top['marker']}]."
         return answer
 
     async def finalize(self, state: AnalysisState) -> dict[str, Any]:
