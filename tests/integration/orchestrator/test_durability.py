@@ -6,14 +6,17 @@ same topic) is running the same requests meanwhile.
 """
 
 import asyncio
+import json
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_orchestrator.application.run_analysis import inline_dataset_id
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.kafka_helpers import wait_until
+from tests.integration.kafka_helpers import read_all, wait_until
 from tests.integration.orchestrator.fake_openai import Scripted, completion, running_fake_openai
 from tests.integration.orchestrator.service import (
     ANSWER,
@@ -24,6 +27,7 @@ from tests.integration.orchestrator.service import (
     planning_requests,
     publish_request,
     request_envelope,
+    saw_tool_results,
     start_orchestrator,
     started_steps,
     wait_caught_up,
@@ -135,3 +139,57 @@ async def test_a_step_longer_than_max_poll_interval_causes_no_second_run(
     # The consumer stayed in its group the whole time: assigned its partitions once.
     log = process.log_path.read_text()
     assert log.count('"message": "partitions assigned"') == 1, process.tail(40)
+
+
+async def test_killed_in_round_two_resumes_without_repeating_round_one(
+    infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    """kill -9 while the model is asked for round 2: the restarted process asks round 2
+    again, and neither round 1's LLM call nor its tool calls run a second time (counted
+    at the loopback LLM server and on the tools service's request topic)."""
+    async with running_fake_openai() as fake:
+        hanging = completion("never answered")
+        hanging.hang_s = 60
+
+        def hang_in_round_two(body: dict[str, Any]) -> Scripted:
+            return hanging if "tools" in body and saw_tool_results(body) else plan_then_answer(body)
+
+        fake.responder = hang_in_round_two
+        group = f"orchestrator-round2-{uuid.uuid4().hex[:8]}"
+        first, _ = await start_orchestrator(
+            infra, name="orchestrator-round2-1", group=group, llm_env=llm_env(fake)
+        )
+        envelope = request_envelope()
+        analysis_id = envelope.payload.analysis_id
+        try:
+            await publish_request(infra.kafka, envelope)
+            await wait_until(
+                lambda: any(saw_tool_results(r) for r in fake.requests if "tools" in r),
+                timeout_s=90,
+                what="the round-2 planning call",
+            )
+        finally:
+            first.kill()  # SIGKILL while round 2 waits for the model
+
+        fake.responder = plan_then_answer
+        second, _ = await start_orchestrator(
+            infra, name="orchestrator-round2-2", group=group, llm_env=llm_env(fake), new_group=False
+        )
+        try:
+            row = await wait_terminal(engine, analysis_id, timeout_s=120, process=second)
+        finally:
+            assert await asyncio.to_thread(second.stop) == 0
+            second.kill()
+
+    assert row.status == "completed", row.error
+    planning = [r for r in fake.requests if "tools" in r]
+    assert sum(1 for r in planning if not saw_tool_results(r)) == 1  # round 1: asked once
+    assert sum(1 for r in planning if saw_tool_results(r)) == 2  # round 2: killed + rerun
+    dataset_id = str(inline_dataset_id(analysis_id))
+    invocations = [
+        json.loads(r.value)["payload"]
+        for r in await read_all(infra.kafka, "tools.requested.v1", expected=10_000, timeout_s=5)
+    ]
+    ours = Counter(i["tool_name"] for i in invocations if i.get("dataset_id") == dataset_id)
+    assert ours == {"profile_dataset": 1, "group_by_aggregate": 1, "correlation_matrix": 1}
+    assert {c["call_id"] for c in row.tool_calls} == {"T0", "T1", "T2"}
