@@ -17,9 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sextant_orchestrator.application.run_analysis import inline_dataset_id
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import read_all, wait_until
-from tests.integration.orchestrator.fake_openai import Scripted, completion, running_fake_openai
+from tests.integration.orchestrator.fake_openai import (
+    FakeOpenAI,
+    Scripted,
+    completion,
+    running_fake_openai,
+)
 from tests.integration.orchestrator.service import (
     ANSWER,
+    AnalysisRow,
     count_rows,
     events_for,
     llm_env,
@@ -35,6 +41,26 @@ from tests.integration.orchestrator.service import (
 )
 
 pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
+
+
+async def resume_in_a_new_process(
+    infra: Infrastructure,
+    engine: AsyncEngine,
+    fake: FakeOpenAI,
+    group: str,
+    analysis_id: uuid.UUID,
+) -> AnalysisRow:
+    """After a kill -9: a new process in the same group (the model now answering at
+    once) takes the analysis over and finishes it; its row once terminal."""
+    fake.responder = plan_then_answer
+    second, _ = await start_orchestrator(
+        infra, name=f"{group}-resumed", group=group, llm_env=llm_env(fake), new_group=False
+    )
+    try:
+        return await wait_terminal(engine, analysis_id, timeout_s=120, process=second)
+    finally:
+        assert await asyncio.to_thread(second.stop) == 0
+        second.kill()
 
 
 async def test_killed_mid_step_resumes_without_redoing_finished_steps(
@@ -68,15 +94,7 @@ async def test_killed_mid_step_resumes_without_redoing_finished_steps(
         finally:
             first.kill()  # SIGKILL in the middle of "synthesize"
 
-        fake.responder = plan_then_answer
-        second, _ = await start_orchestrator(
-            infra, name="orchestrator-crash-2", group=group, llm_env=llm_env(fake), new_group=False
-        )
-        try:
-            row = await wait_terminal(engine, analysis_id, timeout_s=120, process=second)
-        finally:
-            assert await asyncio.to_thread(second.stop) == 0
-            second.kill()
+        row = await resume_in_a_new_process(infra, engine, fake, group, analysis_id)
 
     assert row.status == "completed", row.error
     assert row.answer == ANSWER
@@ -171,15 +189,7 @@ async def test_killed_in_round_two_resumes_without_repeating_round_one(
         finally:
             first.kill()  # SIGKILL while round 2 waits for the model
 
-        fake.responder = plan_then_answer
-        second, _ = await start_orchestrator(
-            infra, name="orchestrator-round2-2", group=group, llm_env=llm_env(fake), new_group=False
-        )
-        try:
-            row = await wait_terminal(engine, analysis_id, timeout_s=120, process=second)
-        finally:
-            assert await asyncio.to_thread(second.stop) == 0
-            second.kill()
+        row = await resume_in_a_new_process(infra, engine, fake, group, analysis_id)
 
     assert row.status == "completed", row.error
     planning = [r for r in fake.requests if "tools" in r]

@@ -189,7 +189,9 @@ def _intent(text: str, reading: QuestionReading) -> Intent:
     high, low = _has(rf"\b(?:{HIGH})\b", text), _has(rf"\b(?:{LOW})\b", text)
     asks_which = _has(r"\bwhich\b|\bwhat\b|\bwho\b|\bwhere\b|\bname\b|\blist\b|\btop\b", text)
     top = _top_n(text)
-    which_period = re.search(r"\b(?:which|what)\s+(year|quarter|month|week|weekday|day|hour)\b", text)
+    which_period = re.search(
+        r"\b(?:which|what)\s+(year|quarter|month|week|weekday|day|hour)\b", text
+    )
     if which_period and (high or low) and time_column:
         measure = _first(numeric, reading, exclude={time_column})
         return Intent(
@@ -267,7 +269,9 @@ def _group_column(text: str, categorical: list[str], reading: QuestionReading) -
     "per"/"by", else the best-named categorical column, else (for a "which" question)
     the only low-cardinality one. "What was the highest wind?" names none: no grouping."""
     candidates = [
-        c for c in reading.of_kind("categorical", "boolean", "text") if c not in reading.filtered_columns
+        c
+        for c in reading.of_kind("categorical", "boolean", "text")
+        if c not in reading.filtered_columns
     ]
     for match in re.finditer(r"\b(?:which|what|each|per|by|every)\s+(\w+)", text):
         asked = stem(match.group(1))
@@ -325,7 +329,7 @@ def _calls(intent: Intent, reading: QuestionReading) -> list[dict[str, Any]]:
         aggregates = [{"fn": "count"}]
         if intent.measure:
             aggregates = [{"fn": intent.aggregation, "column": intent.measure}, {"fn": "count"}]
-        key = {"column": intent.group, "bucket": intent.bucket}
+        key = {"column": intent.group, "bucket": intent.bucket or "year"}
         name = f"{intent.group}_{intent.bucket}"
         return [
             _query(

@@ -408,7 +408,7 @@ def _numeric_column_for(reading: QuestionReading, word: str | None) -> str | Non
 
 
 def _number_filters(reading: QuestionReading, question: str) -> None:
-    """"with 8 cylinders", "more than 150 horsepower": a number next to a numeric column's
+    """ "with 8 cylinders", "more than 150 horsepower": a number next to a numeric column's
     name filters that column (years are handled apart)."""
     years = {int(y) for y in YEAR.findall(question)}
     seen: set[str] = set()
