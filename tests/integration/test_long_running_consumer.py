@@ -46,7 +46,7 @@ async def test_at_full_concurrency_the_next_record_starts_when_a_slot_frees(
     )
     await consumer.start()
     try:
-        await consumer.wait_assigned()
+        await consumer.wait_assigned(timeout_s=120)
         values = [f"r{i}".encode() for i in range(12)]
         started = time.monotonic()
         await produce_raw(infra.kafka, fresh_topic, values)

@@ -118,7 +118,9 @@ def orchestrator_process(
             "SEXTANT_ORCHESTRATOR_LEASE_S": "3",
             "SEXTANT_ORCHESTRATOR_SERVICE_TIMEOUT_S": "60",
             "SEXTANT_ORCHESTRATOR_OUTBOX_POLL_S": "0.5",
-            "KAFKA_SESSION_TIMEOUT_MS": "6000",
+            # Sized for a loaded 2-core box (a stalled heartbeat under 6 s rebalanced the
+            # group mid-test); still short enough for a takeover after kill -9.
+            "KAFKA_SESSION_TIMEOUT_MS": "10000",
             **llm_env,
         },
         name=name,

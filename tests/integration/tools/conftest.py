@@ -27,6 +27,6 @@ async def tools_service(infra: Infrastructure) -> AsyncIterator[ToolsService]:
     await skip_group_to_end(infra.kafka, settings.CONSUMER_GROUP, ["tools.requested.v1"])
     service = bootstrap(settings)
     await service.start()
-    await service.consumer.wait_assigned()
+    await service.consumer.wait_assigned(timeout_s=120)  # a slow, loaded box
     yield service
     await service.close()

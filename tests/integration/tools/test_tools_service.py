@@ -260,6 +260,8 @@ async def test_catalogue_is_listed_for_llm_binding(client: ToolClient) -> None:
     assert isinstance(tools, list)
     names = {tool["name"] for tool in tools}  # type: ignore[index]
     assert names == {
+        "profile_dataset",
+        "query",
         "descriptive_statistics",
         "correlation_matrix",
         "group_by_aggregate",
