@@ -19,8 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import start_ingress
-from tests.integration.kafka_helpers import eventually
-from tests.integration.orchestrator.fake_openai import running_fake_openai
+from tests.integration.kafka_helpers import eventually, wait_until
+from tests.integration.orchestrator.fake_openai import (
+    FakeOpenAI,
+    Scripted,
+    completion,
+    running_fake_openai,
+)
 from tests.integration.orchestrator.service import (
     ANSWER,
     ANSWER_UNGROUNDED,
@@ -43,6 +48,7 @@ pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
 class Stack:
     base_url: str
     api_key: str
+    fake: FakeOpenAI
 
     @property
     def headers(self) -> dict[str, str]:
@@ -62,7 +68,7 @@ async def stack(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Sta
         ingress, base_url = await start_ingress(infra, name="e2e-ingress")
         try:
             key = await PostgresApiKeys(engine).create(tenant_id=TENANT, name="e2e")
-            yield Stack(base_url, key)
+            yield Stack(base_url, key, fake)
             assert await asyncio.to_thread(ingress.stop) == 0
             assert await asyncio.to_thread(orchestrator.stop) == 0
         finally:
@@ -214,3 +220,47 @@ async def test_the_cli_uploads_submits_follows_publishes_and_tails(
     assert status["status"] == "completed"
     row = await wait_terminal(engine, uuid.UUID(published["analysis_id"]))
     assert event["event_id"] == str(row.terminal_event_id)
+
+
+async def test_a_rest_cancel_stops_a_running_analysis(
+    stack: Stack, engine: AsyncEngine, infra: Infrastructure
+) -> None:
+    """POST /cancel while the analysis runs: it ends cancelled at the next step boundary.
+    (It used to answer 202 "cancelling" and then complete: the ingress flagged the row
+    itself, so the orchestrator never woke the run.)"""
+    slow = completion(ANSWER)
+    slow.hang_s = 4.0
+
+    def slow_synthesis(body: dict[str, object]) -> Scripted:
+        return plan_then_answer(body) if "tools" in body else slow
+
+    stack.fake.responder = slow_synthesis
+    try:
+        async with httpx.AsyncClient(base_url=stack.base_url, headers=stack.headers) as client:
+            submitted = await client.post(
+                "/v1/analyses",
+                json={
+                    "question": "Which region sells the most?",
+                    "inline_dataset": {"media_type": "text/csv", "content": SALES_CSV},
+                },
+            )
+            analysis_id = submitted.json()["analysis_id"]
+            before = len(stack.fake.requests)
+            await wait_until(
+                lambda: any("tools" not in r for r in stack.fake.requests[before:]),
+                timeout_s=90,
+                what="the synthesis call",
+            )
+            cancel = await client.post(
+                f"/v1/analyses/{analysis_id}/cancel", json={"reason": "changed my mind"}
+            )
+            assert cancel.status_code == 202
+            row = await wait_terminal(engine, uuid.UUID(analysis_id), timeout_s=60)
+    finally:
+        stack.fake.responder = plan_then_answer
+    assert row.status == "cancelled"
+    assert row.error == {"code": "cancelled", "reason": "changed my mind", "step": "finalize"}
+    cancelled = await events_for(
+        infra.kafka, "analysis.cancelled.v1", uuid.UUID(analysis_id), expected=1
+    )
+    assert [e["event_id"] for e in cancelled] == [str(row.terminal_event_id)]

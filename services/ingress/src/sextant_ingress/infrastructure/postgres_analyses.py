@@ -19,6 +19,7 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
+from sextant_ingress.domain.events import TERMINAL_KINDS
 from sextant_ingress.domain.submissions import (
     Accepted,
     AnalysisView,
@@ -45,11 +46,6 @@ _COLUMNS = (
     " timings_ms, error, created_at, finished_at"
 )
 _GET = text(f"SELECT {_COLUMNS} FROM analyses WHERE analysis_id = :id AND tenant_id = :tenant_id")  # noqa: S608 - constant column list
-_FLAG_CANCEL = text(
-    "UPDATE analyses SET cancel_requested_at = now(), cancel_reason = :reason, updated_at = now()"
-    " WHERE analysis_id = :id AND tenant_id = :tenant_id"
-    " AND status NOT IN ('completed', 'failed', 'cancelled') RETURNING analysis_id"
-)
 _STATUS = text("SELECT status FROM analyses WHERE analysis_id = :id AND tenant_id = :tenant_id")
 
 REQUESTS_TOPIC = "analysis.requested.v1"
@@ -169,21 +165,24 @@ class PostgresAnalysisStore:
         return views, next_cursor
 
     async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> None:
-        """Flag the row (the orchestrator checks it between steps) and announce it."""
+        """Send the cancel command (through the outbox to ``analysis.cancel-requested.v1``):
+        the orchestrator, which owns the analysis's lifecycle, flags the row and wakes the
+        run at its next step boundary. The ingress writes none of its columns: when it set
+        the flag itself, the orchestrator's handler (which flags only unflagged rows, and
+        notifies the running process only when it did) never told the run, and the
+        analysis completed anyway."""
         event = Envelope.wrap(
             AnalysisCancellationRequested(analysis_id=analysis_id, reason=reason),
             tenant_id=tenant_id,
             correlation_id=str(analysis_id),
         )
-        params = {"id": analysis_id, "tenant_id": tenant_id, "reason": reason}
         async with self._engine.begin() as connection:
-            flagged = (await connection.execute(_FLAG_CANCEL, params)).one_or_none()
-            if flagged is None:
-                status = (
-                    await connection.execute(_STATUS, {"id": analysis_id, "tenant_id": tenant_id})
-                ).scalar_one_or_none()
-                if status is None:
-                    raise NotFound(f"analysis {analysis_id} not found")
+            status = (
+                await connection.execute(_STATUS, {"id": analysis_id, "tenant_id": tenant_id})
+            ).scalar_one_or_none()
+            if status is None:
+                raise NotFound(f"analysis {analysis_id} not found")
+            if status in TERMINAL_KINDS:
                 raise NotCancellable(f"analysis {analysis_id} is already {status}")
             await enqueue(
                 connection, topic=CANCELLATIONS_TOPIC, key=str(analysis_id), envelope=event
