@@ -5,8 +5,10 @@ import asyncio
 import time
 import uuid
 
-from aiokafka import ConsumerRecord
+import pytest
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from sextant_platform.fatal import failures
 from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, wait_until
@@ -65,3 +67,46 @@ async def wait_until_committed(infra: Infrastructure, group: str, topic: str) ->
     while await group_lag(infra.kafka, group, topic) > 0:
         assert time.monotonic() < deadline, "offsets were not committed past finished work"
         await asyncio.sleep(0.2)
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+async def test_records_compressed_with_any_codec_are_consumed(
+    infra: Infrastructure, fresh_topic: str, codec: str
+) -> None:
+    """A producer with compression on (common in Java clients and kcat) must not stop the
+    loop: without the codec library aiokafka raised UnsupportedCodecError in getmany and
+    the poll loop died silently."""
+    handled: list[bytes] = []
+
+    async def handler(record: ConsumerRecord[bytes, bytes]) -> None:
+        handled.append(record.value or b"")
+
+    async def never(record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        raise AssertionError(f"no record should fail: {error}")
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.kafka.BOOTSTRAP_SERVERS, compression_type=codec, acks="all"
+    )
+    await producer.start()
+    try:
+        batch = [f"{codec}-{i}".encode() * 20 for i in range(5)]
+        for value in batch:
+            await producer.send(fresh_topic, value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    consumer = LongRunningConsumer(
+        infra.kafka,
+        [fresh_topic],
+        group_id=f"lrc-{codec}-{uuid.uuid4().hex[:8]}",
+        client_id="lrc-codec-test",
+        handler=handler,
+        on_error=never,
+    )
+    await consumer.start()
+    try:
+        await wait_until(lambda: len(handled) == len(batch), timeout_s=60, what=f"{codec} records")
+    finally:
+        await consumer.stop()
+    assert sorted(handled) == sorted(batch)
+    assert failures() == []

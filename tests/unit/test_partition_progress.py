@@ -1,8 +1,16 @@
-"""The long-running consumer never commits past a record whose handler is still running."""
+"""The long-running consumer never commits past a record whose handler is still running,
+survives a revoked partition, and never dies silently."""
+
+import asyncio
+import contextlib
+import json
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import UnsupportedCodecError
 
+from sextant_platform.fatal import failures, forget_failures, must_not_die
+from sextant_platform.health import HealthApp
 from sextant_platform.kafka.long_running_consumer import LongRunningConsumer, PartitionProgress
 from sextant_platform.settings import KafkaSettings
 
@@ -69,3 +77,71 @@ async def test_a_partition_revoked_while_its_commit_is_in_flight_is_not_a_crash(
 
     assert fake.committed == [{partition: 8}]
     assert partition not in consumer._progress
+
+
+class _BrokenConsumer:
+    """A consumer whose poll raises what aiokafka raised for an lz4 batch without its codec."""
+
+    def assignment(self) -> set[TopicPartition]:
+        return set()
+
+    def resume(self, *_: TopicPartition) -> None:
+        return None
+
+    async def getmany(self, **_: object) -> dict[TopicPartition, list[object]]:
+        raise UnsupportedCodecError("Libraries for lz4 compression codec not found")
+
+
+async def test_a_poll_loop_that_dies_is_logged_marks_the_process_failed_and_stops_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    forget_failures()
+    stopped = asyncio.Event()
+
+    async def nothing(*_: object) -> None:
+        return None
+
+    consumer = LongRunningConsumer(
+        KafkaSettings(), ["t"], group_id="g-dies", client_id="c", handler=nothing, on_error=nothing
+    )
+    consumer._consumer = _BrokenConsumer()  # type: ignore[assignment]
+    task = asyncio.create_task(consumer._poll_loop())
+    must_not_die(task, what="the poll loop of g-dies", stop=stopped.set)
+    await asyncio.wait_for(stopped.wait(), 5)
+
+    (failure,) = failures()
+    assert failure.startswith("the poll loop of g-dies: UnsupportedCodecError: ")
+    assert failure.endswith("Libraries for lz4 compression codec not found")
+    assert "the poll loop of g-dies died; stopping the process" in caplog.text
+    response = await _get(HealthApp({}), "/healthz")
+    assert response == (503, {"status": "failed", "failures": failures()})
+    forget_failures()
+    assert await _get(HealthApp({}), "/healthz") == (200, {"status": "ok"})
+
+
+async def test_an_orderly_stop_is_not_a_death() -> None:
+    forget_failures()
+    stopped = asyncio.Event()
+    task = asyncio.create_task(asyncio.sleep(60))
+    must_not_die(task, what="sleeper", stop=stopped.set)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0)
+    assert not stopped.is_set()
+    assert failures() == []
+
+
+async def _get(app: HealthApp, path: str) -> tuple[int, dict[str, object]]:
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "method": "GET", "path": path}, receive, send)
+    body = sent[1]["body"]
+    assert isinstance(body, bytes)
+    return int(str(sent[0]["status"])), json.loads(body)

@@ -1,6 +1,7 @@
 """Liveness and readiness probes as a tiny ASGI app, for services without an HTTP API.
 
-``GET /healthz``: the process is up and its event loop answers (200).
+``GET /healthz``: the process is up, its event loop answers and none of its must-run
+loops died (200; 503 naming what died, see :mod:`sextant_platform.fatal`).
 ``GET /readyz``: every named check passes (200) or not (503, with which one failed).
 Checks are async callables; each gets ``timeout_s`` and a failure is reported, not raised.
 """
@@ -12,6 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sextant_platform.fatal import failures
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +53,11 @@ class HealthApp:
         if scope.get("method") != "GET":
             await self._respond(send, 405, {"detail": "only GET is served"})
         elif path == "/healthz":
-            await self._respond(send, 200, {"status": "ok"})
+            dead = failures()
+            if dead:
+                await self._respond(send, 503, {"status": "failed", "failures": dead})
+            else:
+                await self._respond(send, 200, {"status": "ok"})
         elif path == "/readyz":
             results = await run_checks(self.checks, self.timeout_s)
             ready = all(results.values())

@@ -7,6 +7,8 @@ from typing import Any
 
 import uvicorn
 
+from sextant_platform.fatal import EXIT_CODE, failures
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -52,6 +54,8 @@ async def serve_until_stopped(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         await close()
+    if failures():  # a must-run loop died: exit non-zero so the supervisor restarts us
+        raise SystemExit(EXIT_CODE)
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

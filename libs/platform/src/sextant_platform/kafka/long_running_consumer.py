@@ -32,6 +32,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from faststream.kafka import KafkaBroker
 from prometheus_client import Gauge
 
+from sextant_platform.fatal import must_not_die
 from sextant_platform.kafka.broker import create_consumer
 from sextant_platform.kafka.dead_letter import publish_dead_letter
 from sextant_platform.settings import KafkaSettings
@@ -133,6 +134,7 @@ class LongRunningConsumer:
         self._consumer.subscribe(self._topics, listener=_Listener(self))
         await self._consumer.start()
         self._loop_task = asyncio.create_task(self._poll_loop(), name=f"consume-{self._group_id}")
+        must_not_die(self._loop_task, what=f"the poll loop of consumer group {self._group_id}")
 
     async def wait_assigned(self, timeout_s: float = 30.0) -> None:
         """Until this consumer owns at least one partition (tests, readiness)."""

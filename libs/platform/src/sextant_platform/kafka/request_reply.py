@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from sextant_contracts import Envelope
 from sextant_contracts.base import Contract
+from sextant_platform.fatal import must_not_die
 from sextant_platform.kafka.broker import create_consumer
 from sextant_platform.settings import KafkaSettings
 
@@ -127,6 +128,7 @@ class KafkaRequestReply(Generic[ReplyT]):
                 self._read_replies(consumer), name=f"replies-{self._group_id}"
             )
             self._poll_task.add_done_callback(self._reader_ended)
+            must_not_die(self._poll_task, what=f"the reply reader of {self._group_id}")
         async with asyncio.timeout(timeout_s):
             await self._listener.assigned.wait()
             for partition in self._listener.partitions:

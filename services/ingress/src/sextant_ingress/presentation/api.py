@@ -40,6 +40,7 @@ from sextant_ingress.presentation.event_stream import EventFeed, event_stream_ro
 from sextant_ingress.presentation.metrics import ANALYSES_SUBMITTED, DATASETS_UPLOADED_BYTES
 from sextant_ingress.presentation.problems import ApiProblem, problem, problem_responses
 from sextant_platform.database.datasets import insert_dataset
+from sextant_platform.fatal import failures
 from sextant_platform.health import ReadinessCheck, run_checks
 from sextant_platform.metrics import HttpMetrics, metrics_endpoint
 from sextant_platform.outbox import EventTooLarge
@@ -336,8 +337,11 @@ def create_app(
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        dead = failures()  # a must-run loop (the event recorder's) died
+        if dead:
+            return JSONResponse({"status": "failed", "failures": dead}, status_code=503)
+        return JSONResponse({"status": "ok"})
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
