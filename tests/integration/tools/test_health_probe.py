@@ -1,20 +1,29 @@
 """``python -m sextant_tools`` as a process: probes answer, SIGTERM stops it cleanly, and
 a killed service leaves no worker process behind."""
 
+import asyncio
 import os
 import time
+import uuid
 from pathlib import Path
 
 from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import skip_group_to_end
 from tests.integration.processes import ServiceProcess, free_port
 
 
 def _tools_process(infra: Infrastructure, name: str) -> tuple[ServiceProcess, int]:
+    """A tools process in a new group that starts at the topic's end: started at the
+    earliest offset it ran every invocation earlier tests published (and dead-lettered
+    their poison records a second time), and on a slow box its SIGTERM then waited for
+    that backlog past the test's timeout."""
+    group = f"{name}-{uuid.uuid4().hex[:8]}"
+    asyncio.run(skip_group_to_end(infra.kafka, group, ["tools.requested.v1"]))
     port = free_port()
     service = ServiceProcess(
         "sextant_tools",
         infra,
-        env={"SEXTANT_TOOLS_HTTP_PORT": str(port), "SEXTANT_TOOLS_CONSUMER_GROUP": name},
+        env={"SEXTANT_TOOLS_HTTP_PORT": str(port), "SEXTANT_TOOLS_CONSUMER_GROUP": group},
         name=name,
     ).start()
     return service, port

@@ -249,7 +249,13 @@ class LongRunningConsumer:
         if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await self._commit(self._consumer.assignment())
-            await self._consumer.stop()
+            try:
+                # Leaving the group needs the broker; with it away, aiokafka retries for
+                # ever and a SIGTERM never ended the process. Past the grace, give up:
+                # the broker expires the member after its session timeout.
+                await asyncio.wait_for(self._consumer.stop(), grace_s)
+            except TimeoutError:
+                logger.warning("the consumer did not leave its group in time; abandoned")
             self._consumer = None
 
     def _require_consumer(self) -> AIOKafkaConsumer:
