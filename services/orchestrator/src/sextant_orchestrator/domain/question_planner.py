@@ -166,21 +166,19 @@ def _intent(text: str, reading: QuestionReading) -> Intent:
     ):
         return Intent(kind="correlation", measure=numeric[0], group=numeric[1], filters=filters)
     if _has(r"outlier|anomal|unusual|extreme", text):
-        return Intent(kind="outliers", measure=_first(numeric, reading), filters=filters)
+        return Intent(kind="outliers", measure=_first(numeric), filters=filters)
     if _has(r"\bmissing\b|\bnull|\bempty\b|\bblank\b|\bno value", text):
-        return Intent(
-            kind="missing", measure=_first(numeric + categorical, reading), filters=filters
-        )
+        return Intent(kind="missing", measure=_first(numeric + categorical), filters=filters)
     if _has(
         r"how many (?:distinct|different|unique)|number of (?:distinct|different|unique)", text
     ) or (_has(r"how many\b", text) and categorical and _mentions_plural(text, categorical[0])):
-        return Intent(kind="distinct", measure=_first(categorical, reading), filters=filters)
+        return Intent(kind="distinct", measure=_first(categorical), filters=filters)
     bucket = next((b for b, pattern in BUCKETS.items() if _has(pattern, text)), None)
     time_column = _time_column(reading)
     if bucket and time_column:
         return Intent(
             kind="trend",
-            measure=_first(numeric, reading, exclude={time_column}),
+            measure=_first(numeric, exclude={time_column}),
             aggregation=_aggregation(text, "sum"),
             group=time_column,
             bucket=bucket,
@@ -193,7 +191,7 @@ def _intent(text: str, reading: QuestionReading) -> Intent:
         r"\b(?:which|what)\s+(year|quarter|month|week|weekday|day|hour)\b", text
     )
     if which_period and (high or low) and time_column:
-        measure = _first(numeric, reading, exclude={time_column})
+        measure = _first(numeric, exclude={time_column})
         return Intent(
             kind="argmin" if low and not high else "argmax",
             measure=measure,
@@ -204,7 +202,7 @@ def _intent(text: str, reading: QuestionReading) -> Intent:
         )
     group = _group_column(text, categorical, reading)
     if (high or low) and asks_which and group:
-        measure = _first(numeric, reading)
+        measure = _first(numeric)
         default = "sum" if measure else "count"
         return Intent(
             kind="top_n" if top and top > 1 else ("argmin" if low and not high else "argmax"),
@@ -234,12 +232,11 @@ def _intent(text: str, reading: QuestionReading) -> Intent:
         )
     if filters:
         return Intent(kind="count", filters=filters)
-    return Intent(kind="overview", measure=_first(numeric, reading), filters=filters)
+    return Intent(kind="overview", measure=_first(numeric), filters=filters)
 
 
-def _first(
-    candidates: list[str], reading: QuestionReading, *, exclude: set[str] | None = None
-) -> str | None:
+def _first(candidates: list[str], *, exclude: set[str] | None = None) -> str | None:
+    """The best candidate not excluded (None when there is none)."""
     for column in candidates:
         if column not in (exclude or set()):
             return column
