@@ -44,8 +44,8 @@ RESULT_TOPICS = ["analysis.completed.v1", "analysis.failed.v1"]
 
 
 def answer_at_once(body: dict[str, Any]) -> Any:
-    if "tools" in body and saw_tool_results(body):  # planning round 2: done
-        return completion("The results answer the question.")
+    if "tools" in body and saw_tool_results(body):  # round 2: no more calls, the answer
+        return completion(ANSWER)
     if "tools" in body:  # planning round 1: one tool call
         return completion(
             tool_calls=[

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -37,6 +38,7 @@ from tests.integration.orchestrator.service import (
     plan_then_answer,
     publish_request,
     request_envelope,
+    saw_tool_results,
     start_orchestrator,
     wait_terminal,
 )
@@ -231,10 +233,12 @@ async def test_a_rest_cancel_stops_a_running_analysis(
     slow = completion(ANSWER)
     slow.hang_s = 4.0
 
-    def slow_synthesis(body: dict[str, object]) -> Scripted:
-        return plan_then_answer(body) if "tools" in body else slow
+    def slow_answer(body: dict[str, Any]) -> Scripted:
+        """Round 2 (it has seen the tools' results) answers, slowly: no documents, so
+        that reply is the answer and finalize follows."""
+        return slow if saw_tool_results(body) else plan_then_answer(body)
 
-    stack.fake.responder = slow_synthesis
+    stack.fake.responder = slow_answer
     try:
         async with httpx.AsyncClient(base_url=stack.base_url, headers=stack.headers) as client:
             submitted = await client.post(
@@ -247,9 +251,9 @@ async def test_a_rest_cancel_stops_a_running_analysis(
             analysis_id = submitted.json()["analysis_id"]
             before = len(stack.fake.requests)
             await wait_until(
-                lambda: any("tools" not in r for r in stack.fake.requests[before:]),
+                lambda: any(saw_tool_results(r) for r in stack.fake.requests[before:]),
                 timeout_s=90,
-                what="the synthesis call",
+                what="the answering call",
             )
             cancel = await client.post(
                 f"/v1/analyses/{analysis_id}/cancel", json={"reason": "changed my mind"}

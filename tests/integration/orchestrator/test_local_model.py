@@ -63,3 +63,7 @@ async def test_embedded_default_answers_the_question_offline_from_the_tools(
     completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
     assert completed[0]["payload"]["model"] == "SmolLM2-135M-Instruct-Q4_1"
     assert completed[0]["payload"]["findings"] == row.findings
+    # The offline planner plans one round: no second plan step, nothing run twice.
+    progress = await events_for(infra.kafka, "analysis.progress.v1", analysis_id, expected=12)
+    started = [e["payload"]["step"] for e in progress if e["payload"]["status"] == "started"]
+    assert started == ["profile", "plan", "run_tools", "retrieve", "synthesize", "finalize"]

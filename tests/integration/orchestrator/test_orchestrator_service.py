@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_contracts import AnalysisCancellationRequested, Envelope
+from sextant_contracts import AnalysisCancellationRequested, Envelope, StepStatus
+from sextant_orchestrator.domain.progress import StepAt, sequence
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all, wait_until
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, Scripted, running_fake_openai
@@ -159,6 +160,10 @@ async def test_cancel_stops_the_workflow_at_the_next_step_boundary(
     cancelled = await events_for(infra.kafka, "analysis.cancelled.v1", analysis_id, expected=1)
     assert [e["event_id"] for e in cancelled] == [str(row.terminal_event_id)]
     assert cancelled[0]["payload"]["cancelled_at_step"] == "run_tools"
+    # It names the last progress published: plan's completion (a stream waits for it).
+    assert cancelled[0]["payload"]["last_progress_sequence"] == sequence(
+        StepAt("plan", 1), StepStatus.COMPLETED
+    )
 
 
 async def test_llm_that_keeps_failing_ends_the_analysis_as_failed_with_a_reason(

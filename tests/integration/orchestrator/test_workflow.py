@@ -60,6 +60,7 @@ async def _run(
     policy: LlmCallPolicy | None = None,
     llm_timeout_s: float = 5.0,
     llm: Any = None,
+    documents: list[dict[str, str]] = DOCUMENTS,
 ) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     nodes = WorkflowNodes(
         tools=clients.tools,
@@ -78,7 +79,7 @@ async def _run(
             "tenant_id": TENANT,
             "question": "Which region sells the most, and are sales and units related?",
             "dataset_id": dataset_id,
-            "documents": DOCUMENTS,
+            "documents": documents,
             "max_tool_calls": 4,
             "top_k_passages": 2,
         },
@@ -160,6 +161,28 @@ async def test_workflow_runs_end_to_end_with_numbers_from_the_tools(
 
     saved = await graph.aget_state(config)  # checkpointed in Redis
     assert saved.values["answer"].startswith("The east sells the most")
+
+
+async def test_the_final_reply_is_the_answer_when_there_are_no_passages(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    """The model's reply in the round where it stops calling tools is its answer: with
+    no passages to weave in, no separate synthesis call is made, and the steps with
+    nothing to do (retrieve, synthesize) are not run."""
+    dataset_id = await _upload(tools_service)
+    final = "The east sells the most (200.0) [T1]."
+    async with running_fake_openai() as fake:
+        fake.script = [_planned_then_answer()[0], completion(final)]
+        state, graph, config = await _run(service_clients, redis, fake, dataset_id, documents=[])
+        history = [s async for s in graph.aget_state_history(config)]
+
+    assert len(fake.requests) == 2  # round 1 and round 2: no synthesis call
+    assert state["answer"] == final
+    assert state["cited"] == ["T1"]
+    assert state["ungrounded_numbers"] == []
+    assert state["usage"]["llm_calls"] == 2
+    ran = [step for s in reversed(history) for step in s.next if step != "__start__"]
+    assert ran == ["profile", "plan", "run_tools", "plan", "finalize"]
 
 
 async def test_numbers_the_model_made_up_are_listed_with_the_answer(

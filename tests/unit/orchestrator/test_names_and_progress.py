@@ -1,10 +1,16 @@
 """Named values in an answer are checked like numbers; progress sequences of the agent
 loop are monotonic across rounds and the same on a resumed run."""
 
-from sextant_contracts import StepStatus
+import uuid
+from typing import Any
+
+from sextant_contracts import AnalysisProgressed, StepStatus, WorkflowStep
 from sextant_orchestrator.domain.grounding import drop_sentences_stating, ungrounded_names
-from sextant_orchestrator.domain.progress import StepAt, last_sequence_before, sequence
+from sextant_orchestrator.domain.progress import StepAt, sequence
+from sextant_orchestrator.domain.state import AnalysisState
+from sextant_orchestrator.infrastructure.graphs.nodes import after_loop
 from sextant_orchestrator.infrastructure.graphs.workflow import step_after
+from sextant_orchestrator.infrastructure.kafka_progress import progress_event_id
 
 EVIDENCE = [
     "Which region has the highest sales?",
@@ -50,19 +56,53 @@ def test_sequences_grow_through_every_round_and_after_the_loop() -> None:
     )
 
 
-def test_the_last_sequence_before_a_step_is_one_that_was_published() -> None:
-    assert last_sequence_before(StepAt("profile")) is None
-    assert last_sequence_before(StepAt("plan", 2)) == sequence(
-        StepAt("run_tools", 1), StepStatus.COMPLETED
-    )
-    assert last_sequence_before(StepAt("retrieve", 2)) == sequence(
-        StepAt("plan", 2), StepStatus.COMPLETED
-    )
+def test_progress_events_of_different_rounds_have_different_ids() -> None:
+    analysis_id = uuid.uuid4()
+
+    def event_id(at: StepAt, status: StepStatus) -> uuid.UUID:
+        return progress_event_id(
+            AnalysisProgressed(
+                analysis_id=analysis_id,
+                sequence=sequence(at, status),
+                step=WorkflowStep(at.step),
+                status=status,
+            )
+        )
+
+    started = StepStatus.STARTED
+    assert event_id(StepAt("plan", 1), started) != event_id(StepAt("plan", 2), started)
+    assert event_id(StepAt("plan", 2), started) == event_id(StepAt("plan", 2), started)
+    assert event_id(StepAt("plan", 2), started) != event_id(StepAt("plan", 2), StepStatus.COMPLETED)
 
 
-def test_a_plan_with_calls_runs_them_and_one_without_ends_the_loop() -> None:
+def test_plan_and_run_tools_name_their_successor() -> None:
+    assert step_after("plan", {"planned": [{"call_id": "T1"}], "route": "run_tools"}) == (
+        "run_tools"
+    )
+    assert step_after("plan", {"planned": [], "route": "finalize"}) == "finalize"
+    assert step_after("run_tools", {"route": "synthesize"}) == "synthesize"
+    assert step_after("profile", {}) == "plan"
+    assert step_after("retrieve", {}) == "synthesize"
+    assert step_after("finalize", {}) is None
+
+
+def test_checkpoints_from_before_routes_still_resume() -> None:
     assert step_after("plan", {"planned": [{"call_id": "T1"}]}) == "run_tools"
     assert step_after("plan", {"planned": []}) == "retrieve"
     assert step_after("run_tools", {}) == "plan"
-    assert step_after("profile", {}) == "plan"
-    assert step_after("finalize", {}) is None
+
+
+def _planning_state(**extra: Any) -> AnalysisState:
+    state: AnalysisState = {"documents": [], "top_k_passages": 4}
+    state.update(extra)  # type: ignore[typeddict-item]
+    return state
+
+
+def test_the_loop_ends_at_the_first_step_with_something_to_do() -> None:
+    documents = [{"document_id": "d", "text": "t"}]
+    assert after_loop(_planning_state(documents=documents), answered=True) == "retrieve"
+    assert after_loop(_planning_state(), answered=True) == "finalize"
+    assert after_loop(_planning_state(), answered=False) == "synthesize"
+    assert after_loop(_planning_state(documents=documents, top_k_passages=0), answered=False) == (
+        "synthesize"
+    )

@@ -67,7 +67,7 @@ from sextant_orchestrator.domain.ports import (
 from sextant_orchestrator.domain.progress import (
     LOOP_STEPS,
     StepAt,
-    last_sequence_before,
+    completed_sequence,
     sequence,
 )
 from sextant_orchestrator.domain.state import AnalysisState
@@ -198,14 +198,15 @@ class RunAnalysis:
     async def _run(self, request: Envelope[AnalysisRequested]) -> None:
         payload = request.payload
         thread = str(payload.analysis_id)
-        started, current = await self._workflow.next_step(thread)
+        position = await self._workflow.position(thread)
+        current, last_done = position.upcoming, position.last_done
         initial: AnalysisState | None = None
-        if not started:
+        if not position.started:
             initial = await self._initial_state(request)
             current = FIRST_STEP
         try:
             if current is not None:
-                if await self._cancel_if_requested(request, current):
+                if await self._cancel_if_requested(request, current, last_done):
                     return
                 await self._publish_progress(request, current, StepStatus.STARTED)
             async with contextlib.aclosing(self._workflow.run(thread, initial)) as steps:
@@ -213,10 +214,10 @@ class RunAnalysis:
                     await self._publish_progress(
                         request, done.done, StepStatus.COMPLETED, detail=done.detail
                     )
-                    current = done.following
+                    current, last_done = done.following, done.done
                     if current is None:
                         continue
-                    if await self._cancel_if_requested(request, current):
+                    if await self._cancel_if_requested(request, current, last_done):
                         return
                     await self._publish_progress(request, current, StepStatus.STARTED)
         except StepFailed as error:
@@ -286,7 +287,11 @@ class RunAnalysis:
         except Exception:  # progress is best effort; the terminal event is guaranteed
             logger.warning("progress event not published", exc_info=True)
 
-    async def _cancel_if_requested(self, request: Envelope[AnalysisRequested], at: StepAt) -> bool:
+    async def _cancel_if_requested(
+        self, request: Envelope[AnalysisRequested], at: StepAt, last_done: StepAt | None
+    ) -> bool:
+        """Cancel before ``at`` starts; the event names ``last_done``'s completed event,
+        the last progress published, so a stream waits for exactly that one."""
         analysis_id = request.payload.analysis_id
         token = self._cancellation.needs_check(analysis_id)
         if token is None:  # nothing can have changed since the last read
@@ -299,7 +304,7 @@ class RunAnalysis:
             analysis_id=request.payload.analysis_id,
             reason=reason,
             cancelled_at_step=WorkflowStep(at.step),
-            last_progress_sequence=last_sequence_before(at),
+            last_progress_sequence=completed_sequence(last_done),
         )
         await self._repository.finish(
             request.payload.analysis_id, self._envelope(request, cancelled)

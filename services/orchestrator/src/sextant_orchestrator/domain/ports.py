@@ -13,7 +13,7 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
-from sextant_orchestrator.domain.progress import StepAt, StepDone
+from sextant_orchestrator.domain.progress import Position, StepDone
 from sextant_orchestrator.domain.state import AnalysisState, ToolOutcome
 
 AnalysisStatus = Literal["accepted", "running", "completed", "failed", "cancelled"]
@@ -132,8 +132,9 @@ class DatasetWriter(Protocol):
 class WorkflowRunner(Protocol):
     """The checkpointed workflow, one thread per analysis."""
 
-    async def next_step(self, thread_id: str) -> tuple[bool, StepAt | None]:
-        """(whether a checkpoint exists, the step that would run next, with its round)."""
+    async def position(self, thread_id: str) -> Position:
+        """Whether a checkpoint exists, the step that runs next and the step that
+        completed last, each with its round."""
         ...
 
     def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[StepDone, None]:

@@ -34,6 +34,21 @@ class StepAt:
 
 
 @dataclass(frozen=True)
+class Position:
+    """Where an analysis's thread stands. Steps with nothing to do are skipped (no
+    retrieval without documents; no synthesis when the model's last reply is the
+    answer), so the step before another depends on the path taken: it is read from the
+    checkpoints, never inferred from the step names."""
+
+    started: bool
+    """A checkpoint exists: the run resumes rather than starts."""
+    upcoming: StepAt | None
+    """The step that runs next (None: the workflow has finished)."""
+    last_done: StepAt | None = None
+    """The step that completed last (None before the first)."""
+
+
+@dataclass(frozen=True)
 class StepDone:
     """A step finished (its checkpoint is durable); ``following`` is what runs next."""
 
@@ -58,23 +73,6 @@ def sequence(at: StepAt, status: StepStatus) -> int:
     return position(at) * 2 + (status == StepStatus.COMPLETED)
 
 
-def previous(at: StepAt) -> StepAt | None:
-    """The step that completed just before ``at`` started (None before the first)."""
-    if at.step == WorkflowStep.PROFILE.value:
-        return None
-    if at.step == WorkflowStep.PLAN.value:
-        if at.round <= 1:
-            return StepAt(WorkflowStep.PROFILE.value)
-        return StepAt(WorkflowStep.RUN_TOOLS.value, at.round - 1)
-    if at.step == WorkflowStep.RUN_TOOLS.value:
-        return StepAt(WorkflowStep.PLAN.value, at.round)
-    index = _AFTER_LOOP.index(at.step)
-    if index == 0:
-        return StepAt(WorkflowStep.PLAN.value, at.round)
-    return StepAt(_AFTER_LOOP[index - 1], at.round)
-
-
-def last_sequence_before(at: StepAt) -> int | None:
-    """The last progress sequence published before ``at`` started."""
-    before = previous(at)
-    return None if before is None else sequence(before, StepStatus.COMPLETED)
+def completed_sequence(at: StepAt | None) -> int | None:
+    """The sequence of ``at``'s completed event (None: no step has completed)."""
+    return None if at is None else sequence(at, StepStatus.COMPLETED)

@@ -79,6 +79,11 @@ class AnalysisState(TypedDict, total=False):
     """Rounds planned so far: the plan step of round ``n`` sets it to ``n``."""
     planned: list[PlannedCall]
     """This round's calls; empty when the loop is done."""
+    last_round: bool
+    """This round is the loop's last (the offline planner plans one; the model's rounds or
+    call budget are spent): after its tools the loop ends without another plan step."""
+    route: str
+    """The step that follows the plan or run_tools step that set it."""
     intent: dict[str, Any]
     """What the offline planner read the question as (the answer is composed from it)."""
     outcomes: Annotated[list[ToolOutcome], operator.add]

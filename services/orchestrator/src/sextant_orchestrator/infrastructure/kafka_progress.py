@@ -19,11 +19,17 @@ def _log_failed_delivery(acknowledgement: "asyncio.Future[RecordMetadata]") -> N
         logger.warning("progress event not delivered", exc_info=acknowledgement.exception())
 
 
+def progress_event_id(event: AnalysisProgressed) -> uuid.UUID:
+    """The same for the same step, round and status of an analysis, different otherwise."""
+    return uuid.uuid5(event.analysis_id, f"progress:{event.sequence}")
+
+
 class KafkaProgressPublisher:
     """Publishes progress keyed by analysis id (one partition: in order per analysis).
 
-    The event id is derived from (analysis, step, status), so a step started again after
-    a crash repeats the *same* event, which consumers such as the SSE stream dedupe.
+    The event id is derived from the analysis and the event's sequence (one per step,
+    round and status), so a step started again after a crash repeats the *same* event,
+    which consumers dedupe, while the plan of round 2 is not mistaken for round 1's.
 
     ``publish`` returns once the event is handed to the producer, without waiting for
     the broker's acknowledgement: progress is best effort, and waiting put a broker
@@ -37,13 +43,7 @@ class KafkaProgressPublisher:
     async def publish(self, event: AnalysisProgressed, *, tenant_id: str) -> None:
         envelope = Envelope.wrap(
             event, tenant_id=tenant_id, correlation_id=str(event.analysis_id)
-        ).model_copy(
-            update={
-                "event_id": uuid.uuid5(
-                    event.analysis_id, f"progress:{event.step.value}:{event.status.value}"
-                )
-            }
-        )
+        ).model_copy(update={"event_id": progress_event_id(event)})
         acknowledgement = await self._broker.publish(
             envelope.model_dump_json().encode(),
             PROGRESS_TOPIC,

@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
+from sextant_contracts import WorkflowStep
 from sextant_orchestrator.domain.answer_composer import compose_answer, compose_unresolved
 from sextant_orchestrator.domain.errors import StepFailed
 from sextant_orchestrator.domain.findings import findings_of
@@ -46,6 +47,19 @@ def _usage(message: AIMessage, latency_s: float) -> Usage:
         "llm_calls": 1,
         "llm_latency_ms": latency_s * 1000,
     }
+
+
+def _ranks_documents(state: AnalysisState) -> bool:
+    return bool(state.get("documents")) and state.get("top_k_passages", 4) > 0
+
+
+def after_loop(state: AnalysisState, *, answered: bool) -> str:
+    """The step after the agent loop: retrieval when there are documents to rank, else
+    synthesis, or straight to finalize when the model's last reply is the answer. Steps
+    with nothing to do are not run: each costs a checkpoint and two progress events."""
+    if _ranks_documents(state):
+        return WorkflowStep.RETRIEVE.value
+    return WorkflowStep.FINALIZE.value if answered else WorkflowStep.SYNTHESIZE.value
 
 
 class WorkflowNodes:
@@ -117,28 +131,43 @@ class WorkflowNodes:
         this_round = state.get("round", 0) + 1
         used = sum(1 for o in state.get("outcomes", []) if o["call_id"] != PROFILE_CALL_ID)
         budget = state.get("max_tool_calls", 8) - used
+        max_rounds = state.get("max_rounds", DEFAULT_ROUNDS)
         update: dict[str, Any] = {"round": this_round}
         proposed: list[tuple[str, dict[str, Any]]] = []
-        if budget > 0 and this_round <= state.get("max_rounds", DEFAULT_ROUNDS):
+        reply = ""
+        last_round = this_round >= max_rounds
+        if budget > 0 and this_round <= max_rounds:
             if self.llm_calls_tools:
-                proposed, usage = await self._model_proposes(state, budget)
+                proposed, reply, usage = await self._model_proposes(state, budget)
                 update["usage"] = usage
             elif this_round == 1:
                 offline = plan_question(state["question"], state["profile"])
                 update["intent"] = offline.intent.as_dict()
                 proposed = [(c["tool_name"], c["arguments"]) for c in offline.calls]
-        update["planned"] = [
+                last_round = True  # the offline planner plans one round
+        planned = [
             {"call_id": f"T{used + number}", "tool_name": name, "arguments": arguments}
             for number, (name, arguments) in enumerate(proposed[:budget], start=1)
         ]
+        update["planned"] = planned
+        if planned:
+            update["route"] = WorkflowStep.RUN_TOOLS.value
+            update["last_round"] = last_round or len(planned) >= budget
+        else:  # the loop ends; a reply that asks for no tools answers the question
+            # With passages to weave in, synthesis writes the answer instead.
+            answered = bool(reply) and not _ranks_documents(state)
+            if answered:
+                update["answer"] = reply
+            update["route"] = after_loop(state, answered=answered)
         update["timings_ms"] = {"plan": (time.perf_counter() - started) * 1000}
         return update
 
     async def _model_proposes(
         self, state: AnalysisState, budget: int
-    ) -> tuple[list[tuple[str, dict[str, Any]]], Usage]:
+    ) -> tuple[list[tuple[str, dict[str, Any]]], str, Usage]:
         """Native tool calling: the model sees the question, the profile and every earlier
-        round's calls and results, and asks for more calls or none."""
+        round's calls and results, and asks for more calls or none. Returns the calls,
+        the reply's text (the answer, in the round that asks for none) and the usage."""
         catalogue = await self.tools.list_tools(tenant_id=state["tenant_id"])
         model = self.llm.bind_tools(
             [
@@ -170,7 +199,7 @@ class WorkflowNodes:
             for call in response.tool_calls
             if call["name"] in known
         ]
-        return proposed, usage
+        return proposed, response.text.strip(), usage
 
     async def run_tools(self, state: AnalysisState) -> dict[str, Any]:
         """Independent calls run concurrently; a tool error is recorded, not fatal (the
@@ -191,6 +220,11 @@ class WorkflowNodes:
         )
         return {
             "outcomes": [{**outcome, "round": this_round} for outcome in outcomes],
+            "route": (
+                after_loop(state, answered=False)
+                if state.get("last_round")
+                else WorkflowStep.PLAN.value
+            ),
             "timings_ms": {"run_tools": (time.perf_counter() - started) * 1000},
         }
 

@@ -12,7 +12,9 @@ PLANNER = (
     "compute numbers yourself: call the tools that compute what the question needs (the "
     "query tool filters, groups and aggregates). The dataset profile lists the columns and "
     "their values. You see the results of your earlier calls; when a call failed, correct "
-    "it; when the results answer the question, call no tool. At most {max_calls} more calls."
+    "it. When the results answer the question, call no tool and answer in a few "
+    "sentences: every number from a result, cited as [T<n>] right after it. At most "
+    "{max_calls} more calls."
 )
 
 SYNTHESIZER = (

@@ -9,7 +9,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from sextant_contracts import WorkflowStep
 from sextant_orchestrator.domain.errors import TransientFailure
-from sextant_orchestrator.domain.progress import StepAt, StepDone
+from sextant_orchestrator.domain.progress import Position, StepAt, StepDone
 from sextant_orchestrator.domain.state import AnalysisState
 from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_orchestrator.infrastructure.graphs.workflow import (
@@ -31,6 +31,14 @@ def _round_of(step: str, current_round: int) -> int:
     return current_round + 1 if step == WorkflowStep.PLAN.value else current_round
 
 
+def _step_at(upcoming: tuple[str, ...], values: dict[str, Any] | None) -> StepAt | None:
+    """The step a checkpoint says runs next, in its round (None: finished, or LangGraph's
+    own start node)."""
+    if not upcoming or upcoming[0] not in _STEP_NAMES:
+        return None
+    return StepAt(upcoming[0], _round_of(upcoming[0], int((values or {}).get("round", 0))))
+
+
 def _detail(update: dict[str, Any]) -> str:
     """The tools a plan chose or run_tools ran, by name."""
     calls = update.get("planned") or update.get("outcomes") or []
@@ -45,16 +53,25 @@ class LangGraphWorkflow:
         self._saver = saver
         self._finished_ttl_s = finished_ttl_s
 
-    async def next_step(self, thread_id: str) -> tuple[bool, StepAt | None]:
+    async def position(self, thread_id: str) -> Position:
+        """The latest checkpoint says what runs next; its parent, what ran last (read only
+        when resuming: a new thread has no checkpoint)."""
         try:
             snapshot = await self._graph.aget_state(_config(thread_id))
+            if not snapshot.values:
+                return Position(started=False, upcoming=None)
+            parent = (
+                await self._graph.aget_state(snapshot.parent_config)
+                if snapshot.parent_config
+                else None
+            )
         except CHECKPOINT_STORE_ERRORS as error:
             raise TransientFailure(f"checkpoint store unavailable: {error}") from error
-        if not snapshot.next:
-            return bool(snapshot.values), None
-        step = str(snapshot.next[0])
-        current_round = int((snapshot.values or {}).get("round", 0))
-        return bool(snapshot.values), StepAt(step, _round_of(step, current_round))
+        return Position(
+            started=True,
+            upcoming=_step_at(snapshot.next, snapshot.values),
+            last_done=_step_at(parent.next, parent.values) if parent else None,
+        )
 
     async def run(
         self, thread_id: str, initial: AnalysisState | None
@@ -63,7 +80,7 @@ class LangGraphWorkflow:
         # so a crash never re-runs a step that had finished.
         current_round = int((initial or {}).get("round", 0))
         if initial is None:
-            _, upcoming = await self.next_step(thread_id)
+            upcoming = (await self.position(thread_id)).upcoming
             if upcoming is not None:
                 current_round = upcoming.round - (upcoming.step == WorkflowStep.PLAN.value)
         try:
