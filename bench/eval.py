@@ -85,6 +85,23 @@ class Stack:
             name="eval-tools",
         ).start()
         self.processes.append(tools)
+        # Matching words to columns by meaning asks the embeddings service.
+        embeddings_group = f"eval-embeddings-{uuid.uuid4().hex[:6]}"
+        await skip_group_to_end(self.infra.kafka, embeddings_group, ["embeddings.requested.v1"])
+        embeddings_port = free_port()
+        embeddings = ServiceProcess(
+            "sextant_embeddings",
+            self.infra,
+            env={
+                "SEXTANT_EMBEDDINGS_HTTP_PORT": str(embeddings_port),
+                "SEXTANT_EMBEDDINGS_CONSUMER_GROUP": embeddings_group,
+            },
+            name="eval-embeddings",
+        ).start()
+        self.processes.append(embeddings)
+        await asyncio.to_thread(
+            embeddings.wait_http, f"http://127.0.0.1:{embeddings_port}/readyz", timeout_s=300
+        )
         orchestrator, _ = await start_orchestrator(
             self.infra,
             name="eval-orchestrator",

@@ -61,12 +61,14 @@ async def _run(
     llm_timeout_s: float = 5.0,
     llm: Any = None,
     documents: list[dict[str, str]] = DOCUMENTS,
+    question: str = "Which region sells the most, and are sales and units related?",
+    llm_calls_tools: bool = True,
 ) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     nodes = WorkflowNodes(
         tools=clients.tools,
         ranker=clients.ranker,
         llm=llm or _chat(fake, llm_timeout_s),
-        llm_calls_tools=True,
+        llm_calls_tools=llm_calls_tools,
         policy=policy or LlmCallPolicy(backoff_s=0.05, backoff_max_s=1.0),
     )
     saver = PlainRedisSaver(redis, prefix=f"test:workflow:{uuid.uuid4().hex[:8]}")
@@ -77,7 +79,7 @@ async def _run(
         {
             "analysis_id": analysis_id,
             "tenant_id": TENANT,
-            "question": "Which region sells the most, and are sales and units related?",
+            "question": question,
             "dataset_id": dataset_id,
             "documents": documents,
             "max_tool_calls": 4,
@@ -88,11 +90,62 @@ async def _run(
     return state, graph, config
 
 
-async def _upload(tools_service: ToolsService) -> str:
+async def _upload(tools_service: ToolsService, csv: str = SALES_CSV) -> str:
     saved = await tools_service.store.save(
-        tenant_id=TENANT, media_type="text/csv", content=SALES_CSV.encode()
+        tenant_id=TENANT, media_type="text/csv", content=csv.encode()
     )
     return str(saved.dataset_id)
+
+
+WEATHER_CSV = (
+    "city,precipitation_mm,wind_kmh\nBergen,250.0,20.0\nMadrid,30.5,10.0\nDublin,80.0,30.0\n"
+    "Bergen,220.0,22.0\nMadrid,25.0,12.0\nDublin,95.5,28.0\n"
+)
+
+
+async def test_the_offline_planner_reads_a_word_no_column_spells_by_meaning(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    """ "rainfall" is no column: the embeddings service (the real model) ranks the
+    column names against it, and precipitation_mm is close enough to stand for it."""
+    dataset_id = await _upload(tools_service, WEATHER_CSV)
+    totals = pd.read_csv(io.StringIO(WEATHER_CSV)).groupby("city")["precipitation_mm"].sum()
+    async with running_fake_openai() as fake:
+        state, _, _ = await _run(
+            service_clients,
+            redis,
+            fake,
+            dataset_id,
+            documents=[],
+            question="Which city has the highest total rainfall?",
+            llm_calls_tools=False,
+        )
+    assert fake.requests == []  # the embedded default: the model writes nothing
+    assert state["intent"]["read_as"] == {"rainfall": "precipitation_mm"}
+    assert state["answer"].startswith(
+        'No column is named "rainfall"; read as precipitation_mm, the closest in meaning. '
+        f"{totals.idxmax()} has the highest total precipitation_mm: {totals.max():g} [T1]"
+    )
+
+
+async def test_a_related_but_different_measure_is_suggested_not_computed(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    """ "profit" is near "sales" in meaning, but not the same measure: nothing is
+    computed, and the answer names sales as the nearest column."""
+    dataset_id = await _upload(tools_service)
+    async with running_fake_openai() as fake:
+        state, _, _ = await _run(
+            service_clients,
+            redis,
+            fake,
+            dataset_id,
+            documents=[],
+            question="What is the total profit per region?",
+            llm_calls_tools=False,
+        )
+    assert [o["call_id"] for o in state["outcomes"]] == ["T0"]  # the profile only
+    assert state["answer"].startswith('The dataset holds no "profit" (nearest: sales')
 
 
 DONE_PLANNING = "The results answer the question."

@@ -135,3 +135,65 @@ def test_findings_point_at_their_values() -> None:
     table = outcomes[0]["result"]["table"]  # type: ignore[index]
     assert top["values"]["sum_sales"] == table[0]["sum_sales"]
     assert top["statement"].startswith(f"region = {table[0]['region']}: sum_sales = ")
+
+
+WEATHER = pd.DataFrame(
+    {
+        "city": ["Bergen", "Madrid", "Dublin"] * 3,
+        "precipitation_mm": [250.0, 30.5, 80.0, 220.0, 25.0, 95.5, 240.5, 20.0, 70.0],
+        "wind_kmh": [20.0, 10.0, 30.0, 22.0, 12.0, 28.0, 18.0, 9.0, 33.0],
+    }
+)
+
+
+def _answer_with_meanings(
+    frame: pd.DataFrame, question: str, meanings: dict[str, dict[str, float]]
+) -> tuple[OfflinePlan, str]:
+    profile = CATALOGUE.get("profile_dataset").run(frame, {})
+    plan = plan_question(question, profile, meanings)
+    outcomes: list[ToolOutcome] = [
+        {
+            "call_id": f"T{number}",
+            "tool_name": call["tool_name"],
+            "arguments": call["arguments"],
+            "result": CATALOGUE.get(call["tool_name"]).run(frame, call["arguments"]),
+            "error": None,
+            "duration_ms": 0.0,
+        }
+        for number, call in enumerate(plan.calls, start=1)
+    ]
+    if plan.intent.kind == "unresolved":
+        reading = read_question(question, profile, meanings)
+        return plan, compose_unresolved(reading, plan.intent.note.split(", "))
+    return plan, compose_answer(plan.intent, outcomes)
+
+
+def test_a_word_no_column_spells_is_read_by_meaning_and_the_answer_says_so() -> None:
+    """The embeddings service scored "rainfall" against the column names (as the
+    orchestrator asks it to): the closest, clearly ahead, stands for it."""
+    totals = WEATHER.groupby("city")["precipitation_mm"].sum()
+    plan, text = _answer_with_meanings(
+        WEATHER,
+        "Which city has the highest total rainfall?",
+        {"rainfall": {"precipitation_mm": 0.83, "wind_kmh": 0.34, "city": 0.2}},
+    )
+    assert plan.intent.kind == "argmax"
+    assert plan.intent.measure == "precipitation_mm"
+    assert text.startswith('No column is named "rainfall"; read as precipitation_mm')
+    assert f"{totals.idxmax()} has the highest total precipitation_mm: {totals.max():g}" in text
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        {"sales": 0.61, "units": 0.34},  # related, not the same measure
+        {"sales": 0.80, "units": 0.72},  # no clear winner
+    ],
+)
+def test_a_weak_or_ambiguous_meaning_is_not_taken(scores: dict[str, float]) -> None:
+    plan, text = _answer_with_meanings(
+        SALES, "What is the total profit by region?", {"profit": scores}
+    )
+    assert plan.intent.kind == "unresolved"
+    assert plan.calls == []
+    assert 'holds no "profit" (nearest: sales, units)' in text

@@ -126,6 +126,7 @@ async def bootstrap(
         llm_calls_tools=model.calls_tools,
         policy=build_call_policy(settings.LLM),
         strict_grounding=settings.STRICT_GROUNDING,
+        meaning_timeout_s=settings.MEANING_TIMEOUT_S,
     )
     saver = PlainRedisSaver(redis, prefix=settings.CHECKPOINT_PREFIX)
     workflow = LangGraphWorkflow(

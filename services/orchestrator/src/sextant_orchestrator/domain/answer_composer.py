@@ -43,7 +43,16 @@ def describe_filters(filters: list[dict[str, Any]]) -> str:
 
 
 def compose_answer(intent: Intent, outcomes: list[ToolOutcome]) -> str:
-    """The answer to ``intent`` from the outcomes of its plan (profile T0 excluded)."""
+    """The answer to ``intent`` from the outcomes of its plan (profile T0 excluded),
+    saying first which column stands for a word the data does not spell."""
+    readings = "".join(
+        f'No column is named "{word}"; read as {column}, the closest in meaning. '
+        for word, column in intent.read_as.items()
+    )
+    return readings + _answer(intent, outcomes)
+
+
+def _answer(intent: Intent, outcomes: list[ToolOutcome]) -> str:
     planned = [o for o in outcomes if o["call_id"] != "T0"]
     failed = [o for o in planned if o["error"] is not None]
     done = [o for o in planned if o["error"] is None and isinstance(o["result"], dict)]
@@ -221,7 +230,9 @@ def compose_unresolved(reading: QuestionReading, terms: list[str]) -> str:
     values = [str(v) for info in reading.columns.values() for v in info.values]
     parts = []
     for term in terms:
-        near_columns = difflib.get_close_matches(term.lower(), names, n=3, cutoff=0.4)
+        near_columns = reading.nearest_in_meaning.get(term) or difflib.get_close_matches(
+            term.lower(), names, n=3, cutoff=0.4
+        )
         near_values = difflib.get_close_matches(term, values, n=3, cutoff=0.5)
         nearest = [*near_columns, *near_values]
         hint = f" (nearest: {', '.join(nearest)})" if nearest else ""

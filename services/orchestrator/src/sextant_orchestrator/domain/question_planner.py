@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sextant_orchestrator.domain.default_plan import default_plan
 from sextant_orchestrator.domain.question_reading import (
+    Meanings,
     QuestionReading,
     column_words,
     read_question,
@@ -79,6 +80,8 @@ class Intent:
     limit: int = 1
     filters: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    read_as: dict[str, str] = field(default_factory=dict)
+    """Words of the question no column spells, and the column taken for each by meaning."""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "Intent":
@@ -96,6 +99,7 @@ class Intent:
             "limit": self.limit,
             "filters": self.filters,
             "note": self.note,
+            "read_as": self.read_as,
         }
 
 
@@ -106,10 +110,14 @@ class OfflinePlan:
     """Tool calls as (tool_name, arguments) dicts; call ids are given by the workflow."""
 
 
-def plan_question(question: str, profile: dict[str, Any]) -> OfflinePlan:
-    """The tool calls that answer ``question`` on the profiled dataset."""
-    reading = read_question(question, profile)
+def plan_question(
+    question: str, profile: dict[str, Any], meanings: Meanings | None = None
+) -> OfflinePlan:
+    """The tool calls that answer ``question`` on the profiled dataset; ``meanings``
+    (see :func:`read_question`) let a column stand for a word no column spells."""
+    reading = read_question(question, profile, meanings)
     intent = _intent(question.lower(), reading)
+    intent.read_as = dict(reading.read_as)
     calls = _calls(intent, reading)
     if not calls and intent.kind == "overview":
         intent.measure = None

@@ -8,6 +8,7 @@ Nothing here knows any particular dataset.
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -199,6 +200,10 @@ class QuestionReading:
     """Capitalised words that are no column and no value (a place the data lacks)."""
     unknown_measures: list[str] = field(default_factory=list)
     """Words asked to be aggregated ("total profit") that match no column."""
+    read_as: dict[str, str] = field(default_factory=dict)
+    """Such words that a column stands for by meaning ("weight" → ``body_mass_g``)."""
+    nearest_in_meaning: dict[str, list[str]] = field(default_factory=dict)
+    """For words still unknown: the columns closest in meaning, closest first."""
 
     def named(self, *kinds: str) -> list[str]:
         """Columns of these kinds the question names, best match first."""
@@ -231,8 +236,30 @@ def profile_columns(profile: dict[str, Any]) -> dict[str, ColumnInfo]:
     return {name: ColumnInfo(name=name, kind="numeric") for name in names}
 
 
-def read_question(question: str, profile: dict[str, Any]) -> QuestionReading:
-    """Score every column against the question and turn named values into filters."""
+Meanings = Mapping[str, Mapping[str, float]]
+"""For a word of the question: each column's similarity in meaning to it (cosine of
+their embeddings, from the embeddings service)."""
+
+MEANING_FLOOR = 0.65
+"""Least similarity for a column to stand for a word no column spells: near-synonyms
+only. Measured with all-MiniLM-L6-v2 on everyday words against column names (not on the
+eval's questions): "rainfall"/precipitation_mm 0.67, "rainfall"/precipitation 0.83,
+"windiest"/wind 0.76; but "profit"/sales 0.61 and "earnings"/sales 0.49 are related
+measures, not the same one, so below this a column is only suggested as the nearest."""
+MEANING_MARGIN = 0.15
+"""How far the closest column must lead the next: two near-equal columns are a guess."""
+NEAREST_FLOOR = 0.3
+"""Least similarity for a column to be suggested as "nearest" to a word."""
+MEANING_SCORE = 1.0
+"""A column taken by meaning scores like a column whose words all appear."""
+
+
+def read_question(
+    question: str, profile: dict[str, Any], meanings: Meanings | None = None
+) -> QuestionReading:
+    """Score every column against the question and turn named values into filters.
+    ``meanings``: for the words no column spells (:attr:`QuestionReading.
+    unknown_measures` without them), each column's similarity in meaning."""
     columns = profile_columns(profile)
     reading = QuestionReading(question=question, columns=columns)
     tokens = words(question)
@@ -251,7 +278,33 @@ def read_question(question: str, profile: dict[str, Any]) -> QuestionReading:
     _number_filters(reading, question)
     reading.unknown_terms = _unknown_proper_nouns(reading, tokens)
     reading.unknown_measures = _unknown_measures(reading, question)
+    if meanings:
+        _read_by_meaning(reading, meanings)
     return reading
+
+
+def _read_by_meaning(reading: QuestionReading, meanings: Meanings) -> None:
+    """A numeric column clearly closest in meaning to an unknown measure word stands
+    for it; otherwise the word stays unknown, with its nearest columns by meaning."""
+    candidates = set(reading.of_kind("numeric")) - reading.filtered_columns
+    still_unknown = []
+    for word in reading.unknown_measures:
+        ranked = sorted(
+            ((score, column) for column, score in meanings.get(word, {}).items()),
+            reverse=True,
+        )
+        numeric = [(score, column) for score, column in ranked if column in candidates]
+        best = numeric[0] if numeric else None
+        runner_up = numeric[1][0] if len(numeric) > 1 else 0.0
+        if best and best[0] >= MEANING_FLOOR and best[0] - runner_up >= MEANING_MARGIN:
+            reading.read_as[word] = best[1]
+            reading.scores[best[1]] = max(reading.scores.get(best[1], 0.0), MEANING_SCORE)
+            continue
+        still_unknown.append(word)
+        reading.nearest_in_meaning[word] = [
+            column for score, column in ranked[:3] if score >= NEAREST_FLOOR
+        ]
+    reading.unknown_measures = still_unknown
 
 
 def _column_score(name: str, lowered: str, stems: set[str], expanded: set[str]) -> float:

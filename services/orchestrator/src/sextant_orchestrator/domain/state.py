@@ -86,6 +86,8 @@ class AnalysisState(TypedDict, total=False):
     """The step that follows the plan or run_tools step that set it."""
     intent: dict[str, Any]
     """What the offline planner read the question as (the answer is composed from it)."""
+    meanings: dict[str, dict[str, float]]
+    """Words no column spells, with each column's similarity in meaning to them."""
     outcomes: Annotated[list[ToolOutcome], operator.add]
     passages: list[Passage]
     answer: str

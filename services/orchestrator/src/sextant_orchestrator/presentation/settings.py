@@ -43,6 +43,14 @@ class OrchestratorSettings(ServiceSettings):
         "name no tool result, passage or the question holds (they are listed either way). "
         "Answers composed offline from findings pass by construction.",
     )
+    MEANING_TIMEOUT_S: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long the offline planner waits for the embeddings service to say "
+        "which column a word no column spells stands for; past it (or with the service "
+        "away) the answer says the data holds no such column. 0 turns matching by meaning "
+        "off.",
+    )
     CHECKPOINT_PREFIX: str = "sextant:checkpoints"
     OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
     HTTP_HOST: str = Field(default="127.0.0.1", description="Where /healthz and /readyz listen.")

@@ -6,6 +6,7 @@ step means finished steps are never re-run.
 """
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -14,7 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from sextant_contracts import WorkflowStep
 from sextant_orchestrator.domain.answer_composer import compose_answer, compose_unresolved
-from sextant_orchestrator.domain.errors import StepFailed
+from sextant_orchestrator.domain.errors import DependencyUnavailable, StepFailed
 from sextant_orchestrator.domain.findings import findings_of
 from sextant_orchestrator.domain.grounding import (
     CITATION,
@@ -24,10 +25,12 @@ from sextant_orchestrator.domain.grounding import (
 )
 from sextant_orchestrator.domain.ports import PassageRanker, ToolInvoker
 from sextant_orchestrator.domain.question_planner import Intent, plan_question
-from sextant_orchestrator.domain.question_reading import read_question
+from sextant_orchestrator.domain.question_reading import column_words, read_question
 from sextant_orchestrator.domain.state import AnalysisState, Passage, Usage
 from sextant_orchestrator.infrastructure.graphs import prompts
 from sextant_orchestrator.infrastructure.llm.policy import LlmBudgetExhausted, LlmCallPolicy
+
+logger = logging.getLogger(__name__)
 
 PROFILE_CALL_ID = "T0"
 DEFAULT_ROUNDS = 4
@@ -74,17 +77,21 @@ class WorkflowNodes:
         llm_calls_tools: bool,
         policy: LlmCallPolicy,
         strict_grounding: bool = False,
+        meaning_timeout_s: float = 5.0,
     ) -> None:
         """``llm_calls_tools``: the model plans with native tool calls and writes the
         answer; otherwise the offline planner plans and the answer is composed from the
         findings. ``strict_grounding``: drop the sentences of a model's answer that state
-        a number or name no evidence holds."""
+        a number or name no evidence holds. ``meaning_timeout_s``: how long the offline
+        planner waits for the embeddings service to match words to columns by meaning
+        (0: never asks)."""
         self.tools = tools
         self.ranker = ranker
         self.llm = llm
         self.llm_calls_tools = llm_calls_tools
         self.policy = policy
         self.strict_grounding = strict_grounding
+        self.meaning_timeout_s = meaning_timeout_s
 
     async def _ask(
         self, step: str, state: AnalysisState, model: Any, messages: list[Any]
@@ -141,8 +148,10 @@ class WorkflowNodes:
                 proposed, reply, usage = await self._model_proposes(state, budget)
                 update["usage"] = usage
             elif this_round == 1:
-                offline = plan_question(state["question"], state["profile"])
+                meanings = await self._meanings(state)
+                offline = plan_question(state["question"], state["profile"], meanings)
                 update["intent"] = offline.intent.as_dict()
+                update["meanings"] = meanings
                 proposed = [(c["tool_name"], c["arguments"]) for c in offline.calls]
                 last_round = True  # the offline planner plans one round
         planned = [
@@ -161,6 +170,31 @@ class WorkflowNodes:
             update["route"] = after_loop(state, answered=answered)
         update["timings_ms"] = {"plan": (time.perf_counter() - started) * 1000}
         return update
+
+    async def _meanings(self, state: AnalysisState) -> dict[str, dict[str, float]]:
+        """For each word the question asks to aggregate that no column spells ("total
+        rainfall"), every column's similarity to it in meaning, from the embeddings
+        service. Optional: without an answer in time the word stays unknown (and the
+        answer says the data holds no such column)."""
+        reading = read_question(state["question"], state["profile"])
+        if not reading.unknown_measures or self.meaning_timeout_s <= 0:
+            return {}
+        columns = list(reading.columns)
+        names = [" ".join(column_words(column)) for column in columns]
+        meanings: dict[str, dict[str, float]] = {}
+        try:
+            for word in reading.unknown_measures:
+                ranked = await asyncio.wait_for(
+                    self.ranker.rank(
+                        query=word, passages=names, top_k=len(names), tenant_id=state["tenant_id"]
+                    ),
+                    timeout=self.meaning_timeout_s,
+                )
+                meanings[word] = {columns[index]: score for index, score in ranked}
+        except (DependencyUnavailable, TimeoutError) as error:
+            logger.warning("columns not matched by meaning: %s", error)
+            return {}
+        return meanings
 
     async def _model_proposes(
         self, state: AnalysisState, budget: int
@@ -285,7 +319,9 @@ class WorkflowNodes:
     def _composed_answer(state: AnalysisState) -> str:
         intent = Intent.from_dict(state.get("intent") or {"kind": "overview"})
         if intent.kind == "unresolved":
-            reading = read_question(state["question"], state.get("profile", {}))
+            reading = read_question(
+                state["question"], state.get("profile", {}), state.get("meanings")
+            )
             return compose_unresolved(reading, intent.note.split(", "))
         answer = compose_answer(intent, state.get("outcomes", []))
         passages = state.get("passages", [])
