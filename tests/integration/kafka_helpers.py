@@ -93,16 +93,29 @@ async def committed_offset(
 
 
 async def produce_raw(
-    settings: KafkaSettings, topic: str, values: list[bytes], *, key: bytes | None = None
+    settings: KafkaSettings,
+    topic: str,
+    values: list[bytes],
+    *,
+    key: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+    every_partition: bool = False,
 ) -> None:
-    """Publish raw bytes as a hostile or foreign producer would (no FastStream headers)."""
+    """Publish raw bytes as a hostile or foreign producer would (no FastStream headers,
+    or the ones given); ``every_partition``: each value to each of the topic's partitions."""
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.BOOTSTRAP_SERVERS, acks="all", enable_idempotence=True
     )
     await producer.start()
     try:
+        partitions: list[int | None] = [None]
+        if every_partition:
+            partitions = sorted(await producer.partitions_for(topic))  # type: ignore[arg-type]
         for value in values:
-            await producer.send_and_wait(topic, value, key=key)
+            for partition in partitions:
+                await producer.send_and_wait(
+                    topic, value, key=key, headers=headers, partition=partition
+                )
     finally:
         await producer.stop()
 

@@ -4,6 +4,7 @@ The engine pings only connections that sat idle for ``PING_IDLE_S``; a connectio
 steady use is not pinged, and when it breaks only the statement that finds out fails.
 """
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_platform.database import create_engine
+from sextant_platform.resilience import is_database_outage
 from tests.integration.infrastructure import Infrastructure
 
 BACKEND_PID = text("SELECT pg_backend_pid()")
@@ -60,3 +62,20 @@ async def test_a_connection_in_steady_use_is_not_pinged_and_only_one_statement_f
             await backend_pid(pooled)
         assert failed.value.connection_invalidated
         assert await backend_pid(pooled) != killed  # the pool was invalidated: fresh one
+
+
+async def test_a_statement_the_server_does_not_answer_in_time_is_an_outage(
+    infra: Infrastructure,
+) -> None:
+    """A stalled server (here: a statement that sleeps) ends in the statement timeout,
+    classified as an outage (retried and waited out), instead of hanging the caller."""
+    engine = create_engine(infra.postgres.model_copy(update={"STATEMENT_TIMEOUT_S": 0.5}))
+    try:
+        started = time.monotonic()
+        with pytest.raises(Exception) as raised:  # noqa: PT011 - the type is what is checked
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT pg_sleep(5)"))
+        assert time.monotonic() - started < 3
+        assert is_database_outage(raised.value), repr(raised.value)
+    finally:
+        await engine.dispose()

@@ -147,13 +147,21 @@ async def start_orchestrator(
 
 
 def request_envelope(
-    *, question: str = "Which region sells the most, and are sales and units related?"
+    *,
+    question: str = "Which region sells the most, and are sales and units related?",
+    dataset_id: uuid.UUID | None = None,
 ) -> Envelope[AnalysisRequested]:
+    """A request over the sales CSV inline, or over a stored dataset."""
+    data: dict[str, Any] = (
+        {"dataset_id": str(dataset_id)}
+        if dataset_id
+        else {"inline_dataset": {"media_type": "text/csv", "content": SALES_CSV}}
+    )
     request = AnalysisRequested.model_validate(
         {
             "analysis_id": str(uuid.uuid4()),
             "question": question,
-            "inline_dataset": {"media_type": "text/csv", "content": SALES_CSV},
+            **data,
             "documents": DOCUMENTS,
             "options": {"max_tool_calls": 4, "top_k_passages": 2},
         }

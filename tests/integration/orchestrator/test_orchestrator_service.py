@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -15,9 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisCancellationRequested, Envelope, StepStatus
 from sextant_orchestrator.domain.progress import StepAt, sequence
+from sextant_tools.bootstrap import ToolsService
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all, wait_until
-from tests.integration.orchestrator.fake_openai import FakeOpenAI, Scripted, running_fake_openai
+from tests.integration.orchestrator.fake_openai import (
+    FakeOpenAI,
+    Scripted,
+    completion,
+    running_fake_openai,
+)
 from tests.integration.orchestrator.service import (
     ANSWER,
     ANSWER_UNGROUNDED,
@@ -185,3 +192,54 @@ async def test_llm_that_keeps_failing_ends_the_analysis_as_failed_with_a_reason(
     assert "provider down" in row.error["reason"]
     failed = await events_for(infra.kafka, "analysis.failed.v1", analysis_id, expected=1)
     assert [e["event_id"] for e in failed] == [str(row.terminal_event_id)]
+
+
+async def test_a_nul_in_the_data_does_not_strand_the_analysis(
+    orchestrator: RunningOrchestrator,
+    infra: Infrastructure,
+    engine: AsyncEngine,
+    tools_service: ToolsService,
+) -> None:
+    """A CSV header with a NUL uploads fine (it is bytes); its column name then reached
+    the terminal write, which PostgreSQL refused, and the analysis stayed running."""
+    orchestrator.fake.responder = plan_then_answer
+    saved = await tools_service.store.save(
+        tenant_id=TENANT,
+        media_type="text/csv",
+        content=SALES_CSV.replace("region", "reg\x00ion", 1).encode(),
+    )
+    envelope = request_envelope(dataset_id=saved.dataset_id)
+    analysis_id = envelope.payload.analysis_id
+    await publish_request(infra.kafka, envelope)
+
+    row = await wait_terminal(engine, analysis_id, process=orchestrator.process)
+    assert row.status == "completed", row.error
+    profile = row.tool_calls[0]["result"]
+    assert "reg\ufffdion" in [c["name"] for c in profile["columns"]]
+    completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
+    assert [e["event_id"] for e in completed] == [str(row.terminal_event_id)]
+
+
+async def test_an_invented_number_too_long_to_list_is_listed_shortened(
+    orchestrator: RunningOrchestrator, infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    """The answer invents a 90-digit number: it is listed as ungrounded, shortened to
+    what the event holds, instead of failing the terminal event's validation."""
+    invented = "9" * 90
+
+    def invents(body: dict[str, Any]) -> Scripted:
+        return plan_then_answer(body) if "tools" in body else completion(f"About {invented} [T1].")
+
+    orchestrator.fake.responder = invents
+    envelope = request_envelope()
+    await publish_request(infra.kafka, envelope)
+    try:
+        row = await wait_terminal(
+            engine, envelope.payload.analysis_id, process=orchestrator.process
+        )
+    finally:
+        orchestrator.fake.responder = plan_then_answer
+    assert row.status == "completed", row.error
+    assert row.answer == f"About {invented} [T1]."
+    [listed] = row.ungrounded_numbers
+    assert listed == "9" * 63 + "…"

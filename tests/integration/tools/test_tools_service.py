@@ -18,7 +18,7 @@ from sextant_contracts import DeadLetter, Envelope, ToolInvocationReplied, ToolI
 from sextant_platform.kafka import create_broker
 from sextant_tools.bootstrap import ToolsService
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.kafka_helpers import produce_raw, read_all, wait_until
+from tests.integration.kafka_helpers import eventually, produce_raw, read_all, wait_until
 from tests.integration.tools.support import TENANT
 
 SALES = pd.DataFrame(
@@ -183,6 +183,47 @@ async def test_poison_message_goes_to_dlq_and_service_keeps_answering(
     assert len(letters) == 1
     assert letters[0].original_topic == "tools.requested.v1"
     assert letters[0].attempts == 1
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("x-sextant-not-before", b"soon"),
+        ("x-sextant-attempt", b"many"),
+        ("x-sextant-original-topic", b"analysis.completed.v1"),
+        ("x-sextant-original-offset", b"NaN"),
+    ],
+)
+async def test_hostile_retry_headers_neither_wedge_a_partition_nor_steer_the_retry(
+    infra: Infrastructure, tools_service: ToolsService, client: ToolClient, header: Any
+) -> None:
+    """A foreign producer's record carrying Sextant's retry headers with junk (or another
+    topic) on every partition: each is dead-lettered where it arrived, and invocations
+    behind it are answered. (Parsing the header raised, the offset was never committed,
+    and the partition redelivered the record for ever.)"""
+    marker = uuid.uuid4().hex.encode()
+    await produce_raw(
+        infra.kafka,
+        "tools.requested.v1",
+        [b"not json " + marker],
+        headers=[header],
+        every_partition=True,
+    )
+    dataset_id = await _upload(tools_service, SALES)
+    for _ in range(3):  # requests land on any partition
+        reply = await client.invoke("top_categories", dataset_id, {"column": "region", "top": 1})
+        assert reply.result is not None, reply.error
+
+    async def lettered() -> list[DeadLetter]:
+        records = await read_all(
+            infra.kafka, "tools.requested.v1.dlq", expected=10_000, timeout_s=5
+        )
+        return [DeadLetter.model_validate_json(r.value) for r in records if marker in r.value]
+
+    letters = await eventually(
+        lettered, until=lambda found: len(found) >= 1, timeout_s=60, what="the dead letters"
+    )
+    assert {letter.original_topic for letter in letters} == {"tools.requested.v1"}
 
 
 async def test_web_fetch_is_served_and_private_addresses_refused(client: ToolClient) -> None:

@@ -12,6 +12,12 @@ MAX_INLINE_DATASET_BYTES = 256 * 1024
 """Inline data above this travels by reference (upload a dataset, send its id)."""
 
 MAX_QUESTION_CHARS = 4000
+MAX_UNGROUNDED_NUMBER_CHARS = 64
+MAX_UNGROUNDED_VALUE_CHARS = 256
+MAX_TOOL_ERROR_CHARS = 4000
+MAX_FINDING_STATEMENT_CHARS = 2000
+MAX_FINDING_PATH_CHARS = 512
+MAX_FAILURE_REASON_CHARS = 4000
 MAX_DOCUMENTS = 50
 MAX_DOCUMENT_CHARS = 100_000
 
@@ -154,7 +160,7 @@ class ToolCallRecord(Contract):
             " GET /v1/analyses/{id} returns it."
         ),
     )
-    error: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    error: Annotated[str, StringConstraints(max_length=MAX_TOOL_ERROR_CHARS)] | None = None
     duration_ms: float = Field(default=0.0, ge=0)
 
 
@@ -165,9 +171,9 @@ class Finding(Contract):
     (``table[0].mean_body_mass_g``), so the figure can be found and checked.
     """
 
-    statement: Annotated[str, StringConstraints(max_length=2000)]
+    statement: Annotated[str, StringConstraints(max_length=MAX_FINDING_STATEMENT_CHARS)]
     values: dict[str, JsonValue] = Field(default_factory=dict)
-    paths: dict[str, Annotated[str, StringConstraints(max_length=512)]] = Field(
+    paths: dict[str, Annotated[str, StringConstraints(max_length=MAX_FINDING_PATH_CHARS)]] = Field(
         default_factory=dict
     )
     call_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
@@ -205,7 +211,9 @@ class AnalysisCompleted(TerminalEvent):
     analysis_id: UUID
     answer: str
     citations: list[Citation] = Field(default_factory=list)
-    ungrounded_numbers: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+    ungrounded_numbers: list[
+        Annotated[str, StringConstraints(max_length=MAX_UNGROUNDED_NUMBER_CHARS)]
+    ] = Field(
         default_factory=list,
         description=(
             "Numbers written in the answer that no tool result, passage or the question"
@@ -213,7 +221,9 @@ class AnalysisCompleted(TerminalEvent):
             " number checks out."
         ),
     )
-    ungrounded_values: list[Annotated[str, StringConstraints(max_length=256)]] = Field(
+    ungrounded_values: list[
+        Annotated[str, StringConstraints(max_length=MAX_UNGROUNDED_VALUE_CHARS)]
+    ] = Field(
         default_factory=list,
         description=(
             "Names written in the answer (a category, a place, a column) that no tool"
@@ -235,7 +245,7 @@ class AnalysisFailed(TerminalEvent):
 
     analysis_id: UUID
     error_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    reason: Annotated[str, StringConstraints(max_length=4000)]
+    reason: Annotated[str, StringConstraints(max_length=MAX_FAILURE_REASON_CHARS)]
     failed_step: WorkflowStep | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 

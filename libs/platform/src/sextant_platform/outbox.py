@@ -34,6 +34,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_ji
 from sextant_contracts import Envelope
 from sextant_platform.background import BackgroundTask
 from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
+from sextant_platform.postgres_text import storable_json
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ async def enqueue(
 
     Raises EventTooLarge (adding nothing) when it would not fit in one Kafka message.
     """
-    payload = published_json(envelope)
+    payload = storable_json(published_json(envelope))
     size = len(payload.encode())
     if size > max_bytes:
         raise EventTooLarge(size, max_bytes)

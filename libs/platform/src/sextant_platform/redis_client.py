@@ -10,7 +10,8 @@ from sextant_platform.settings import RedisSettings
 
 
 def create_redis(settings: RedisSettings) -> "Redis":
-    """A pooled client that retries connection errors with backoff (e.g. a Redis restart)."""
+    """A pooled client that retries connection errors with backoff (e.g. a Redis restart)
+    and gives up on a server that stops answering (socket and connect timeouts)."""
     password = settings.PASSWORD.get_secret_value() if settings.PASSWORD else None
     client: Redis = Redis.from_url(
         settings.URL,
@@ -18,5 +19,7 @@ def create_redis(settings: RedisSettings) -> "Redis":
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         health_check_interval=30,
+        socket_connect_timeout=settings.CONNECT_TIMEOUT_S,
+        socket_timeout=settings.SOCKET_TIMEOUT_S,
     )
     return client

@@ -72,6 +72,15 @@ class PostgresSettings(BaseSettings):
         description="A pooled connection idle this long is pinged before use (0: always).",
     )
     SCHEMA: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]*$")
+    CONNECT_TIMEOUT_S: float = Field(
+        default=10.0, gt=0, description="Giving up on opening a connection (a stalled server)."
+    )
+    STATEMENT_TIMEOUT_S: float = Field(
+        default=60.0,
+        ge=0,
+        description="Giving up on one statement's answer (0: never). Without it a stalled "
+        "server hung a run for ever while its lease kept being renewed.",
+    )
 
     def sqlalchemy_url(self) -> str:
         """An asyncpg URL for SQLAlchemy; contains the password, so never log it."""
@@ -90,6 +99,15 @@ class RedisSettings(BaseSettings):
     URL: str = "redis://127.0.0.1:36379/0"
     PASSWORD: SecretStr | None = None
     CHECKPOINT_TTL_S: int = Field(default=7 * 24 * 3600, ge=60)
+    CONNECT_TIMEOUT_S: float = Field(
+        default=5.0, gt=0, description="Giving up on opening a connection."
+    )
+    SOCKET_TIMEOUT_S: float = Field(
+        default=10.0,
+        gt=0,
+        description="Giving up on one command's answer (then retried with backoff, and "
+        "reported as an outage): a stalled Redis must not hang a run for ever.",
+    )
 
 
 class TelemetrySettings(BaseSettings):

@@ -143,7 +143,7 @@ async def bootstrap(
         model_name=model.name,
         cancellation=cancellation,
     )
-    intake = AnalysisIntake(run)
+    intake = AnalysisIntake(run, outage_budget_s=settings.OUTAGE_BUDGET_S)
     consumer = dead_lettering_consumer(
         broker,
         settings.KAFKA,

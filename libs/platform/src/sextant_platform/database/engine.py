@@ -24,12 +24,17 @@ IDLE_SINCE = "sextant_idle_since"
 
 
 def create_engine(settings: PostgresSettings) -> AsyncEngine:
-    """A pooled engine whose connections are pinged after ``PING_IDLE_S`` of idleness."""
+    """A pooled engine whose connections are pinged after ``PING_IDLE_S`` of idleness, and
+    which gives up on a server that does not answer (connect and statement timeouts)."""
     engine = create_async_engine(
         settings.sqlalchemy_url(),
         pool_size=settings.POOL_SIZE,
         max_overflow=settings.MAX_OVERFLOW,
         hide_parameters=True,
+        connect_args={
+            "timeout": settings.CONNECT_TIMEOUT_S,
+            "command_timeout": settings.STATEMENT_TIMEOUT_S or None,
+        },
     )
     ping_idle_connections(engine, idle_s=settings.PING_IDLE_S)
     return engine

@@ -56,6 +56,8 @@ class PostgresListener:
             user=settings.USER,
             password=settings.PASSWORD.get_secret_value(),
             database=settings.DB,
+            timeout=settings.CONNECT_TIMEOUT_S,
+            command_timeout=settings.STATEMENT_TIMEOUT_S or None,
         )
         closed = asyncio.Event()
         connection.add_termination_listener(lambda _conn: closed.set())

@@ -24,6 +24,7 @@ import asyncio
 import base64
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
 from sextant_contracts import DeadLetter, dlq_topic_name, retry_topic_name
+from sextant_contracts.catalogue import RETRY_SUFFIX
 from sextant_platform.kafka import headers as h
 from sextant_platform.settings import KafkaSettings
 
@@ -87,20 +89,45 @@ class _Origin:
 
 
 def _header_map(record: Any) -> dict[str, str]:
+    """The record's headers as text. Sextant's own (``x-sextant-*``) count only on a retry
+    topic, where this middleware wrote them: on any other topic they come from a foreign
+    producer, and a hostile value must not steer retries, backoff or dead-lettering."""
+    on_retry_topic = str(getattr(record, "topic", "")).endswith(RETRY_SUFFIX)
     result: dict[str, str] = {}
     for key, value in record.headers or ():
+        if not on_retry_topic and key.startswith(h.PREFIX):
+            continue
         result[key] = (
             value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
         )
     return result
 
 
+def _number(headers: dict[str, str], key: str) -> float | None:
+    """A header's finite number, or None when absent or not a number."""
+    try:
+        value = float(headers[key])
+    except (KeyError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _attempt(headers: dict[str, str]) -> int:
+    """The delivery number (1 when absent or unreadable, at least 1)."""
+    return max(1, int(_number(headers, h.ATTEMPT) or 1))
+
+
 def _origin(record: Any, headers: dict[str, str]) -> _Origin:
-    if h.ORIGINAL_TOPIC in headers:
+    """Where the message first arrived: its own topic, or for a retry the one the retry
+    topic belongs to (never another topic a header names)."""
+    original = headers.get(h.ORIGINAL_TOPIC)
+    if original is not None and retry_topic_name(original) == record.topic:
+        partition = _number(headers, h.ORIGINAL_PARTITION)
+        offset = _number(headers, h.ORIGINAL_OFFSET)
         return _Origin(
-            headers[h.ORIGINAL_TOPIC],
-            int(headers.get(h.ORIGINAL_PARTITION, record.partition)),
-            int(headers.get(h.ORIGINAL_OFFSET, record.offset)),
+            original,
+            int(partition) if partition is not None else record.partition,
+            int(offset) if offset is not None else record.offset,
         )
     return _Origin(record.topic, record.partition, record.offset)
 
@@ -136,10 +163,10 @@ class DeadLetterMiddleware(BaseMiddleware):
         record = self.msg
         if isinstance(record, tuple) or not getattr(record, "headers", None):
             return
-        not_before = _header_map(record).get(h.NOT_BEFORE)
+        not_before = _number(_header_map(record), h.NOT_BEFORE)
         if not_before is None:
             return
-        delay = min(float(not_before) - time.time(), self.policy.backoff_max_s)
+        delay = min(not_before - time.time(), self.policy.backoff_max_s)
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -159,7 +186,7 @@ class DeadLetterMiddleware(BaseMiddleware):
 
     async def _divert(self, record: Any, error: Exception) -> None:
         headers = _header_map(record)
-        attempt = int(headers.get(h.ATTEMPT, "1"))
+        attempt = _attempt(headers)
         origin = _origin(record, headers)
         permanent = isinstance(error, PERMANENT_ERRORS)
         if not permanent and attempt < self.policy.max_attempts:

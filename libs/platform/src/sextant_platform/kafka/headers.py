@@ -1,5 +1,7 @@
 """Names of the Kafka headers Sextant itself reads and writes."""
 
+PREFIX = "x-sextant-"
+
 ATTEMPT = "x-sextant-attempt"
 """Delivery number of this message (1 for the first delivery)."""
 

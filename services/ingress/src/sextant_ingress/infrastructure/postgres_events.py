@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sextant_ingress.domain.events import TERMINAL_SEQUENCE, AnalysisEvent
 from sextant_platform.database import autocommit
+from sextant_platform.postgres_text import storable_json
 from sextant_platform.resilience import is_database_outage
 
 NOTIFY_CHANNEL = "sextant_analysis_events"
@@ -91,7 +92,7 @@ class PostgresEventLog:
             "event_ids": [e.event_id for e in events],
             "tenant_ids": [e.tenant_id for e in events],
             "kinds": [e.kind for e in events],
-            "envelopes": [json.dumps(e.envelope) for e in events],
+            "envelopes": [storable_json(json.dumps(e.envelope)) for e in events],
         }
         inserted = {
             (row.analysis_id, row.sequence)

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -48,12 +49,22 @@ from sextant_contracts import (
     ToolCallRecord,
     WorkflowStep,
 )
+from sextant_contracts.analysis import (
+    MAX_FAILURE_REASON_CHARS,
+    MAX_FINDING_PATH_CHARS,
+    MAX_FINDING_STATEMENT_CHARS,
+    MAX_TOOL_ERROR_CHARS,
+    MAX_UNGROUNDED_NUMBER_CHARS,
+    MAX_UNGROUNDED_VALUE_CHARS,
+)
 from sextant_contracts.base import Contract
+from sextant_orchestrator.domain.clipping import clip
 from sextant_orchestrator.domain.errors import (
     DependencyUnavailable,
     LeaseHeld,
     StepFailed,
     TransientFailure,
+    UnstorableOutcome,
 )
 from sextant_orchestrator.domain.ports import (
     TERMINAL_STATUSES,
@@ -71,6 +82,7 @@ from sextant_orchestrator.domain.progress import (
     sequence,
 )
 from sextant_orchestrator.domain.state import AnalysisState
+from sextant_platform.postgres_text import storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +143,17 @@ class RunAnalysis:
             await task
         finally:
             self._running.pop(analysis_id, None)
+
+    async def give_up(
+        self, request: Envelope[AnalysisRequested], error: BaseException, *, outage: bool
+    ) -> None:
+        """The request is being dead-lettered (``error`` outlived every retry; ``outage``:
+        it was an outage that lasted past the budget). If its analysis was admitted and is
+        not terminal, it ends ``failed`` here, with its one terminal event, instead of
+        staying ``running`` for ever; otherwise nothing is written."""
+        code = "dependency_unavailable" if outage else "internal_error"
+        reason = f"the analysis could not be run: {type(error).__name__}: {error}"
+        await self._fail(request, code, reason, None)
 
     async def _own_and_run(self, request: Envelope[AnalysisRequested]) -> None:
         analysis_id = request.payload.analysis_id
@@ -231,7 +254,13 @@ class RunAnalysis:
             logger.exception("analysis failed unexpectedly", extra={"analysis_id": thread})
             await self._fail(request, "internal_error", f"{type(error).__name__}: {error}", current)
         else:
-            await self._complete(request, await self._workflow.final_state(thread))
+            try:
+                await self._complete(request, await self._workflow.final_state(thread))
+            except (ValidationError, UnstorableOutcome) as error:
+                # Whatever the result holds, the analysis ends: failed, saying why.
+                logger.exception("result not storable", extra={"analysis_id": thread})
+                reason = f"the result could not be stored: {type(error).__name__}: {error}"
+                await self._fail(request, "result_unstorable", reason, LAST_STEP)
 
     async def _initial_state(self, request: Envelope[AnalysisRequested]) -> AnalysisState:
         payload = request.payload
@@ -317,7 +346,7 @@ class RunAnalysis:
         failed = AnalysisFailed(
             analysis_id=request.payload.analysis_id,
             error_code=code,
-            reason=reason[:4000],
+            reason=clip(storable_text(reason), MAX_FAILURE_REASON_CHARS),
             failed_step=WorkflowStep(at.step) if at else None,
             last_progress_sequence=sequence(at, StepStatus.STARTED) if at else None,
         )
@@ -328,16 +357,20 @@ class RunAnalysis:
             analysis_id=request.payload.analysis_id,
             answer=state.get("answer", ""),
             citations=citations(state),
-            ungrounded_numbers=state.get("ungrounded_numbers", []),
-            ungrounded_values=state.get("ungrounded_values", []),
-            findings=[Finding.model_validate(f) for f in state.get("findings", [])],
+            ungrounded_numbers=[
+                clip(n, MAX_UNGROUNDED_NUMBER_CHARS) for n in state.get("ungrounded_numbers", [])
+            ],
+            ungrounded_values=[
+                clip(v, MAX_UNGROUNDED_VALUE_CHARS) for v in state.get("ungrounded_values", [])
+            ],
+            findings=[_finding(f) for f in state.get("findings", [])],
             tool_calls=[
                 ToolCallRecord(
                     call_id=o["call_id"],
                     tool_name=o["tool_name"],
                     arguments=o["arguments"],
                     result=o["result"],
-                    error=o["error"],
+                    error=None if o["error"] is None else clip(o["error"], MAX_TOOL_ERROR_CHARS),
                     duration_ms=o["duration_ms"],
                 )
                 for o in state.get("outcomes", [])
@@ -353,7 +386,21 @@ class RunAnalysis:
 
 
 def _excerpt(text: str) -> str:
-    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+    return clip(text, EXCERPT_CHARS)
+
+
+def _finding(finding: dict[str, Any]) -> Finding:
+    """A finding whose statement and paths fit the contract (a column name can be long)."""
+    return Finding.model_validate(
+        {
+            **finding,
+            "statement": clip(str(finding.get("statement", "")), MAX_FINDING_STATEMENT_CHARS),
+            "paths": {
+                key: clip(str(path), MAX_FINDING_PATH_CHARS)
+                for key, path in (finding.get("paths") or {}).items()
+            },
+        }
+    )
 
 
 def citations(state: AnalysisState) -> list[Citation]:

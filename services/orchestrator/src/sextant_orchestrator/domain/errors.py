@@ -36,3 +36,8 @@ class LeaseHeld(RuntimeError):
 
 class AnalysisIdConflict(ValueError):
     """A request reuses an analysis id that belongs to another tenant: never run it."""
+
+
+class UnstorableOutcome(ValueError):
+    """The database refused a terminal outcome for what it holds (not for an outage):
+    the analysis ends ``failed`` with code ``result_unstorable`` instead."""

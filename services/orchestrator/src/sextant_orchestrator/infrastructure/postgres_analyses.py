@@ -6,6 +6,7 @@ from uuid import UUID
 
 from prometheus_client import Counter
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sextant_contracts import (
@@ -15,12 +16,14 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
-from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld
+from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld, UnstorableOutcome
 from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus, TerminalOutcome
 from sextant_orchestrator.infrastructure.event_size import fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
 from sextant_platform.outbox import MAX_EVENT_BYTES, EventTooLarge, OutboxRelay, enqueue
+from sextant_platform.postgres_text import storable_json, storable_text
+from sextant_platform.resilience import is_database_outage
 
 _ADMIT = text(
     "WITH inserted AS ("
@@ -86,7 +89,7 @@ ANALYSES_FINISHED = Counter(
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, allow_nan=False)
+    return storable_json(json.dumps(value, allow_nan=False))
 
 
 def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
@@ -106,7 +109,7 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
     if isinstance(payload, AnalysisCompleted):
         dumped = payload.model_dump(mode="json")
         return {
-            "answer": payload.answer,
+            "answer": storable_text(payload.answer),
             "citations": _json(dumped["citations"]),
             "ungrounded_numbers": _json(dumped["ungrounded_numbers"]),
             "ungrounded_values": _json(dumped["ungrounded_values"]),
@@ -195,11 +198,18 @@ class PostgresAnalysisRepository:
         return flagged is not None
 
     async def finish(self, analysis_id: UUID, outcome: TerminalOutcome) -> bool:
+        """Raises UnstorableOutcome when PostgreSQL refuses the outcome's data (nothing is
+        written); an outage propagates as it is, to be retried."""
         status, topic = RESULT_TOPICS[type(outcome.payload)]
-        async with self._engine.begin() as connection:
-            written = await self._write_terminal(connection, analysis_id, status, outcome)
-            if written:
-                await self._enqueue_fitting(connection, topic, analysis_id, outcome)
+        try:
+            async with self._engine.begin() as connection:
+                written = await self._write_terminal(connection, analysis_id, status, outcome)
+                if written:
+                    await self._enqueue_fitting(connection, topic, analysis_id, outcome)
+        except DBAPIError as error:
+            if is_database_outage(error):
+                raise
+            raise UnstorableOutcome(f"{type(error.orig).__name__}: {error.orig}") from error
         if written:
             ANALYSES_FINISHED.labels(status).inc()
             if self._relay is not None:

@@ -13,7 +13,7 @@ from sextant_contracts import (
     topic,
 )
 from sextant_orchestrator.application.run_analysis import RunAnalysis
-from sextant_orchestrator.domain.errors import TransientFailure
+from sextant_orchestrator.domain.errors import AnalysisIdConflict, TransientFailure
 from sextant_orchestrator.domain.ports import AnalysisRepository
 from sextant_platform.kafka import durable_subscriber
 from sextant_platform.resilience import is_database_outage, transient_io_policy
@@ -35,19 +35,35 @@ class AnalysisIntake:
     """Decodes each request record and runs it; what cannot run goes to the DLQ.
 
     A malformed record, or one whose analysis id belongs to another tenant, fails at
-    once; an infrastructure outage is waited out (bounded) before giving up on it.
+    once; an infrastructure outage is waited out for ``outage_budget_s`` before giving
+    up on it. Giving up on an admitted analysis ends it ``failed`` first, so a request
+    in the DLQ never leaves its analysis ``running``.
     """
 
-    def __init__(self, run: RunAnalysis) -> None:
+    def __init__(self, run: RunAnalysis, *, outage_budget_s: float = 300.0) -> None:
         self._run = run
+        self._outage_budget_s = outage_budget_s
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         request = RequestEnvelope.model_validate_json(record.value or b"")
-        async for attempt in transient_io_policy(
-            is_infrastructure_outage, attempts=20, max_s=15.0, deadline_s=300.0
-        ):
-            with attempt:
-                await self._run(request)
+        try:
+            async for attempt in transient_io_policy(
+                is_infrastructure_outage,
+                attempts=20,
+                max_s=15.0,
+                deadline_s=self._outage_budget_s,
+            ):
+                with attempt:
+                    await self._run(request)
+        except AnalysisIdConflict:
+            raise  # another tenant's analysis: never touch it
+        except Exception as error:
+            logger.exception(
+                "giving up on an analysis request",
+                extra={"analysis_id": str(request.payload.analysis_id)},
+            )
+            await self._run.give_up(request, error, outage=is_infrastructure_outage(error))
+            raise
 
 
 def register_cancellation_subscriber(

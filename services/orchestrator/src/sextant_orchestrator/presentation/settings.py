@@ -51,6 +51,12 @@ class OrchestratorSettings(ServiceSettings):
         "away) the answer says the data holds no such column. 0 turns matching by meaning "
         "off.",
     )
+    OUTAGE_BUDGET_S: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long an analysis waits out an outage of PostgreSQL, Redis or the "
+        "network before it ends failed with dependency_unavailable.",
+    )
     CHECKPOINT_PREFIX: str = "sextant:checkpoints"
     OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
     HTTP_HOST: str = Field(default="127.0.0.1", description="Where /healthz and /readyz listen.")
