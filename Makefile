@@ -7,7 +7,7 @@ UV ?= uv
 PY := .venv/bin/python
 INFRA := deploy/local/infra.sh
 
-.PHONY: eval bench-e2e bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check k8s-check clean
+.PHONY: chaos eval bench-e2e bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check k8s-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench-embeddings: infra-up ## benchmark: embeddings service over Kafka vs raw en
 
 bench-e2e: infra-up ## benchmark: analyses through the whole stack, POST to completed event (bench/results/e2e.json)
 	@$(PY) -m bench.e2e_bench
+
+chaos: infra-up ## benchmark: 100 analyses while every service and server is killed/paused; bad records via kcat (bench/results/chaos.json)
+	@$(PY) -m bench.chaos
 
 eval: infra-up ## benchmark: answer accuracy on public datasets through the whole stack (bench/results/eval.json)
 	@$(PY) -m bench.eval

@@ -67,6 +67,8 @@ format_storage() {
 }
 
 up() {
+    # kcat: the non-Python Kafka client the tests and `make chaos` produce foreign records with.
+    command -v kcat >/dev/null 2>&1 || apt_install kcat
     if pid_alive "$KAFKA_PID"; then
         say "kafka already running (pid $(cat "$KAFKA_PID")) on 127.0.0.1:$KAFKA_PORT"
         return 0

@@ -110,7 +110,7 @@ async def produce_raw(
     try:
         partitions: list[int | None] = [None]
         if every_partition:
-            partitions = sorted(await producer.partitions_for(topic))  # type: ignore[arg-type]
+            partitions = sorted(await producer.partitions_for(topic))
         for value in values:
             for partition in partitions:
                 await producer.send_and_wait(

@@ -2,6 +2,7 @@
 the next record as soon as a slot frees, and commits only finished work."""
 
 import asyncio
+import subprocess
 import time
 import uuid
 
@@ -69,13 +70,9 @@ async def wait_until_committed(infra: Infrastructure, group: str, topic: str) ->
         await asyncio.sleep(0.2)
 
 
-@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
-async def test_records_compressed_with_any_codec_are_consumed(
-    infra: Infrastructure, fresh_topic: str, codec: str
-) -> None:
-    """A producer with compression on (common in Java clients and kcat) must not stop the
-    loop: without the codec library aiokafka raised UnsupportedCodecError in getmany and
-    the poll loop died silently."""
+async def consume_all(infra: Infrastructure, topic: str, expected: list[bytes], label: str) -> None:
+    """A LongRunningConsumer reads ``topic`` from the start: every expected record arrives,
+    none fails, and the poll loop did not die."""
     handled: list[bytes] = []
 
     async def handler(record: ConsumerRecord[bytes, bytes]) -> None:
@@ -84,6 +81,30 @@ async def test_records_compressed_with_any_codec_are_consumed(
     async def never(record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
         raise AssertionError(f"no record should fail: {error}")
 
+    consumer = LongRunningConsumer(
+        infra.kafka,
+        [topic],
+        group_id=f"lrc-{label}-{uuid.uuid4().hex[:8]}",
+        client_id="lrc-codec-test",
+        handler=handler,
+        on_error=never,
+    )
+    await consumer.start()
+    try:
+        await wait_until(lambda: len(handled) == len(expected), timeout_s=60, what=label)
+    finally:
+        await consumer.stop()
+    assert sorted(handled) == sorted(expected)
+    assert failures() == []
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+async def test_records_compressed_with_any_codec_are_consumed(
+    infra: Infrastructure, fresh_topic: str, codec: str
+) -> None:
+    """A producer with compression on (common in Java clients and kcat) must not stop the
+    loop: without the codec library aiokafka raised UnsupportedCodecError in getmany and
+    the poll loop died silently."""
     producer = AIOKafkaProducer(
         bootstrap_servers=infra.kafka.BOOTSTRAP_SERVERS, compression_type=codec, acks="all"
     )
@@ -95,18 +116,21 @@ async def test_records_compressed_with_any_codec_are_consumed(
         await producer.flush()
     finally:
         await producer.stop()
-    consumer = LongRunningConsumer(
-        infra.kafka,
-        [fresh_topic],
-        group_id=f"lrc-{codec}-{uuid.uuid4().hex[:8]}",
-        client_id="lrc-codec-test",
-        handler=handler,
-        on_error=never,
+    await consume_all(infra, fresh_topic, batch, f"aiokafka-{codec}")
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+async def test_records_kcat_compressed_are_consumed(
+    infra: Infrastructure, fresh_topic: str, codec: str
+) -> None:
+    """The same with a non-Python producer: kcat (librdkafka, which Java and Go clients
+    resemble) batching and compressing the records itself."""
+    batch = [f"kcat-{codec}-{i}-".encode() * 40 for i in range(5)]
+    await asyncio.to_thread(
+        subprocess.run,
+        ["kcat", "-P", "-b", infra.kafka.BOOTSTRAP_SERVERS, "-t", fresh_topic, "-z", codec],
+        input=b"\n".join(batch) + b"\n",
+        check=True,
+        timeout=60,
     )
-    await consumer.start()
-    try:
-        await wait_until(lambda: len(handled) == len(batch), timeout_s=60, what=f"{codec} records")
-    finally:
-        await consumer.stop()
-    assert sorted(handled) == sorted(batch)
-    assert failures() == []
+    await consume_all(infra, fresh_topic, batch, f"kcat-{codec}")

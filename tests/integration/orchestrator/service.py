@@ -51,9 +51,11 @@ def saw_tool_results(body: dict[str, Any]) -> bool:
 
 def plan_then_answer(body: dict[str, Any]) -> Scripted:
     """Planning requests carry the tool catalogue; synthesis requests do not. Like a real
-    model, the planner calls tools in round 1 and, once it has their results, no more."""
+    model, the planner calls tools in round 1 and, once it has their results, calls none
+    and answers (that reply is the answer when there are no documents; with documents a
+    synthesis call writes it)."""
     if "tools" in body and saw_tool_results(body):
-        return completion("The results answer the question.")
+        return completion(ANSWER)
     if "tools" in body:
         return completion(
             tool_calls=[

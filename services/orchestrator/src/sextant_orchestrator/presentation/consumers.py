@@ -24,6 +24,13 @@ logger = logging.getLogger(__name__)
 REQUESTS = topic("analysis.requested.v1")
 CANCELLATIONS = topic("analysis.cancel-requested.v1")
 RequestEnvelope = Envelope[AnalysisRequested]
+READABLE_SCHEMA_VERSION = 1
+"""The major version of ``AnalysisRequested`` this orchestrator understands."""
+
+
+class UnreadableSchemaVersion(ValueError):
+    """A request of a major version this orchestrator cannot read: it goes to the DLQ
+    with this reason instead of being run as if it were the version it knows."""
 
 
 def is_infrastructure_outage(error: BaseException) -> bool:
@@ -46,6 +53,11 @@ class AnalysisIntake:
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         request = RequestEnvelope.model_validate_json(record.value or b"")
+        if request.schema_version != READABLE_SCHEMA_VERSION:
+            raise UnreadableSchemaVersion(
+                f"schema_version {request.schema_version}: this orchestrator reads "
+                f"version {READABLE_SCHEMA_VERSION} of {REQUESTS.name}"
+            )
         try:
             async for attempt in transient_io_policy(
                 is_infrastructure_outage,
