@@ -41,8 +41,17 @@ wait_for_port_closed() {  # wait_for_port_closed <port> <seconds>
     done
 }
 
-pid_alive() {  # pid_alive <pidfile>
-    [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+pid_running() {  # pid_running <pid>: the process runs. A killed one its parent has not yet
+    # reaped (a zombie) does not: after kill -9 of a daemon whose parent is an init that
+    # does not reap, kill -0 still succeeds, and "up" would never start it again.
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state="$(sed -e 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+    [[ "$state" != "Z" ]]
+}
+
+pid_alive() {  # pid_alive <pidfile>: the process whose pid is the file's first line runs
+    [[ -f "$1" ]] && pid_running "$(head -n 1 "$1")"
 }
 
 ensure_port_free() {  # ensure_port_free <port> <name>: fail early when a stranger holds our port

@@ -60,6 +60,12 @@ init_cluster() {
 up() {
     local bindir
     bindir="$(pg_bindir)"
+    if [[ -f "$PG_DATA/postmaster.pid" ]] && ! pid_alive "$PG_DATA/postmaster.pid"; then
+        # A postmaster killed with -9 and not yet reaped still "exists" for pg_ctl and for
+        # PostgreSQL's own lock check, which would then refuse to start.
+        say "removing the stale lock of a postmaster that is gone"
+        rm -f "$PG_DATA/postmaster.pid"
+    fi
     if as_pg_user "$bindir/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
         say "postgres already running on 127.0.0.1:$POSTGRES_PORT"
     else

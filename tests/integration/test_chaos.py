@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.timeout(1500)]
 async def test_every_analysis_ends_once_whatever_is_killed() -> None:
     report = await run_chaos(analyses=20, faults_per_kind=1, seed=11)
 
-    assert report["submitted"] == 20
+    assert report["by_channel"]["rest"] + report["by_channel"]["kafka"] == 20
+    assert report["by_channel"]["probe"] == sum(report["faults"].values())  # one per fault
+    assert report["restart_failures"] == []
     assert report["stuck"] == 0, report
     assert report["lost"] == 0, report
     assert report["duplicate_terminal_events"] == 0, report
@@ -33,6 +35,8 @@ async def test_every_analysis_ends_once_whatever_is_killed() -> None:
             "redis",
         )
     }, report["faults"]
+    # After every fault a new analysis was served again (its probe completed).
+    assert None not in report["max_recovery_s"].values(), report["max_recovery_s"]
     for name, case in report["bad_inputs"].items():
         assert case["partition_kept_flowing"], (name, case)
         assert not case["outcome"].startswith("no trace"), (name, case)
