@@ -22,6 +22,8 @@ async def tools_service(infra: Infrastructure) -> AsyncIterator[ToolsService]:
         CONSUMER_GROUP=f"tools-integration-tests-{uuid.uuid4().hex[:8]}",
         WORKERS=2,
         TIMEOUT_S=30,
+        # Tests read replies on topics of their own (``client`` fixture), by pattern.
+        REPLY_TOPICS_ALLOWED=r"tools\.replied\.v1|test\.tool-replies\.[0-9a-f]+",
     )
     # The shared topic keeps what earlier runs published: serve only new invocations.
     await skip_group_to_end(infra.kafka, settings.CONSUMER_GROUP, ["tools.requested.v1"])

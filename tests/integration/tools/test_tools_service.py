@@ -226,6 +226,40 @@ async def test_hostile_retry_headers_neither_wedge_a_partition_nor_steer_the_ret
     assert {letter.original_topic for letter in letters} == {"tools.requested.v1"}
 
 
+async def test_a_request_naming_a_reply_topic_not_allowed_is_dead_lettered_unanswered(
+    infra: Infrastructure, tools_service: ToolsService, client: ToolClient
+) -> None:
+    """Any producer could make the service publish onto any topic (here, the analyses'
+    completed events) by naming it as the reply topic: it goes to the DLQ instead."""
+    dataset_id = await _upload(tools_service, SALES)
+    request = ToolInvocationRequested(
+        request_id=uuid.uuid4(),
+        reply_topic="analysis.completed.v1",
+        tool_name="top_categories",
+        dataset_id=dataset_id,
+        arguments={"column": "region", "top": 1},
+    )
+    key = str(request.request_id).encode()
+    event = Envelope.wrap(request, tenant_id=TENANT)
+    await produce_raw(
+        infra.kafka, "tools.requested.v1", [event.model_dump_json().encode()], key=key
+    )
+
+    async def lettered() -> list[DeadLetter]:
+        records = await read_all(infra.kafka, "tools.requested.v1.dlq", expected=10**6, timeout_s=3)
+        return [DeadLetter.model_validate_json(r.value) for r in records if r.key == key]
+
+    letters = await eventually(lettered, until=bool, timeout_s=60, what="the dead letter")
+    assert letters[0].error_type == "ReplyTopicNotAllowed"
+    assert "analysis.completed.v1" in letters[0].error_message
+    completed = await read_all(
+        infra.kafka, "analysis.completed.v1", expected=1, key=key, timeout_s=3
+    )
+    assert completed == []
+    reply = await client.invoke("top_categories", dataset_id, {"column": "region", "top": 1})
+    assert reply.result is not None  # an allowed reply topic is still answered
+
+
 async def test_web_fetch_is_served_and_private_addresses_refused(client: ToolClient) -> None:
     blocked = await client.invoke(
         "web_fetch", None, {"url": "http://169.254.169.254/latest/meta-data/"}

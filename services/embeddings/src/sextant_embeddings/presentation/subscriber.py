@@ -33,6 +33,7 @@ from sextant_platform.kafka.long_running_consumer import (
     LongRunningConsumer,
     dead_lettering_consumer,
 )
+from sextant_platform.kafka.reply_topics import reply_topic_for
 from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
@@ -81,9 +82,11 @@ class EmbeddingRequestHandler:
         *,
         group_id: str,
         stale_after_s: float,
+        reply_topics_allowed: str = REPLIES.name.replace(".", r"\."),
     ) -> None:
         self._broker = broker
         self._serve = serve
+        self._reply_topics_allowed = reply_topics_allowed
         self._group_id = group_id
         self._stale_after = timedelta(seconds=stale_after_s)
 
@@ -124,10 +127,13 @@ class EmbeddingRequestHandler:
     async def _reply(
         self, reply: EmbeddingReplied, *, tenant_id: str, reply_topic: str | None, **links: Any
     ) -> None:
+        topic = reply_topic_for(
+            reply_topic, default=REPLIES.name, allowed=self._reply_topics_allowed
+        )
         envelope: Envelope[EmbeddingReplied] = Envelope.wrap(reply, tenant_id=tenant_id, **links)
         await self._broker.publish(
             envelope.model_dump(mode="json"),
-            reply_topic or REPLIES.name,
+            topic,
             key=str(reply.request_id).encode(),
             correlation_id=str(reply.request_id),
         )
@@ -142,9 +148,16 @@ def embedding_request_consumer(
     client_id: str,
     max_in_flight: int,
     stale_after_s: float,
+    reply_topics_allowed: str = REPLIES.name.replace(".", r"\."),
 ) -> LongRunningConsumer:
     """Serve ``embeddings.requested.v1``, up to ``max_in_flight`` requests at once."""
-    handler = EmbeddingRequestHandler(broker, serve, group_id=group_id, stale_after_s=stale_after_s)
+    handler = EmbeddingRequestHandler(
+        broker,
+        serve,
+        group_id=group_id,
+        stale_after_s=stale_after_s,
+        reply_topics_allowed=reply_topics_allowed,
+    )
     return dead_lettering_consumer(
         broker,
         settings,

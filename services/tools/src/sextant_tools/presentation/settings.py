@@ -28,6 +28,12 @@ class ToolsSettings(ServiceSettings):
         "have given up.",
     )
     TIMEOUT_S: float = Field(default=60.0, gt=0, description="Per-invocation time limit.")
+    REPLY_TOPICS_ALLOWED: str = Field(
+        default=r"tools\.replied\.v1",
+        description="A regular expression every reply topic a request names must match "
+        "whole; a request naming another is dead-lettered unanswered (any producer could "
+        "otherwise make this service publish onto any topic).",
+    )
     MAX_REPLY_BYTES: int = Field(
         default=MAX_MESSAGE_BYTES,
         ge=4096,

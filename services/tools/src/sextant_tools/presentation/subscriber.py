@@ -26,6 +26,7 @@ from sextant_contracts import (
     ToolInvocationRequested,
     topic,
 )
+from sextant_platform.kafka.reply_topics import reply_topic_for
 from sextant_platform.resilience import is_database_outage, transient_io_policy
 from sextant_tools.application.invoke_tool import InvokeTool
 from sextant_tools.domain.errors import ResultTooLarge
@@ -55,14 +56,19 @@ class ToolRequestHandler:
         *,
         stale_after_s: float,
         max_reply_bytes: int,
+        reply_topics_allowed: str = REPLIES.name.replace(".", r"\."),
     ) -> None:
         self._broker = broker
         self._invoke = invoke
+        self._reply_topics_allowed = reply_topics_allowed
         self._stale_after = timedelta(seconds=stale_after_s)
         self._max_reply_bytes = max_reply_bytes
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         event = RequestEnvelope.model_validate_json(record.value or b"")
+        reply_topic = reply_topic_for(
+            event.payload.reply_topic, default=REPLIES.name, allowed=self._reply_topics_allowed
+        )
         if datetime.now(UTC) - event.occurred_at > self._stale_after:
             STALE_SKIPPED.inc()
             logger.debug("stale invocation skipped", extra={"request_id": event.payload.request_id})
@@ -77,7 +83,7 @@ class ToolRequestHandler:
             body = self._reply_body(self._too_large(reply, len(body)), event)
         await self._broker.publish(
             body,
-            event.payload.reply_topic or REPLIES.name,
+            reply_topic,
             key=str(event.payload.request_id).encode(),
             correlation_id=str(event.payload.request_id),
             headers={"content-type": "application/json"},
