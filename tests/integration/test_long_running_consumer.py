@@ -5,6 +5,7 @@ import asyncio
 import subprocess
 import time
 import uuid
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -134,3 +135,83 @@ async def test_records_kcat_compressed_are_consumed(
         timeout=60,
     )
     await consume_all(infra, fresh_topic, batch, f"kcat-{codec}")
+
+
+async def _failing_record_with(
+    infra: Infrastructure, topic: str, on_error: Any, on_fatal: Any
+) -> LongRunningConsumer:
+    """A consumer whose handler always fails, over one record on ``topic``."""
+
+    async def handler(record: ConsumerRecord[bytes, bytes]) -> None:
+        raise RuntimeError("the handler failed")
+
+    await produce_raw(infra.kafka, topic, [b"doomed"])
+    consumer = LongRunningConsumer(
+        infra.kafka,
+        [topic],
+        group_id=f"lrc-dlq-{uuid.uuid4().hex[:8]}",
+        client_id="lrc-dlq-test",
+        handler=handler,
+        on_error=on_error,
+        dead_letter_patience_s=1.0,
+        on_fatal=on_fatal,
+    )
+    await consumer.start()
+    return consumer
+
+
+async def test_a_dead_letter_publish_that_fails_for_a_moment_is_retried(
+    infra: Infrastructure, fresh_topic: str
+) -> None:
+    """The DLQ publish failing once (the broker busy) is retried, and the record is then
+    finished (committed past), instead of staying neither retried nor committed."""
+    attempts: list[bytes] = []
+    deaths: list[str] = []
+
+    async def flaky_dead_letter(record: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+        attempts.append(record.value or b"")
+        if len(attempts) == 1:
+            raise ConnectionError("the broker is busy")
+
+    consumer = await _failing_record_with(
+        infra, fresh_topic, flaky_dead_letter, lambda what, error: deaths.append(what)
+    )
+    try:
+        await wait_until(lambda: len(attempts) >= 2, timeout_s=30, what="the retried DLQ publish")
+        await wait_until(
+            lambda: consumer.in_flight == 0, timeout_s=10, what="the record to be finished"
+        )
+    finally:
+        await consumer.stop()
+    assert attempts == [b"doomed", b"doomed"]
+    assert deaths == []
+    assert await group_lag(infra.kafka, consumer.group_id, fresh_topic) == 0
+
+
+async def test_a_record_that_cannot_be_dead_lettered_stops_the_process(
+    infra: Infrastructure, fresh_topic: str
+) -> None:
+    """After the patience, a record that can be neither handled nor dead-lettered is a
+    fatal failure: the process stops (and its supervisor restarts it, so the record is
+    redelivered) instead of holding the partition's commits back unnoticed."""
+    deaths: list[tuple[str, str]] = []
+
+    async def broken_dead_letter(
+        record: ConsumerRecord[bytes, bytes], error: BaseException
+    ) -> None:
+        raise ConnectionError("the DLQ topic is unavailable")
+
+    consumer = await _failing_record_with(
+        infra,
+        fresh_topic,
+        broken_dead_letter,
+        lambda what, error: deaths.append((what, str(error))),
+    )
+    try:
+        await wait_until(lambda: bool(deaths), timeout_s=30, what="the fatal failure")
+    finally:
+        await consumer.stop()
+    [(what, error)] = deaths
+    assert "dead-letter" in what
+    assert fresh_topic in what
+    assert error == "the DLQ topic is unavailable"

@@ -112,7 +112,7 @@ async def test_a_poll_loop_that_dies_is_logged_marks_the_process_failed_and_stop
     (failure,) = failures()
     assert failure.startswith("the poll loop of g-dies: UnsupportedCodecError: ")
     assert failure.endswith("Libraries for lz4 compression codec not found")
-    assert "the poll loop of g-dies died; stopping the process" in caplog.text
+    assert "the poll loop of g-dies failed; stopping the process" in caplog.text
     response = await _get(HealthApp({}), "/healthz")
     assert response == (503, {"status": "failed", "failures": failures()})
     forget_failures()

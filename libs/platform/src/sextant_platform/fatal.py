@@ -42,11 +42,18 @@ def must_not_die(
         if done.cancelled() or done.exception() is None:
             return
         error = done.exception()
-        _failures.append(f"{what}: {type(error).__name__}: {error}"[:500])
-        logger.critical("%s died; stopping the process", what, exc_info=error)
-        stop()
+        assert error is not None
+        die(what, error, stop=stop)
 
     task.add_done_callback(ended)
+
+
+def die(what: str, error: BaseException, *, stop: Callable[[], None] = _terminate_process) -> None:
+    """Something the process cannot go on without failed: record and log it (``/healthz``
+    turns 503 naming it), then ``stop`` the process so its supervisor restarts it."""
+    _failures.append(f"{what}: {type(error).__name__}: {error}"[:500])
+    logger.critical("%s failed; stopping the process", what, exc_info=error)
+    stop()
 
 
 def forget_failures() -> None:

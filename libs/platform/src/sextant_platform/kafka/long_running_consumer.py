@@ -31,8 +31,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from faststream.kafka import KafkaBroker
 from prometheus_client import Gauge
+from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 
-from sextant_platform.fatal import must_not_die
+from sextant_platform.fatal import die, must_not_die
 from sextant_platform.kafka.broker import create_consumer
 from sextant_platform.kafka.dead_letter import publish_dead_letter
 from sextant_platform.settings import KafkaSettings
@@ -97,10 +98,17 @@ class LongRunningConsumer:
         max_in_flight: int = 8,
         poll_timeout_ms: int = 500,
         commit_interval_s: float = 0.0,
+        dead_letter_patience_s: float = 60.0,
+        on_fatal: Callable[[str, BaseException], None] = die,
     ) -> None:
         """``commit_interval_s``: commit finished offsets at most this often (0: after every
         poll). Under a stream of short requests a commit round trip per poll delays the
         next poll; a longer interval only widens what a crash redelivers.
+        ``dead_letter_patience_s``: how long ``on_error`` (the DLQ publish) is retried for
+        a failed record; past it ``on_fatal`` is called (by default the process stops, so
+        its supervisor restarts it and the record is redelivered): a record that can be
+        neither handled nor dead-lettered would otherwise hold the partition's commits
+        back, unnoticed.
         """
         self._settings = settings
         self._topics = topics
@@ -111,6 +119,8 @@ class LongRunningConsumer:
         self._max_in_flight = max_in_flight
         self._poll_timeout_ms = poll_timeout_ms
         self._commit_interval_s = commit_interval_s
+        self._dead_letter_patience_s = dead_letter_patience_s
+        self._on_fatal = on_fatal
         self._last_commit = 0.0
         self._progress: dict[TopicPartition, PartitionProgress] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -123,6 +133,10 @@ class LongRunningConsumer:
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
+
+    @property
+    def group_id(self) -> str:
+        return self._group_id
 
     async def start(self) -> None:
         self._consumer = create_consumer(
@@ -197,14 +211,22 @@ class LongRunningConsumer:
                 "handler failed", extra={"topic": record.topic, "offset": record.offset}
             )
             try:
-                await self._on_error(record, error)
-            except Exception:
-                logger.critical(
-                    "could not dead-letter a failed record; it will be redelivered",
-                    exc_info=True,
-                    extra={"topic": record.topic, "offset": record.offset},
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_delay(self._dead_letter_patience_s),
+                    wait=wait_exponential_jitter(initial=0.2, max=5.0),
+                    reraise=True,
+                ):
+                    with attempt:
+                        await self._on_error(record, error)
+            except Exception as failure:
+                # Never marked finished: the committed offset stays below it, and the
+                # restart that follows redelivers it.
+                self._on_fatal(
+                    f"dead-lettering {record.topic}[{record.partition}]@{record.offset}"
+                    f" (consumer group {self._group_id})",
+                    failure,
                 )
-                return  # never marked finished: the committed offset stays below it
+                return
         progress.finished(record.offset)
 
     async def _commit(self, partitions: set[TopicPartition]) -> None:
