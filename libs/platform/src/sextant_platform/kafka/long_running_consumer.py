@@ -213,7 +213,7 @@ class LongRunningConsumer:
             try:
                 async for attempt in AsyncRetrying(
                     stop=stop_after_delay(self._dead_letter_patience_s),
-                    wait=wait_exponential_jitter(initial=0.2, max=5.0),
+                    wait=wait_exponential_jitter(multiplier=0.2, max=5.0),
                     reraise=True,
                 ):
                     with attempt:
