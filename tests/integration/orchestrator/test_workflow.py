@@ -103,6 +103,24 @@ WEATHER_CSV = (
 )
 
 
+async def _offline(
+    clients: ServiceClients, redis: Redis, dataset_id: str, question: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The embedded default's path (offline planner, no documents): the final state and
+    what the model was asked (nothing, when all goes as designed)."""
+    async with running_fake_openai() as fake:
+        state, _, _ = await _run(
+            clients,
+            redis,
+            fake,
+            dataset_id,
+            documents=[],
+            question=question,
+            llm_calls_tools=False,
+        )
+    return state, fake.requests
+
+
 async def test_the_offline_planner_reads_a_word_no_column_spells_by_meaning(
     tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
 ) -> None:
@@ -110,17 +128,10 @@ async def test_the_offline_planner_reads_a_word_no_column_spells_by_meaning(
     column names against it, and precipitation_mm is close enough to stand for it."""
     dataset_id = await _upload(tools_service, WEATHER_CSV)
     totals = pd.read_csv(io.StringIO(WEATHER_CSV)).groupby("city")["precipitation_mm"].sum()
-    async with running_fake_openai() as fake:
-        state, _, _ = await _run(
-            service_clients,
-            redis,
-            fake,
-            dataset_id,
-            documents=[],
-            question="Which city has the highest total rainfall?",
-            llm_calls_tools=False,
-        )
-    assert fake.requests == []  # the embedded default: the model writes nothing
+    state, asked = await _offline(
+        service_clients, redis, dataset_id, "Which city has the highest total rainfall?"
+    )
+    assert asked == []  # the embedded default: the model writes nothing
     assert state["intent"]["read_as"] == {"rainfall": "precipitation_mm"}
     assert state["answer"].startswith(
         'No column is named "rainfall"; read as precipitation_mm, the closest in meaning. '
@@ -134,16 +145,9 @@ async def test_a_related_but_different_measure_is_suggested_not_computed(
     """ "profit" is near "sales" in meaning, but not the same measure: nothing is
     computed, and the answer names sales as the nearest column."""
     dataset_id = await _upload(tools_service)
-    async with running_fake_openai() as fake:
-        state, _, _ = await _run(
-            service_clients,
-            redis,
-            fake,
-            dataset_id,
-            documents=[],
-            question="What is the total profit per region?",
-            llm_calls_tools=False,
-        )
+    state, _ = await _offline(
+        service_clients, redis, dataset_id, "What is the total profit per region?"
+    )
     assert [o["call_id"] for o in state["outcomes"]] == ["T0"]  # the profile only
     assert state["answer"].startswith('The dataset holds no "profit" (nearest: sales')
 

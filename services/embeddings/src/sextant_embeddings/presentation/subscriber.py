@@ -16,6 +16,7 @@ consumer group starts at the earliest offset) is worked off without running the 
 
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -82,7 +83,7 @@ class EmbeddingRequestHandler:
         *,
         group_id: str,
         stale_after_s: float,
-        reply_topics_allowed: str = REPLIES.name.replace(".", r"\."),
+        reply_topics_allowed: str = re.escape(REPLIES.name),
     ) -> None:
         self._broker = broker
         self._serve = serve
@@ -148,7 +149,7 @@ def embedding_request_consumer(
     client_id: str,
     max_in_flight: int,
     stale_after_s: float,
-    reply_topics_allowed: str = REPLIES.name.replace(".", r"\."),
+    reply_topics_allowed: str = re.escape(REPLIES.name),
 ) -> LongRunningConsumer:
     """Serve ``embeddings.requested.v1``, up to ``max_in_flight`` requests at once."""
     handler = EmbeddingRequestHandler(

@@ -13,6 +13,7 @@ offset) is worked off without running any tool.
 """
 
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
@@ -56,7 +57,7 @@ class ToolRequestHandler:
         *,
         stale_after_s: float,
         max_reply_bytes: int,
-        reply_topics_allowed: str = REPLIES.name.replace(".", r"\."),
+        reply_topics_allowed: str = re.escape(REPLIES.name),
     ) -> None:
         self._broker = broker
         self._invoke = invoke
