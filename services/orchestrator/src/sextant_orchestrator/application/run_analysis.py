@@ -23,6 +23,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -89,6 +90,7 @@ logger = logging.getLogger(__name__)
 FIRST_STEP = StepAt(WorkflowStep.PROFILE.value)
 LAST_STEP = StepAt(WorkflowStep.FINALIZE.value)
 EXCERPT_CHARS = 300
+RENEWALS_PER_LEASE = 6
 INLINE_DATASET_NAMESPACE = uuid.UUID("5b1d3c52-8f0e-4d51-9d61-2f3f7e0c6a10")
 
 
@@ -101,6 +103,12 @@ def _wait_for_lease(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome else None
     expires_in = error.expires_in_s if isinstance(error, LeaseHeld) else 1.0
     return min(max(expires_in, 0.2), 5.0)
+
+
+@dataclass
+class _Lease:
+    lost: bool = False
+    """Another instance holds it, or it could not be renewed in time: the run stopped."""
 
 
 class RunAnalysis:
@@ -156,23 +164,30 @@ class RunAnalysis:
         await self._fail(request, code, reason, None)
 
     async def _own_and_run(self, request: Envelope[AnalysisRequested]) -> None:
+        """Claim and run until the analysis is terminal. A run that lost its lease claims
+        again: it waits for the instance that took over to finish, or for that one's
+        lease to expire too (then it takes the analysis back); when the lease lapsed
+        because the database was away, nobody else holds it and the run resumes."""
         analysis_id = request.payload.analysis_id
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(LeaseHeld), wait=_wait_for_lease, reraise=True
-        ):
-            with attempt:
-                status = await self._repository.admit_and_claim(
-                    request, owner=self._owner, lease_s=self._lease_s
-                )
-        if status in TERMINAL_STATUSES:
-            logger.info("analysis already finished", extra={"analysis_id": str(analysis_id)})
-            return
-        with self._cancellation.watch(analysis_id):
-            await self._run_leased(request)
+        while True:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(LeaseHeld), wait=_wait_for_lease, reraise=True
+            ):
+                with attempt:
+                    status = await self._repository.admit_and_claim(
+                        request, owner=self._owner, lease_s=self._lease_s
+                    )
+            if status in TERMINAL_STATUSES:
+                logger.info("analysis already finished", extra={"analysis_id": str(analysis_id)})
+                return
+            with self._cancellation.watch(analysis_id):
+                if await self._run_leased(request):
+                    return
 
-    async def _run_leased(self, request: Envelope[AnalysisRequested]) -> None:
+    async def _run_leased(self, request: Envelope[AnalysisRequested]) -> bool:
+        """Run while holding the lease; False when the lease was lost on the way."""
         analysis_id = request.payload.analysis_id
-        async with self._lease_kept(analysis_id):
+        async with self._lease_kept(analysis_id) as lease:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(TransientFailure),
                 stop=stop_after_attempt(self._resume_attempts),
@@ -182,41 +197,63 @@ class RunAnalysis:
                 with attempt:
                     await self._run(request)
             await self._workflow.retire(str(analysis_id))
+        return not lease.lost
 
     @contextlib.asynccontextmanager
-    async def _lease_kept(self, analysis_id: UUID) -> AsyncIterator[None]:
-        """Renew the lease while the body runs; losing it (this process stalled past its
-        lease and another instance took over) cancels the body: only one run may finish."""
+    async def _lease_kept(self, analysis_id: UUID) -> AsyncIterator[_Lease]:
+        """Renew the lease while the body runs; losing it cancels the body: only one run
+        may go on. Lost means another instance holds it now, or the renewals failed for
+        so long that it is about to lapse (the run stops before anyone can take over)."""
         body = asyncio.current_task()
-        lost = False
-
-        async def renew() -> None:
-            nonlocal lost
-            while True:
-                await asyncio.sleep(self._lease_s / 3)
-                if not await self._repository.renew(
-                    analysis_id, owner=self._owner, lease_s=self._lease_s
-                ):
-                    lost = True
-                    if body is not None:
-                        body.cancel()
-                    return
-
-        renewer = asyncio.create_task(renew(), name=f"lease-{analysis_id}")
+        lease = _Lease()
+        renewer = asyncio.create_task(
+            self._keep_renewing(analysis_id, lease, body), name=f"lease-{analysis_id}"
+        )
         try:
-            yield
+            yield lease
         except asyncio.CancelledError:
-            if not lost or body is None:
+            if not lease.lost or body is None:
                 raise
             body.uncancel()
-            logger.warning(
-                "lease lost; another instance runs the analysis",
-                extra={"analysis_id": str(analysis_id)},
-            )
+            logger.warning("lease lost; the run stopped", extra={"analysis_id": str(analysis_id)})
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
+
+    async def _keep_renewing(
+        self, analysis_id: UUID, lease: _Lease, body: asyncio.Task[Any] | None
+    ) -> None:
+        """Renew every sixth of the lease. A failed or hung renewal (a database blip) is
+        retried at the next tick as long as that one, hung for as long, would still end
+        inside the lease; past that the lease is given up (the body is cancelled) before
+        it lapses, so a blip of up to two thirds of the lease goes unnoticed."""
+        loop = asyncio.get_running_loop()
+        interval = self._lease_s / RENEWALS_PER_LEASE
+        held_until = loop.time() + self._lease_s
+        while True:
+            await asyncio.sleep(interval)
+            asked_at = loop.time()
+            try:
+                async with asyncio.timeout(interval):
+                    kept = await self._repository.renew(
+                        analysis_id, owner=self._owner, lease_s=self._lease_s
+                    )
+            except Exception as error:  # any failure is a missed renewal
+                if loop.time() + 2 * interval < held_until:
+                    logger.warning(
+                        "lease not renewed; retrying",
+                        extra={"analysis_id": str(analysis_id), "error": repr(error)},
+                    )
+                    continue
+                kept = False
+            if kept:
+                held_until = asked_at + self._lease_s
+                continue
+            lease.lost = True
+            if body is not None:
+                body.cancel()
+            return
 
     async def _run(self, request: Envelope[AnalysisRequested]) -> None:
         payload = request.payload
