@@ -3,7 +3,9 @@
 Why processes: pandas work holds the GIL for long stretches; in a thread it would still
 starve the event loop's thread of CPU. A worker process keeps the loop responsive and
 lets a runaway computation be stopped: on timeout the pool is torn down (its processes
-terminated) and a fresh one is started for the next invocation.
+terminated) and a fresh one is started for the next invocation. The other invocations
+that pool held, running or queued (other tenants' calls, often), are not failed with it:
+they run again on the fresh pool (tools only read their dataset, so a rerun is safe).
 
 Workers come from a forkserver, not a fork of this process: a forked worker inherited
 the service's Kafka and PostgreSQL sockets and both ends of the pool's pipes, so when
@@ -21,9 +23,12 @@ import select
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import shared_memory
 from multiprocessing.context import BaseContext
 from typing import Any
+
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from sextant_tools.domain.datasets import DatasetLimits, MediaType
 from sextant_tools.domain.errors import ToolTimedOut
@@ -32,6 +37,10 @@ from sextant_tools.infrastructure.shared_blocks import SharedBlocks, block_buffe
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
 
 logger = logging.getLogger(__name__)
+
+RUNS_PER_INVOCATION = 3
+"""An invocation whose pool was recycled under it (another one timed out) runs again,
+up to this many runs in all."""
 
 HELD_PER_WORKER = 2
 """Invocations per worker that hold their dataset in shared memory: one running, one
@@ -89,6 +98,11 @@ class _ReusedBuffer:
 _WORKER_BUFFER = _ReusedBuffer()
 
 
+class _RecycledUnderIt(Exception):
+    """The pool this invocation was queued or running in was recycled for another
+    invocation's timeout; it did not fail by itself."""
+
+
 def _worker_ready() -> int:
     """A no-op run in each worker at start-up, so the first invocation finds them up."""
     return multiprocessing.current_process().pid or 0
@@ -120,6 +134,13 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _cancelled_from_outside(error: BaseException) -> bool:
+    """A CancelledError meant for the awaiting task itself (its requester gave up, the
+    service stops), not one from a pool that dropped its queued work."""
+    task = asyncio.current_task()
+    return isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling() > 0
 
 
 def _worker_context() -> BaseContext:
@@ -165,17 +186,25 @@ class ProcessPoolToolRunner:
         # ahead of it, not a queue of them (a queued invocation timing out used to recycle
         # the pool under the running ones).
         async with self._slots:
-            return await self._run_in_worker(tool_name, media_type, content, arguments)
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(_RecycledUnderIt),
+                stop=stop_after_attempt(RUNS_PER_INVOCATION),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._run_in_worker(tool_name, media_type, content, arguments)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     async def _run_in_worker(
         self, tool_name: str, media_type: MediaType, content: bytes, arguments: dict[str, Any]
     ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         block = self._blocks.holding(content)
+        pool = self._pool
         finished = False  # no worker can still be reading the block
         try:
             future = loop.run_in_executor(
-                self._pool,
+                pool,
                 run_tool,
                 tool_name,
                 media_type,
@@ -189,20 +218,26 @@ class ProcessPoolToolRunner:
             finally:
                 finished = future.done() and not future.cancelled()
         except TimeoutError:
-            self._recycle_pool()
+            self._recycle_pool(pool)
             raise ToolTimedOut(
                 f"{tool_name} did not finish within {self._timeout_s:g}s; "
                 "try fewer columns or a smaller dataset"
             ) from None
+        except (BrokenProcessPool, asyncio.CancelledError) as error:
+            if self._pool is pool or _cancelled_from_outside(error):
+                raise
+            raise _RecycledUnderIt(tool_name) from error
         finally:
             self._blocks.give_back(block, reusable=finished)
 
-    def _recycle_pool(self) -> None:
-        """Stop the stuck computation: terminate the workers, start a fresh pool."""
-        old = self._pool
+    def _recycle_pool(self, stuck: ProcessPoolExecutor) -> None:
+        """Stop the stuck computation: terminate the workers, start a fresh pool (unless
+        another timeout in the same pool has done so already)."""
+        if self._pool is not stuck:
+            return
         self._pool = self._new_pool()
-        processes = list(getattr(old, "_processes", {}).values())
-        old.shutdown(wait=False, cancel_futures=True)
+        processes = list(getattr(stuck, "_processes", {}).values())
+        stuck.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
         logger.warning(
