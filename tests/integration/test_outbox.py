@@ -1,9 +1,14 @@
-"""The outbox relay against the real PostgreSQL and Kafka: rows it can never publish."""
+"""The outbox relay against the real PostgreSQL and Kafka: rows it can never publish, and
+rows of a topic Kafka fails to take."""
 
+import asyncio
+import contextlib
 import json
 import uuid
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -65,3 +70,57 @@ async def test_a_row_too_large_for_kafka_is_left_out_not_retried_before_the_rest
         await consumer.stop()
     values = [json.loads(r.value) for batch in records.values() for r in batch]
     assert [v["event_id"] for v in values] == [str(fine.event_id)]
+
+
+async def _read_event_ids(infra: Infrastructure, topic: str) -> list[str]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=infra.kafka.BOOTSTRAP_SERVERS, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        records = await consumer.getmany(timeout_ms=10_000)
+    finally:
+        await consumer.stop()
+    return [json.loads(r.value)["event_id"] for batch in records.values() for r in batch]
+
+
+async def test_a_topic_kafka_cannot_take_holds_back_only_its_own_rows(
+    infra: Infrastructure,
+    engine: AsyncEngine,
+    fresh_topic: str,
+    kafka_admin: AIOKafkaAdminClient,
+) -> None:
+    """A row for a topic that does not exist (yet) waits, in place, while the rows
+    after it on other topics are published; once the topic exists it goes too. (It used
+    to fail the whole batch, again and again: every event behind it waited.)"""
+    missing = f"test.missing.{uuid.uuid4().hex[:12]}"
+    waiting, fine = _progress("waits for its topic"), _progress("goes at once")
+    async with engine.begin() as connection:
+        await enqueue(connection, topic=missing, key="k", envelope=waiting)
+        await enqueue(connection, topic=fresh_topic, key="k", envelope=fine)
+    broker = create_broker(infra.kafka, client_id="outbox-test")
+    await broker.start()
+    relay = OutboxRelay(engine, broker, batch_size=1000, poll_interval_s=0.5, topic_timeout_s=2)
+    try:
+        while await relay.relay_once():  # other tests' rows may be waiting too
+            pass
+        async with engine.connect() as connection:
+            held = (await connection.execute(_ROW, {"event_id": waiting.event_id})).one()
+            published = (await connection.execute(_ROW, {"event_id": fine.event_id})).one()
+        assert published.published_at is not None
+        assert (held.published_at, held.failure) == (None, None)  # still waiting, not dropped
+        assert await _read_event_ids(infra, fresh_topic) == [str(fine.event_id)]
+
+        await kafka_admin.create_topics([NewTopic(missing, 1, 1)])
+        async with asyncio.timeout(60):
+            while True:
+                with contextlib.suppress(KafkaError, TimeoutError):  # not in metadata yet
+                    await relay.relay_once()
+                async with engine.connect() as connection:
+                    row = (await connection.execute(_ROW, {"event_id": waiting.event_id})).one()
+                if row.published_at is not None:
+                    break
+                await asyncio.sleep(0.5)
+    finally:
+        await broker.stop()
+    assert await _read_event_ids(infra, missing) == [str(waiting.event_id)]

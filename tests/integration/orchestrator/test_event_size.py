@@ -48,3 +48,34 @@ async def test_the_event_leaves_out_the_large_result_and_the_row_keeps_it(
     row = await analysis_row(engine, analysis_id)
     assert row is not None
     assert row.tool_calls[0]["result"] == {"matrix": MATRIX}  # GET /v1/analyses/{id} has it
+
+
+async def test_the_size_limit_holds_for_the_stored_text_of_the_event(engine: AsyncEngine) -> None:
+    """PostgreSQL writes ``1e-300`` out in full in jsonb's text, which is what the relay
+    publishes: a result of tiny p-values is ~20 times longer there than as JSON. The
+    limit used to be checked on the JSON only, and such an event passed it."""
+    repository = PostgresAnalysisRepository(engine, max_event_bytes=100_000)
+    request = request_envelope()
+    analysis_id = request.payload.analysis_id
+    await repository.admit_and_claim(request, owner="event-size-test", lease_s=30)
+    tiny = {f"p{i}": 1e-300 for i in range(3_000)}  # ~45 KB of JSON, ~0.9 MB as jsonb text
+    completed = AnalysisCompleted(
+        analysis_id=analysis_id,
+        answer="Nothing is significant [T1].",
+        tool_calls=[ToolCallRecord(call_id="T1", tool_name="compare_groups", result=tiny)],
+    )
+    outcome = Envelope.wrap(completed, tenant_id=request.tenant_id)
+
+    assert await repository.finish(analysis_id, outcome)
+
+    async with engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                text("SELECT octet_length(payload::text) FROM outbox WHERE event_id = :id"),
+                {"id": outcome.event_id},
+            )
+        ).scalar_one()
+    assert stored <= 100_000
+    row = await analysis_row(engine, analysis_id)
+    assert row is not None
+    assert row.tool_calls[0]["result"] == tiny

@@ -21,7 +21,13 @@ from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus,
 from sextant_orchestrator.infrastructure.event_size import fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
-from sextant_platform.outbox import MAX_EVENT_BYTES, EventTooLarge, OutboxRelay, enqueue
+from sextant_platform.outbox import (
+    MAX_EVENT_BYTES,
+    EventTooLarge,
+    OutboxRelay,
+    enqueue,
+    published_size,
+)
 from sextant_platform.postgres_text import storable_json, storable_text
 from sextant_platform.resilience import is_database_outage
 
@@ -220,17 +226,23 @@ class PostgresAnalysisRepository:
         self, connection: AsyncConnection, topic: str, analysis_id: UUID, outcome: TerminalOutcome
     ) -> None:
         """The event as it is, or, when it would not fit in a Kafka message, without its
-        largest results (the row keeps them). Serialised once in the usual case."""
+        largest results (the row keeps them). Serialised once in the usual case.
+
+        The limit is on PostgreSQL's text of the stored event, which can be much longer
+        than the JSON (``1e-300`` is written out in full): the slimmer event aims at the
+        limit scaled by how much longer it was. An event that cannot be made to fit is
+        UnstorableOutcome (the analysis then ends failed, saying why)."""
         key = str(analysis_id)
+        limit = self._max_event_bytes
         try:
-            await enqueue(
-                connection, topic=topic, key=key, envelope=outcome, max_bytes=self._max_event_bytes
-            )
-        except EventTooLarge:  # raised before anything was written
-            event = fitting_event(outcome, self._max_event_bytes)
-            await enqueue(
-                connection, topic=topic, key=key, envelope=event, max_bytes=self._max_event_bytes
-            )
+            await enqueue(connection, topic=topic, key=key, envelope=outcome, max_bytes=limit)
+        except EventTooLarge as refused:  # raised before anything was written
+            target = int(limit * min(1.0, published_size(outcome) / refused.size))
+            event = fitting_event(outcome, target)
+            try:
+                await enqueue(connection, topic=topic, key=key, envelope=event, max_bytes=limit)
+            except EventTooLarge as error:
+                raise UnstorableOutcome(f"the terminal event cannot fit: {error}") from error
 
     @staticmethod
     async def _write_terminal(
