@@ -31,7 +31,14 @@ async def test_migrations_are_at_head(engine: AsyncEngine) -> None:
     head = ScriptDirectory.from_config(alembic_config(PostgresSettings())).get_current_head()
     assert revision == head
     assert len(list(MIGRATIONS_DIR.glob("versions/0*.py"))) == int(head or 0)  # no gaps
-    assert {"analyses", "outbox", "processed_events", "datasets", "api_keys"} <= tables
+    assert {
+        "analyses",
+        "outbox",
+        "processed_events",
+        "datasets",
+        "api_keys",
+        "pending_cancellations",
+    } <= tables
 
 
 async def test_analysis_row_is_written_and_read_back(engine: AsyncEngine) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisCompleted, AnalysisProgressed, Envelope
+from sextant_ingress.domain.events import AnalysisEvent
 from sextant_ingress.infrastructure.event_wakeups import EventWakeups
 from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
@@ -255,3 +256,31 @@ async def test_an_analysis_finished_before_its_events_were_recorded_still_ends_i
     assert [(f.id, f.event) for _, f in received] == [("1000000", "completed")]
     assert received[0][1].data["event_id"] == str(done.event_id)
     assert received[0][1].data["payload"]["answer"] == "old news"
+
+
+async def test_another_tenants_event_for_the_same_analysis_id_does_not_take_its_place(
+    engine: AsyncEngine,
+) -> None:
+    """A producer of another tenant publishes an event for an analysis id it does not
+    own, first: the owner's event with the same sequence is still recorded, and each
+    tenant reads only its own. (The log was keyed without the tenant: the owner's event
+    was dropped as a duplicate.)"""
+    log = PostgresEventLog(engine)
+    analysis_id = uuid.uuid4()
+
+    def event(tenant: str, message: str) -> AnalysisEvent:
+        return AnalysisEvent(
+            analysis_id=analysis_id,
+            sequence=3,
+            event_id=uuid.uuid4(),
+            tenant_id=tenant,
+            kind="progress",
+            envelope={"payload": {"message": message}},
+        )
+
+    assert await log.record(event("intruder", "forged"))
+    assert await log.record(event("owner", "real"))
+    assert not await log.record(event("owner", "real, redelivered"))
+
+    owned = await log.after(analysis_id, tenant_id="owner", sequence=0)
+    assert [e.envelope["payload"]["message"] for e in owned] == ["real"]

@@ -173,6 +173,35 @@ async def test_cancel_stops_the_workflow_at_the_next_step_boundary(
     )
 
 
+async def test_a_cancel_that_arrives_before_its_request_cancels_it(
+    orchestrator: RunningOrchestrator, infra: Infrastructure, engine: AsyncEngine
+) -> None:
+    """A producer publishes a request and at once its cancel; the cancel is read first
+    (the topics are read independently). It used to be dropped (no row to flag) and the
+    analysis ran to the end; it now waits for the analysis, which ends cancelled before
+    its first step, with one cancelled event."""
+    envelope = request_envelope()
+    analysis_id = envelope.payload.analysis_id
+    cancel = Envelope.wrap(
+        AnalysisCancellationRequested(analysis_id=analysis_id, reason="changed my mind early"),
+        tenant_id=TENANT,
+    )
+    before = len(orchestrator.fake.requests)
+    await publish_request(infra.kafka, cancel)
+    await wait_caught_up(
+        infra.kafka, f"{orchestrator.group}.cancel", "analysis.cancel-requested.v1"
+    )
+    await publish_request(infra.kafka, envelope)
+
+    row = await wait_terminal(engine, analysis_id, process=orchestrator.process)
+    assert row.status == "cancelled"
+    assert row.error == {"code": "cancelled", "reason": "changed my mind early", "step": "profile"}
+    assert len(orchestrator.fake.requests) == before  # no model call was made
+    cancelled = await events_for(infra.kafka, "analysis.cancelled.v1", analysis_id, expected=1)
+    assert [e["event_id"] for e in cancelled] == [str(row.terminal_event_id)]
+    assert cancelled[0]["payload"]["last_progress_sequence"] is None
+
+
 async def test_llm_that_keeps_failing_ends_the_analysis_as_failed_with_a_reason(
     orchestrator: RunningOrchestrator, infra: Infrastructure, engine: AsyncEngine
 ) -> None:

@@ -26,12 +26,14 @@ _RECORD_AND_NOTIFY = text(
     " SELECT * FROM unnest(CAST(:analysis_ids AS uuid[]), CAST(:sequences AS integer[]),"
     " CAST(:event_ids AS uuid[]), CAST(:tenant_ids AS varchar[]), CAST(:kinds AS varchar[]),"
     " CAST(:envelopes AS jsonb[]))"
-    " ON CONFLICT (analysis_id, sequence) DO NOTHING RETURNING analysis_id, sequence),"
+    " ON CONFLICT (tenant_id, analysis_id, sequence) DO NOTHING"
+    " RETURNING analysis_id, sequence, tenant_id),"
     # one notification per analysis that got a new event; the cross join below makes
     # PostgreSQL evaluate it (a CTE that nothing reads is never run)
     " notified AS (SELECT count(pg_notify(:channel, woken.id::text)) AS n"
     " FROM (SELECT DISTINCT analysis_id AS id FROM inserted) AS woken)"
-    " SELECT inserted.analysis_id, inserted.sequence FROM inserted CROSS JOIN notified"
+    " SELECT inserted.tenant_id, inserted.analysis_id, inserted.sequence"
+    " FROM inserted CROSS JOIN notified"
 )
 _AFTER = text(
     "SELECT analysis_id, sequence, event_id, tenant_id, kind, envelope FROM analysis_events"
@@ -95,14 +97,14 @@ class PostgresEventLog:
             "envelopes": [storable_json(json.dumps(e.envelope)) for e in events],
         }
         inserted = {
-            (row.analysis_id, row.sequence)
+            (row.tenant_id, row.analysis_id, row.sequence)
             for row in await connection.execute(
                 _RECORD_AND_NOTIFY, {**params, "channel": NOTIFY_CHANNEL}
             )
         }
         new: list[bool] = []
         for event in events:
-            key = (event.analysis_id, event.sequence)
+            key = (event.tenant_id, event.analysis_id, event.sequence)
             new.append(key in inserted)
             inserted.discard(key)  # a second copy in the same batch is a duplicate
         return new

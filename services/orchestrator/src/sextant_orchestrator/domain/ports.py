@@ -71,7 +71,8 @@ class AnalysisRepository(Protocol):
         ...
 
     async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> bool:
-        """Flag a non-terminal analysis of ``tenant_id`` for cancellation."""
+        """Flag a non-terminal analysis of ``tenant_id`` for cancellation; one not admitted
+        yet is cancelled as soon as it is. False when there is nothing to cancel."""
         ...
 
     async def finish(self, analysis_id: UUID, outcome: TerminalOutcome) -> bool:

@@ -60,12 +60,21 @@ _RENEW = text(
 _CANCEL_REASON = text(
     "SELECT cancel_reason FROM analyses"
     " WHERE analysis_id = :analysis_id AND cancel_requested_at IS NOT NULL"
+    " UNION ALL SELECT p.reason FROM pending_cancellations p"
+    " JOIN analyses a ON a.analysis_id = p.analysis_id AND a.tenant_id = p.tenant_id"
+    " WHERE p.analysis_id = :analysis_id LIMIT 1"
 )
 _REQUEST_CANCEL = text(
     "UPDATE analyses SET cancel_requested_at = now(), cancel_reason = :reason, updated_at = now()"
     " WHERE analysis_id = :analysis_id AND tenant_id = :tenant_id"
     " AND status NOT IN ('completed', 'failed', 'cancelled')"
     " AND cancel_requested_at IS NULL RETURNING analysis_id"
+)
+_PENDING_CANCEL = text(
+    "INSERT INTO pending_cancellations (analysis_id, tenant_id, reason)"
+    " SELECT :analysis_id, :tenant_id, :reason"
+    " WHERE NOT EXISTS (SELECT 1 FROM analyses WHERE analysis_id = :analysis_id)"
+    " ON CONFLICT DO NOTHING RETURNING analysis_id"
 )
 _NOTIFY = text("SELECT pg_notify(:channel, :analysis_id)")
 _FINISH = text(
@@ -193,10 +202,17 @@ class PostgresAnalysisRepository:
 
     async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> bool:
         """Flag the row and, in the same transaction, tell every orchestrator process
-        (:mod:`postgres_cancellation`): the notification arrives only once it is committed."""
+        (:mod:`postgres_cancellation`): the notification arrives only once it is committed.
+
+        An analysis with no row yet (its request, published straight to Kafka, has not
+        been read: the two topics are read independently) gets a pending cancellation
+        instead, which the run reads like the flag, so it ends ``cancelled`` before its
+        first step. Written with the notification too: a run admitted meanwhile is told."""
         params = {"analysis_id": analysis_id, "tenant_id": tenant_id, "reason": reason}
         async with self._engine.begin() as connection:
             flagged = (await connection.execute(_REQUEST_CANCEL, params)).one_or_none()
+            if flagged is None:
+                flagged = (await connection.execute(_PENDING_CANCEL, params)).one_or_none()
             if flagged is not None:
                 await connection.execute(
                     _NOTIFY, {"channel": CANCEL_CHANNEL, "analysis_id": str(analysis_id)}
