@@ -5,14 +5,21 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from sextant_platform.fatal import must_not_die
+
 
 class BackgroundTask:
     """Runs ``work()`` as one named task: ``start`` is idempotent, ``stop`` cancels it and
-    waits until it has really ended, so a component's shutdown leaves nothing running."""
+    waits until it has really ended, so a component's shutdown leaves nothing running.
+    A ``vital`` task that ends with an exception takes the process with it
+    (:func:`sextant_platform.fatal.must_not_die`)."""
 
-    def __init__(self, work: Callable[[], Coroutine[Any, Any, None]], *, name: str) -> None:
+    def __init__(
+        self, work: Callable[[], Coroutine[Any, Any, None]], *, name: str, vital: bool = False
+    ) -> None:
         self._work = work
         self._name = name
+        self._vital = vital
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -22,6 +29,8 @@ class BackgroundTask:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._work(), name=self._name)
+            if self._vital:
+                must_not_die(self._task, what=self._name)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_orchestrator.application.run_analysis import RunAnalysis
+from sextant_orchestrator.application.sweep_lifecycle import SweepLifecycle, SweepPolicy
 from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
 from sextant_orchestrator.infrastructure.graphs.runner import LangGraphWorkflow
@@ -24,6 +25,7 @@ from sextant_orchestrator.infrastructure.llm.providers import (
 from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
 from sextant_orchestrator.infrastructure.postgres_cancellation import PostgresCancellationSignals
 from sextant_orchestrator.infrastructure.postgres_datasets import PostgresDatasetWriter
+from sextant_orchestrator.infrastructure.postgres_lifecycle import PostgresLifecycleStore
 from sextant_orchestrator.infrastructure.service_clients import (
     KafkaPassageRanker,
     KafkaToolInvoker,
@@ -34,6 +36,7 @@ from sextant_orchestrator.presentation.consumers import (
     register_cancellation_subscriber,
 )
 from sextant_orchestrator.presentation.settings import OrchestratorSettings
+from sextant_orchestrator.presentation.sweeper import LifecycleSweeper
 from sextant_platform.database import create_engine
 from sextant_platform.health import (
     HealthApp,
@@ -73,6 +76,7 @@ class OrchestratorApp:
     model: ChatModelChoice
     probes: HealthApp
     cancellation: PostgresCancellationSignals
+    sweeper: LifecycleSweeper
 
     async def start(self) -> None:
         self.cancellation.start()
@@ -81,8 +85,10 @@ class OrchestratorApp:
         await self.ranker.client.ready()
         self.relay.start()
         await self.consumer.start()
+        self.sweeper.start()
 
     async def close(self) -> None:
+        await self.sweeper.stop()
         await self.consumer.stop()
         await self.relay.stop()
         await self.cancellation.stop()
@@ -144,6 +150,17 @@ async def bootstrap(
         cancellation=cancellation,
     )
     intake = AnalysisIntake(run, outage_budget_s=settings.OUTAGE_BUDGET_S)
+    sweep = SweepLifecycle(
+        store=PostgresLifecycleStore(engine, relay),
+        run=run,
+        workflow=workflow,
+        policy=SweepPolicy(
+            redrive_grace_s=settings.REDRIVE_GRACE_S,
+            redrive_every_s=settings.REDRIVE_EVERY_S,
+            deadline_s=settings.ANALYSIS_DEADLINE_S,
+            retention_s=settings.RETENTION_S,
+        ),
+    )
     consumer = dead_lettering_consumer(
         broker,
         settings.KAFKA,
@@ -176,4 +193,5 @@ async def bootstrap(
         model=model,
         probes=probes,
         cancellation=cancellation,
+        sweeper=LifecycleSweeper(sweep, interval_s=settings.SWEEP_INTERVAL_S),
     )

@@ -163,6 +163,12 @@ class RunAnalysis:
         reason = f"the analysis could not be run: {type(error).__name__}: {error}"
         await self._fail(request, code, reason, None)
 
+    async def end_overdue(self, request: Envelope[AnalysisRequested], deadline_s: float) -> bool:
+        """The analysis outlived its deadline (whatever held it up): it ends ``failed``
+        with ``deadline_exceeded`` and its one terminal event; False if it had ended."""
+        reason = f"the analysis did not finish within its deadline of {deadline_s:g}s"
+        return await self._fail(request, "deadline_exceeded", reason, None)
+
     async def _own_and_run(self, request: Envelope[AnalysisRequested]) -> None:
         """Claim and run until the analysis is terminal. A run that lost its lease claims
         again: it waits for the instance that took over to finish, or for that one's
@@ -379,7 +385,7 @@ class RunAnalysis:
 
     async def _fail(
         self, request: Envelope[AnalysisRequested], code: str, reason: str, at: StepAt | None
-    ) -> None:
+    ) -> bool:
         failed = AnalysisFailed(
             analysis_id=request.payload.analysis_id,
             error_code=code,
@@ -387,7 +393,9 @@ class RunAnalysis:
             failed_step=WorkflowStep(at.step) if at else None,
             last_progress_sequence=sequence(at, StepStatus.STARTED) if at else None,
         )
-        await self._repository.finish(request.payload.analysis_id, self._envelope(request, failed))
+        return await self._repository.finish(
+            request.payload.analysis_id, self._envelope(request, failed)
+        )
 
     async def _complete(self, request: Envelope[AnalysisRequested], state: AnalysisState) -> None:
         completed = AnalysisCompleted(

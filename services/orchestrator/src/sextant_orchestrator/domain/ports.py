@@ -80,6 +80,35 @@ class AnalysisRepository(Protocol):
         ...
 
 
+class LifecycleStore(Protocol):
+    """What the lifecycle sweeps read and write: analyses nobody is running any more,
+    analyses past their deadline, and rows past their retention."""
+
+    async def redrive_expired(self, *, grace_s: float, every_s: float, limit: int) -> int:
+        """Publish the request of each running analysis whose lease expired over
+        ``grace_s`` ago again (at most once per ``every_s``), so an instance takes it
+        over and resumes it; how many were driven again."""
+        ...
+
+    async def overdue(self, *, deadline_s: float, limit: int) -> list[Envelope[AnalysisRequested]]:
+        """The requests of unfinished analyses accepted over ``deadline_s`` ago."""
+        ...
+
+    async def wake_runs(self, analysis_ids: list[UUID]) -> None:
+        """Tell the processes running these analyses to read their rows again (they
+        ended elsewhere: the runs stop at their next step boundary)."""
+        ...
+
+    async def prune(self, *, retention_s: float, limit: int) -> dict[str, int]:
+        """Delete up to ``limit`` rows per table older than ``retention_s`` that nothing
+        needs any more; how many, per table."""
+        ...
+
+    async def finished_among(self, analysis_ids: list[str]) -> set[str]:
+        """Those of ``analysis_ids`` whose analyses are terminal."""
+        ...
+
+
 class ProgressPublisher(Protocol):
     """Progress events (best effort: the terminal event is the one that is guaranteed)."""
 
@@ -147,4 +176,9 @@ class WorkflowRunner(Protocol):
 
     async def retire(self, thread_id: str) -> None:
         """The analysis is terminal: let its checkpoints expire."""
+        ...
+
+    async def unretired(self, limit: int) -> list[str]:
+        """Up to ``limit`` threads whose checkpoints have not been let expire (a random
+        sample: repeated calls visit them all)."""
         ...

@@ -58,8 +58,10 @@ _RENEW = text(
     " WHERE analysis_id = :analysis_id AND lease_owner = :owner RETURNING analysis_id"
 )
 _CANCEL_REASON = text(
-    "SELECT cancel_reason FROM analyses"
-    " WHERE analysis_id = :analysis_id AND cancel_requested_at IS NOT NULL"
+    # A row that ended elsewhere (the deadline sweep) stops its run as a cancel would.
+    "SELECT coalesce(cancel_reason, 'the analysis already ended ' || status) AS cancel_reason"
+    " FROM analyses WHERE analysis_id = :analysis_id"
+    " AND (cancel_requested_at IS NOT NULL OR status IN ('completed', 'failed', 'cancelled'))"
     " UNION ALL SELECT p.reason FROM pending_cancellations p"
     " JOIN analyses a ON a.analysis_id = p.analysis_id AND a.tenant_id = p.tenant_id"
     " WHERE p.analysis_id = :analysis_id LIMIT 1"

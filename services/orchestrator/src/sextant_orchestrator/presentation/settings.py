@@ -57,6 +57,34 @@ class OrchestratorSettings(ServiceSettings):
         description="How long an analysis waits out an outage of PostgreSQL, Redis or the "
         "network before it ends failed with dependency_unavailable.",
     )
+    ANALYSIS_DEADLINE_S: float = Field(
+        default=3600.0,
+        gt=0,
+        description="An analysis not terminal this long after it was accepted ends failed "
+        "with deadline_exceeded (whatever held it up); the lifecycle sweep enforces it.",
+    )
+    SWEEP_INTERVAL_S: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often (jittered) each instance sweeps: re-drives analyses whose "
+        "owner vanished, ends overdue ones, prunes rows past the retention.",
+    )
+    REDRIVE_GRACE_S: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long past its expiry a lease must be before the sweep publishes "
+        "its analysis's request again (Kafka's own redelivery usually comes first).",
+    )
+    REDRIVE_EVERY_S: float = Field(
+        default=300.0, gt=0, description="The least time between two re-drives of one analysis."
+    )
+    RETENTION_S: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="Published progress/request events, recorded stream events, pending "
+        "cancellations and dedupe marks older than this are deleted (terminal results and "
+        "their events stay with the analysis).",
+    )
     CHECKPOINT_PREFIX: str = "sextant:checkpoints"
     OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
     HTTP_HOST: str = Field(default="127.0.0.1", description="Where /healthz and /readyz listen.")

@@ -302,6 +302,13 @@ class PlainRedisSaver(BaseCheckpointSaver[str]):
         pipe.srem(self._threads(), thread_id)
         await pipe.execute()
 
+    async def some_threads(self, count: int) -> list[str]:
+        """Up to ``count`` thread ids not expired yet, picked at random."""
+        members = await self.redis.srandmember(self._threads(), count)
+        if not isinstance(members, list):  # with a count, Redis answers with a list
+            return []
+        return [_text(m) or "" for m in members]
+
     def get_next_version(self, current: str | None, channel: None) -> str:
         """Versions sort as strings: a zero-padded counter and a random tiebreak."""
         if current is None:

@@ -112,3 +112,6 @@ class LangGraphWorkflow:
 
     async def retire(self, thread_id: str) -> None:
         await self._saver.expire_thread(thread_id, self._finished_ttl_s)
+
+    async def unretired(self, limit: int) -> list[str]:
+        return await self._saver.some_threads(limit)
