@@ -1,10 +1,11 @@
 """The main job, end to end on embedded defaults (``make run``).
 
-Starts the four services as supervised processes (logs in ``.local/logs/run/``, pids in
-``.local/run/``), then does what users and producers do: uploads the sample dataset
-over REST, submits one analysis over REST and publishes another straight to Kafka,
-follows their progress on ``analysis.progress.v1``, and prints both answers with the
-computed figures and citations, and the completed events read from the result topic.
+Starts the four services under a supervisor that restarts any that exits (logs in
+``.local/logs/run/``, pids in ``.local/run/``), then does what users and producers do:
+uploads the sample dataset over REST, submits one analysis over REST and publishes
+another straight to Kafka, follows their progress on ``analysis.progress.v1``, and
+prints both answers with the computed figures and citations, and the completed events
+read from the result topic.
 ``make stop`` stops the services and the infrastructure.
 """
 
@@ -33,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / ".local" / "logs" / "run"
 PIDS = ROOT / ".local" / "run"
 SAMPLE = Path(__file__).with_name("sample") / "sales.csv"
+SUPERVISOR = Path(__file__).with_name("supervisor.py")
+SUPERVISOR_PID = PIDS / "supervisor.pid"
 SERVICES = {  # module: readiness port
     "sextant_tools": 8083,
     "sextant_embeddings": 8082,
@@ -60,31 +63,36 @@ def say(message: str) -> None:
 
 
 def start_services() -> None:
+    """The services run under the supervisor (``supervisor.py``), which restarts any
+    that exits, with backoff, and says so in ``.local/logs/run/supervisor.log``."""
     LOGS.mkdir(parents=True, exist_ok=True)
     PIDS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "SEXTANT_INGRESS_HTTP_PORT": "8000"}
-    for module in SERVICES:
-        pid_file = PIDS / f"{module}.pid"
-        if pid_file.exists():
-            try:
-                os.kill(int(pid_file.read_text()), 0)
-                say(f"{module} already running (pid {pid_file.read_text().strip()})")
-                continue
-            except (ProcessLookupError, ValueError):
-                pid_file.unlink()
-        log = (LOGS / f"{module}.log").open("ab")
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", module],
+    if _alive(SUPERVISOR_PID):
+        say(f"services already running (supervisor pid {SUPERVISOR_PID.read_text().strip()})")
+    else:
+        log = (LOGS / "supervisor.out").open("ab")
+        supervisor = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, str(SUPERVISOR), "--pids", str(PIDS), "--logs", str(LOGS), *SERVICES],
             env=env,
             stdout=log,
             stderr=log,
             cwd=ROOT,
             start_new_session=True,
         )
-        pid_file.write_text(str(process.pid))
-        say(f"started {module} (pid {process.pid}, log .local/logs/run/{module}.log)")
+        SUPERVISOR_PID.write_text(str(supervisor.pid))
+        say(f"started the services under a supervisor (pid {supervisor.pid});")
+        say("  it restarts any that exits: see .local/logs/run/supervisor.log")
     for module, port in SERVICES.items():
         wait_ready(module, port)
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return False
+    return True
 
 
 def wait_ready(module: str, port: int, timeout_s: float = 300) -> None:
@@ -96,16 +104,23 @@ def wait_ready(module: str, port: int, timeout_s: float = 300) -> None:
                 return
         except httpx.TransportError:
             pass
-        pid = int((PIDS / f"{module}.pid").read_text())
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            raise SystemExit(f"{module} died; see .local/logs/run/{module}.log") from None
+        if not _alive(SUPERVISOR_PID):
+            raise SystemExit("the supervisor died; see .local/logs/run/supervisor.out")
         time.sleep(0.5)
     raise SystemExit(f"{module} not ready after {timeout_s}s; see .local/logs/run/{module}.log")
 
 
 def stop_services() -> None:
+    """The supervisor stops its services (SIGTERM, then SIGKILL after a grace); any
+    service left by a supervisor that was itself killed is stopped here."""
+    if _alive(SUPERVISOR_PID):
+        pid = int(SUPERVISOR_PID.read_text())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 40
+        while _alive(SUPERVISOR_PID) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        say("stopped the supervisor and its services")
+    SUPERVISOR_PID.unlink(missing_ok=True)
     for pid_file in PIDS.glob("*.pid"):
         try:
             os.killpg(int(pid_file.read_text()), signal.SIGTERM)
