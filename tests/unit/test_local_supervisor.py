@@ -29,7 +29,7 @@ def _until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
 
 @pytest.fixture
 def supervised(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+    process = subprocess.Popen(
         [
             sys.executable,
             str(SUPERVISOR),
