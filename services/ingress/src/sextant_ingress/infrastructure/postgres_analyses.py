@@ -1,5 +1,9 @@
 """Submissions, reads and cancellations on PostgreSQL, with events through the outbox.
 
+The orchestrator owns the analysis lifecycle. The ingress writes the submission only
+(the ``accepted`` row), sends cancel commands through the outbox, and reads through the
+``analysis_views`` view, never the orchestrator's run bookkeeping.
+
 ``submit`` writes the ``analyses`` row and the ``AnalysisRequested`` event in one
 transaction: once it returns, the request survives any crash and any broker outage (the
 relay publishes it when Kafka is back). That is what makes answering 202 honest.
@@ -31,7 +35,7 @@ from sextant_platform.database import autocommit
 from sextant_platform.outbox import OutboxRelay, enqueue
 
 _BY_KEY = text(
-    "SELECT analysis_id, request_hash FROM analyses"
+    "SELECT analysis_id, request_hash FROM analysis_views"
     " WHERE tenant_id = :tenant_id AND idempotency_key = :key"
 )
 _INSERT = text(
@@ -45,8 +49,13 @@ _COLUMNS = (
     " findings, tool_calls, usage,"
     " timings_ms, error, created_at, finished_at"
 )
-_GET = text(f"SELECT {_COLUMNS} FROM analyses WHERE analysis_id = :id AND tenant_id = :tenant_id")  # noqa: S608 - constant column list
-_STATUS = text("SELECT status FROM analyses WHERE analysis_id = :id AND tenant_id = :tenant_id")
+_GET = text(
+    f"SELECT {_COLUMNS} FROM analysis_views"  # noqa: S608 - constant column list
+    " WHERE analysis_id = :id AND tenant_id = :tenant_id"
+)
+_STATUS = text(
+    "SELECT status FROM analysis_views WHERE analysis_id = :id AND tenant_id = :tenant_id"
+)
 
 REQUESTS_TOPIC = "analysis.requested.v1"
 CANCELLATIONS_TOPIC = "analysis.cancel-requested.v1"
@@ -154,7 +163,7 @@ class PostgresAnalysisStore:
             params["after_created"], params["after_id"] = decode_cursor(cursor)
             clauses.append("(created_at, analysis_id) < (:after_created, :after_id)")
         query = text(
-            f"SELECT {_COLUMNS} FROM analyses WHERE {' AND '.join(clauses)}"  # noqa: S608 - fixed clauses, bound values
+            f"SELECT {_COLUMNS} FROM analysis_views WHERE {' AND '.join(clauses)}"  # noqa: S608 - fixed clauses, bound values
             " ORDER BY created_at DESC, analysis_id DESC LIMIT :limit"
         )
         async with self._one_statement.connect() as connection:

@@ -43,7 +43,8 @@ _AFTER = text(
 
 
 _SETTLED_TERMINAL = text(
-    "SELECT a.status, o.payload FROM analyses a JOIN outbox o ON o.event_id = a.terminal_event_id"
+    "SELECT a.status, o.payload FROM analysis_views a"
+    " JOIN outbox o ON o.event_id = a.terminal_event_id"
     " WHERE a.analysis_id = :analysis_id AND a.tenant_id = :tenant_id"
     " AND a.status IN ('completed', 'failed', 'cancelled')"
     " AND a.finished_at < now() - make_interval(secs => :settled_s)"

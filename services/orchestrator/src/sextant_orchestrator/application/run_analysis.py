@@ -59,6 +59,7 @@ from sextant_contracts.analysis import (
     MAX_UNGROUNDED_VALUE_CHARS,
 )
 from sextant_contracts.base import Contract
+from sextant_orchestrator.domain.analysis import TERMINAL_STATUSES
 from sextant_orchestrator.domain.clipping import clip
 from sextant_orchestrator.domain.errors import (
     DependencyUnavailable,
@@ -68,7 +69,6 @@ from sextant_orchestrator.domain.errors import (
     UnstorableOutcome,
 )
 from sextant_orchestrator.domain.ports import (
-    TERMINAL_STATUSES,
     AlwaysCheckCancellation,
     AnalysisRepository,
     CancellationSignals,

@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncGenerator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from sextant_contracts import (
@@ -13,11 +13,10 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
+from sextant_orchestrator.domain.analysis import Analysis, AnalysisStatus
 from sextant_orchestrator.domain.progress import Position, StepDone
 from sextant_orchestrator.domain.state import AnalysisState, ToolOutcome
 
-AnalysisStatus = Literal["accepted", "running", "completed", "failed", "cancelled"]
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 TerminalOutcome = (
     Envelope[AnalysisCompleted] | Envelope[AnalysisFailed] | Envelope[AnalysisCancelled]
 )
@@ -48,7 +47,8 @@ class PassageRanker(Protocol):
 
 
 class AnalysisRepository(Protocol):
-    """The durable record of every analysis: one row each, terminal exactly once.
+    """The durable record of every analysis: one row each, following the lifecycle of
+    :mod:`sextant_orchestrator.domain.analysis` (terminal exactly once).
 
     Terminal outcomes are written together with their event (transactional outbox), so
     the event is published exactly once per analysis id, even across crashes.
@@ -60,6 +60,10 @@ class AnalysisRepository(Protocol):
         """Record the request if it is new, then take (or renew) the run lease and mark
         the analysis running; raises LeaseHeld while another owner's lease is live.
         Returns the status (terminal: a duplicate or a redelivery, nothing to do)."""
+        ...
+
+    async def load(self, analysis_id: UUID) -> Analysis | None:
+        """The analysis's lifecycle state as stored (None: no such analysis)."""
         ...
 
     async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:

@@ -16,8 +16,16 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
+from sextant_orchestrator.domain.analysis import (
+    TERMINAL_STATUSES,
+    UNFINISHED_STATUSES,
+    Analysis,
+    AnalysisStatus,
+    Lease,
+    sql_list,
+)
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld, UnstorableOutcome
-from sextant_orchestrator.domain.ports import TERMINAL_STATUSES, AnalysisStatus, TerminalOutcome
+from sextant_orchestrator.domain.ports import TerminalOutcome
 from sextant_orchestrator.infrastructure.event_size import fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
@@ -31,6 +39,12 @@ from sextant_platform.outbox import (
 from sextant_platform.postgres_text import storable_json, storable_text
 from sextant_platform.resilience import is_database_outage
 
+_ENDED = sql_list(TERMINAL_STATUSES)
+_UNFINISHED = sql_list(UNFINISHED_STATUSES)
+_LOAD = text(
+    "SELECT analysis_id, tenant_id, status, lease_owner, lease_expires_at, attempts,"
+    " cancel_reason, cancel_requested_at FROM analyses WHERE analysis_id = :analysis_id"
+)
 _ADMIT = text(
     "WITH inserted AS ("
     " INSERT INTO analyses (analysis_id, tenant_id, status, question, request)"
@@ -41,11 +55,11 @@ _ADMIT = text(
     " LIMIT 1"
 )
 _CLAIM = text(
-    "UPDATE analyses SET status = 'running', lease_owner = :owner,"
+    "UPDATE analyses SET status = 'running', lease_owner = :owner,"  # noqa: S608 - status lists from the domain
     " lease_expires_at = now() + make_interval(secs => :lease_s),"
     " attempts = attempts + CASE WHEN lease_owner IS DISTINCT FROM :owner THEN 1 ELSE 0 END,"
     " updated_at = now()"
-    " WHERE analysis_id = :analysis_id AND status NOT IN ('completed', 'failed', 'cancelled')"
+    f" WHERE analysis_id = :analysis_id AND status IN {_UNFINISHED}"
     " AND (lease_owner IS NULL OR lease_owner = :owner OR lease_expires_at < now())"
     " RETURNING status"
 )
@@ -54,22 +68,23 @@ _HOLDER = text(
     " FROM analyses WHERE analysis_id = :analysis_id"
 )
 _RENEW = text(
-    "UPDATE analyses SET lease_expires_at = now() + make_interval(secs => :lease_s)"
-    " WHERE analysis_id = :analysis_id AND lease_owner = :owner RETURNING analysis_id"
+    "UPDATE analyses SET lease_expires_at = now() + make_interval(secs => :lease_s)"  # noqa: S608 - status lists from the domain
+    f" WHERE analysis_id = :analysis_id AND lease_owner = :owner AND status IN {_UNFINISHED}"
+    " RETURNING analysis_id"
 )
 _CANCEL_REASON = text(
     # A row that ended elsewhere (the deadline sweep) stops its run as a cancel would.
-    "SELECT coalesce(cancel_reason, 'the analysis already ended ' || status) AS cancel_reason"
+    "SELECT coalesce(cancel_reason, 'the analysis already ended ' || status) AS cancel_reason"  # noqa: S608 - status lists from the domain
     " FROM analyses WHERE analysis_id = :analysis_id"
-    " AND (cancel_requested_at IS NOT NULL OR status IN ('completed', 'failed', 'cancelled'))"
+    f" AND (cancel_requested_at IS NOT NULL OR status IN {_ENDED})"
     " UNION ALL SELECT p.reason FROM pending_cancellations p"
     " JOIN analyses a ON a.analysis_id = p.analysis_id AND a.tenant_id = p.tenant_id"
     " WHERE p.analysis_id = :analysis_id LIMIT 1"
 )
 _REQUEST_CANCEL = text(
-    "UPDATE analyses SET cancel_requested_at = now(), cancel_reason = :reason, updated_at = now()"
+    "UPDATE analyses SET cancel_requested_at = now(), cancel_reason = :reason, updated_at = now()"  # noqa: S608 - status lists from the domain
     " WHERE analysis_id = :analysis_id AND tenant_id = :tenant_id"
-    " AND status NOT IN ('completed', 'failed', 'cancelled')"
+    f" AND status IN {_UNFINISHED}"
     " AND cancel_requested_at IS NULL RETURNING analysis_id"
 )
 _PENDING_CANCEL = text(
@@ -80,7 +95,7 @@ _PENDING_CANCEL = text(
 )
 _NOTIFY = text("SELECT pg_notify(:channel, :analysis_id)")
 _FINISH = text(
-    "UPDATE analyses SET status = :status, answer = :answer,"
+    "UPDATE analyses SET status = :status, answer = :answer,"  # noqa: S608 - status lists from the domain
     " citations = CAST(:citations AS jsonb), tool_calls = CAST(:tool_calls AS jsonb),"
     " ungrounded_numbers = CAST(:ungrounded_numbers AS jsonb),"
     " ungrounded_values = CAST(:ungrounded_values AS jsonb),"
@@ -88,7 +103,7 @@ _FINISH = text(
     " usage = CAST(:usage AS jsonb), timings_ms = CAST(:timings_ms AS jsonb),"
     " error = CAST(:error AS jsonb), terminal_event_id = :event_id,"
     " finished_at = now(), updated_at = now(), lease_expires_at = NULL"
-    " WHERE analysis_id = :analysis_id AND status NOT IN ('completed', 'failed', 'cancelled')"
+    f" WHERE analysis_id = :analysis_id AND status IN {_UNFINISHED}"
     " RETURNING analysis_id"
 )
 
@@ -189,6 +204,26 @@ class PostgresAnalysisRepository:
             finished: AnalysisStatus = holder.status
             return finished
         raise LeaseHeld(str(analysis_id), float(holder.expires_in_s or 0.0))
+
+    async def load(self, analysis_id: UUID) -> Analysis | None:
+        async with self._one_statement.connect() as connection:
+            row = (await connection.execute(_LOAD, {"analysis_id": analysis_id})).one_or_none()
+        if row is None:
+            return None
+        lease = (
+            Lease(row.lease_owner, row.lease_expires_at)
+            if row.lease_owner is not None and row.lease_expires_at is not None
+            else None
+        )
+        flagged = row.cancel_requested_at is not None
+        return Analysis(
+            analysis_id=row.analysis_id,
+            tenant_id=row.tenant_id,
+            status=row.status,
+            lease=lease,
+            attempts=row.attempts,
+            cancel_reason=(row.cancel_reason or "cancelled") if flagged else None,
+        )
 
     async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:
         params = {"analysis_id": analysis_id, "owner": owner, "lease_s": lease_s}

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisRequested, Envelope
+from sextant_orchestrator.domain.analysis import TERMINAL_STATUSES, UNFINISHED_STATUSES, sql_list
 from sextant_orchestrator.infrastructure.postgres_analyses import RESULT_TOPICS
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
@@ -32,16 +33,16 @@ _REDRIVE = text(
     " RETURNING a.analysis_id, a.tenant_id, a.request::text AS request"
 )
 _OVERDUE = text(
-    "SELECT analysis_id, tenant_id, request::text AS request FROM analyses"
-    " WHERE status IN ('accepted', 'running')"
+    "SELECT analysis_id, tenant_id, request::text AS request FROM analyses"  # noqa: S608 - status lists from the domain
+    f" WHERE status IN {sql_list(UNFINISHED_STATUSES)}"
     " AND created_at < now() - make_interval(secs => :deadline_s)"
     " ORDER BY created_at LIMIT :limit"
 )
 _WAKE = text("SELECT count(pg_notify(:channel, id)) FROM unnest(CAST(:ids AS text[])) AS id")
 _FINISHED_AMONG = text(
-    "SELECT analysis_id::text AS analysis_id FROM analyses"
+    "SELECT analysis_id::text AS analysis_id FROM analyses"  # noqa: S608 - status lists from the domain
     " WHERE analysis_id = ANY(CAST(:ids AS uuid[]))"
-    " AND status IN ('completed', 'failed', 'cancelled')"
+    f" AND status IN {sql_list(TERMINAL_STATUSES)}"
 )
 _PRUNES = {
     # Terminal events stay as long as their analysis: the SSE stream falls back to them.
