@@ -118,6 +118,9 @@ def orchestrator_process(
             "SEXTANT_ORCHESTRATOR_HTTP_PORT": str(port),
             "SEXTANT_ORCHESTRATOR_CONSUMER_GROUP": group,
             "SEXTANT_ORCHESTRATOR_LEASE_S": "3",
+            # The sweep is tested on its own (test_lifecycle_sweep.py); here it would
+            # drive other tests' leftover analyses into this process's fake model.
+            "SEXTANT_ORCHESTRATOR_SWEEP_INTERVAL_S": "86400",
             "SEXTANT_ORCHESTRATOR_SERVICE_TIMEOUT_S": "60",
             "SEXTANT_ORCHESTRATOR_OUTBOX_POLL_S": "0.5",
             # Sized for a loaded 2-core box (a stalled heartbeat under 6 s rebalanced the

@@ -76,10 +76,13 @@ TOPIC_HELD = Counter(
     "Times a topic's outbox rows were held back because Kafka failed to take them.",
     ["topic"],
 )
-TOPIC_PUBLISH_TIMEOUT_S = 10.0
+TOPIC_PUBLISH_TIMEOUT_S = 5.0
 """How long one topic's rows of a batch may take to be acknowledged before the topic is
 held back (a missing topic otherwise blocks the relay for the client's whole request
 timeout, every time it is tried)."""
+HELD_TOPIC_PROBE_TIMEOUT_S = 1.0
+"""The same for a topic that failed before and is being tried again: the relay's other
+topics wait for at most this long each time a held topic is retried."""
 
 
 MAX_EVENT_BYTES = MAX_MESSAGE_BYTES
@@ -172,6 +175,9 @@ class _TopicHolds:
     def release(self, topic: str) -> None:
         self._holds.pop(topic, None)
 
+    def failed_before(self, topic: str) -> bool:
+        return topic in self._holds
+
 
 @dataclass
 class _TopicOutcome:
@@ -216,7 +222,9 @@ class OutboxRelay:
             by_topic: dict[str, list[Any]] = {}
             for row in rows:
                 by_topic.setdefault(row.topic, []).append(row)
-            outcomes = await asyncio.gather(*(self._publish(t) for t in by_topic.values()))
+            outcomes = await asyncio.gather(
+                *(self._publish(rows, self._timeout_for(topic)) for topic, rows in by_topic.items())
+            )
             published = [outbox_id for outcome in outcomes for outbox_id in outcome.published]
             if published:
                 await connection.execute(_MARK, {"ids": published})
@@ -233,14 +241,19 @@ class OutboxRelay:
             raise failures[0]
         return len(rows)
 
-    async def _publish(self, rows: list[Any]) -> _TopicOutcome:
+    def _timeout_for(self, topic: str) -> float:
+        if self._holds.failed_before(topic):
+            return min(self._topic_timeout_s, HELD_TOPIC_PROBE_TIMEOUT_S)
+        return self._topic_timeout_s
+
+    async def _publish(self, rows: list[Any], timeout_s: float) -> _TopicOutcome:
         """One topic's rows, appended in order and acknowledged together (one request,
         not a round trip per row). A failure keeps every row of the topic that was not
         acknowledged before it: they go again, in order, once the topic is tried again."""
         outcome = _TopicOutcome()
         sent: list[tuple[Any, Any]] = []
         try:
-            async with asyncio.timeout(self._topic_timeout_s):
+            async with asyncio.timeout(timeout_s):
                 for row in rows:
                     try:
                         acknowledgement = await self._broker.publish(

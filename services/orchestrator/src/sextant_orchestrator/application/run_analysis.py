@@ -230,18 +230,20 @@ class RunAnalysis:
     async def _keep_renewing(
         self, analysis_id: UUID, lease: _Lease, body: asyncio.Task[Any] | None
     ) -> None:
-        """Renew every sixth of the lease. A failed or hung renewal (a database blip) is
-        retried at the next tick as long as that one, hung for as long, would still end
-        inside the lease; past that the lease is given up (the body is cancelled) before
-        it lapses, so a blip of up to two thirds of the lease goes unnoticed."""
+        """Renew every sixth of the lease. A renewal that fails (a database blip) is
+        retried at the next tick while one more fits inside the lease; one that hangs is
+        given up a tick before the lease would lapse. Past that the lease is given up
+        (the body is cancelled) before it lapses. A renewal that succeeds late (this
+        process stalled) keeps the lease: the database, not the local clock, says
+        whether another instance took it."""
         loop = asyncio.get_running_loop()
         interval = self._lease_s / RENEWALS_PER_LEASE
         held_until = loop.time() + self._lease_s
         while True:
             await asyncio.sleep(interval)
             asked_at = loop.time()
-            try:
-                async with asyncio.timeout(interval):
+            try:  # a slow renewal may take as long as the lease holds (less a margin)
+                async with asyncio.timeout(max(held_until - interval - asked_at, interval)):
                     kept = await self._repository.renew(
                         analysis_id, owner=self._owner, lease_s=self._lease_s
                     )

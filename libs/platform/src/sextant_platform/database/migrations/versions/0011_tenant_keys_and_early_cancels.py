@@ -44,6 +44,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE pending_cancellations")
+    # The old key holds one event per (analysis, sequence): the earliest recorded stays.
+    op.execute(
+        "DELETE FROM analysis_events later USING analysis_events earlier"
+        " WHERE later.analysis_id = earlier.analysis_id AND later.sequence = earlier.sequence"
+        " AND (later.recorded_at, later.tenant_id) > (earlier.recorded_at, earlier.tenant_id)"
+    )
     op.execute(
         "ALTER TABLE analysis_events DROP CONSTRAINT analysis_events_pkey,"
         " ADD PRIMARY KEY (analysis_id, sequence)"
