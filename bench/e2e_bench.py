@@ -28,6 +28,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from bench.eval import cpu_model
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_platform.database import create_engine
 from tests.integration.infrastructure import Infrastructure, start_local
@@ -284,6 +285,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     result = asyncio.run(run(args.analyses, args.concurrency, args.warmup, args.orchestrators))
+    result = {"cpu": cpu_model(), **result}
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     slowest = max(result["hops_median_ms"].items(), key=lambda item: item[1])

@@ -1,8 +1,17 @@
-"""Benchmark: descriptive statistics over a generated 1M x 10 CSV, service vs raw pandas.
+"""Benchmark: tools over a generated 1M x 10 CSV, service vs raw pandas.
 
-Same run, same data: ``raw_s`` is in-process ``pd.read_csv`` + the statistics tool's own
-pandas calls; ``service_s`` is upload to PostgreSQL -> invoke over Kafka -> reply.
-Writes bench/results/tools.json with raw_s, service_s and ratio = raw_s / service_s.
+Same run, same data:
+
+* **one call**: ``raw_s`` is in-process ``pd.read_csv`` + the statistics tool's own
+  pandas calls; ``service_s`` is upload to PostgreSQL -> invoke over Kafka -> reply.
+  ``ratio = raw_s / service_s``.
+* **five calls** (what an agent does: several tools over one dataset): ``raw_multi_s``
+  reads the CSV once and computes five answers in pandas, as a notebook does for one
+  question; ``service_multi_s`` invokes five different tools over one stored dataset
+  through the service (the upload is timed apart, ``upload_s``). ``multi_call_ratio =
+  raw_multi_s / service_multi_s``.
+
+Writes bench/results/tools.json, with the CPU it ran on.
 Not a test: run it with ``make bench-tools`` (``python -m bench.tools_bench``; needs
 ``make infra-up``).
 """
@@ -19,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
+from bench.eval import cpu_model
 from sextant_contracts import ToolInvocationReplied, ToolInvocationRequested
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.request_reply import KafkaRequestReply
@@ -54,16 +64,52 @@ def raw_pandas(content: bytes) -> float:
     return time.perf_counter() - started
 
 
-async def _invoke(
-    service: Any, client: KafkaRequestReply[ToolInvocationReplied], content: bytes
-) -> None:
-    """Upload -> invoke over Kafka -> await the reply, as the orchestrator would."""
+FIVE_TOOLS: list[tuple[str, dict[str, Any]]] = [
+    ("descriptive_statistics", {}),
+    ("correlation_matrix", {"method": "pearson"}),
+    ("outlier_detection", {"column": "c0"}),
+    (
+        "query",
+        {
+            "filters": [{"column": "c1", "op": ">", "value": 100}],
+            "aggregates": [{"fn": "mean", "column": "c0"}],
+        },
+    ),
+    ("profile_dataset", {}),
+]
+
+
+def raw_pandas_five(content: bytes) -> float:
+    """The five answers of FIVE_TOOLS in plain pandas, reading the CSV once."""
+    started = time.perf_counter()
+    frame = pd.read_csv(io.BytesIO(content))
+    frame.describe()
+    frame.corr(method="pearson")
+    c0 = frame["c0"]
+    q1, q3 = c0.quantile([0.25, 0.75])
+    ((c0 < q1 - 1.5 * (q3 - q1)) | (c0 > q3 + 1.5 * (q3 - q1))).sum()
+    frame.loc[frame["c1"] > 100, "c0"].mean()
+    frame.nunique(), frame.isna().sum(), frame.min(), frame.max()
+    return time.perf_counter() - started
+
+
+async def _upload(service: Any, content: bytes) -> uuid.UUID:
     saved = await service.store.save(tenant_id="bench", media_type="text/csv", content=content)
+    return saved.dataset_id
+
+
+async def _call(
+    client: KafkaRequestReply[ToolInvocationReplied],
+    dataset_id: uuid.UUID,
+    tool_name: str,
+    arguments: dict[str, Any],
+) -> None:
     request = ToolInvocationRequested(
         request_id=uuid.uuid4(),
         reply_topic=client.reply_topic,
-        tool_name="descriptive_statistics",
-        dataset_id=saved.dataset_id,
+        tool_name=tool_name,
+        dataset_id=dataset_id,
+        arguments=arguments,
     )
     reply = await client.request(
         request, request_id=request.request_id, tenant_id="bench", timeout_s=300
@@ -71,7 +117,28 @@ async def _invoke(
     assert reply.error is None, reply.error
 
 
-async def through_service(content: bytes) -> float:
+async def _invoke(
+    service: Any, client: KafkaRequestReply[ToolInvocationReplied], content: bytes
+) -> None:
+    """Upload -> invoke over Kafka -> await the reply, as the orchestrator would."""
+    dataset_id = await _upload(service, content)
+    await _call(client, dataset_id, "descriptive_statistics", {})
+
+
+async def _five_calls(
+    service: Any, client: KafkaRequestReply[ToolInvocationReplied], content: bytes
+) -> tuple[float, float]:
+    """A new upload (a new dataset id: nothing parsed yet), then FIVE_TOOLS one after
+    another; (upload seconds, five calls' seconds)."""
+    started = time.perf_counter()
+    dataset_id = await _upload(service, content)
+    uploaded = time.perf_counter()
+    for tool_name, arguments in FIVE_TOOLS:
+        await _call(client, dataset_id, tool_name, arguments)
+    return uploaded - started, time.perf_counter() - uploaded
+
+
+async def through_service(content: bytes) -> dict[str, float]:
     """Fastest of REPEATS invocations on a started service (group joined, workers up).
 
     Each run uploads the dataset again under a new id and sends a new request id, so no
@@ -102,7 +169,13 @@ async def through_service(content: bytes) -> float:
             await _invoke(service, client, content)
             timings.append(time.perf_counter() - started)
         print("service runs (s): " + ", ".join(f"{seconds:.2f}" for seconds in timings))
-        return min(timings)
+        five = [await _five_calls(service, client, content) for _ in range(REPEATS)]
+        print("service five-call runs (s): " + ", ".join(f"{calls:.2f}" for _, calls in five))
+        return {
+            "service_s": min(timings),
+            "upload_s": min(upload for upload, _ in five),
+            "service_multi_s": min(calls for _, calls in five),
+        }
     finally:
         async with service.engine.begin() as connection:  # leave no 74 MB rows behind
             await connection.execute(text("DELETE FROM datasets WHERE tenant_id = 'bench'"))
@@ -113,23 +186,38 @@ async def through_service(content: bytes) -> float:
 
 def main() -> None:
     content = generate_csv()
+    cpu = cpu_model()
+    print(f"cpu: {cpu}")
     print(f"dataset: {ROWS} rows x {COLUMNS} columns, {len(content) / 1e6:.1f} MB CSV")
     raw_timings = [raw_pandas(content) for _ in range(REPEATS)]
     print("raw pandas runs (s): " + ", ".join(f"{seconds:.2f}" for seconds in raw_timings))
-    raw_s = min(raw_timings)
-    service_s = asyncio.run(through_service(content))
-    ratio = raw_s / service_s
+    raw_five = [raw_pandas_five(content) for _ in range(REPEATS)]
+    print("raw pandas five-answer runs (s): " + ", ".join(f"{s:.2f}" for s in raw_five))
+    raw_s, raw_multi_s = min(raw_timings), min(raw_five)
+    service = asyncio.run(through_service(content))
+    ratio = raw_s / service["service_s"]
+    multi_call_ratio = raw_multi_s / service["service_multi_s"]
     print(
-        f"raw pandas: {raw_s:.2f} s | service (upload -> Kafka -> reply): {service_s:.2f} s | "
-        f"ratio raw/service: {ratio:.2f}"
+        f"one call: raw pandas {raw_s:.2f} s | service (upload -> Kafka -> reply) "
+        f"{service['service_s']:.2f} s | ratio raw/service {ratio:.2f}"
+    )
+    print(
+        f"five calls: raw pandas {raw_multi_s:.2f} s | service {service['service_multi_s']:.2f} s"
+        f" (upload apart: {service['upload_s']:.2f} s) | multi_call_ratio {multi_call_ratio:.2f}"
     )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(
         json.dumps(
             {
+                "cpu": cpu,
                 "raw_s": raw_s,
-                "service_s": service_s,
+                "service_s": service["service_s"],
                 "ratio": ratio,
+                "raw_multi_s": raw_multi_s,
+                "service_multi_s": service["service_multi_s"],
+                "upload_s": service["upload_s"],
+                "multi_call_ratio": multi_call_ratio,
+                "tools": [name for name, _ in FIVE_TOOLS],
                 "rows": ROWS,
                 "columns": COLUMNS,
                 "bytes": len(content),

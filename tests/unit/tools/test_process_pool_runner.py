@@ -21,9 +21,9 @@ SMALL = b"city,sales\nOslo,3\nLima,4\nOslo,5\n"
 
 
 def _heavy_csv() -> bytes:
-    """A pearson matrix of 300 columns over 20,000 rows: seconds of work on any box."""
+    """A pearson matrix of 400 columns over 20,000 rows: seconds of work on any box."""
     rng = np.random.default_rng(3)
-    frame = pd.DataFrame(rng.normal(size=(20_000, 300)), columns=[f"c{i}" for i in range(300)])
+    frame = pd.DataFrame(rng.normal(size=(20_000, 400)), columns=[f"c{i}" for i in range(400)])
     return frame.round(1).to_csv(index=False).encode()
 
 
@@ -31,7 +31,7 @@ def _heavy_csv() -> bytes:
 def runner() -> Iterator[ProcessPoolToolRunner]:
     """One worker, so the cheap invocation queues behind the heavy one in the pool."""
     pool = ProcessPoolToolRunner(
-        workers=1, timeout_s=1.0, limits=DatasetLimits(max_bytes=100_000_000)
+        workers=1, timeout_s=2.0, limits=DatasetLimits(max_bytes=100_000_000)
     )
     pool.warm_up()
     yield pool
@@ -49,7 +49,9 @@ async def test_an_invocation_queued_behind_one_that_times_out_is_answered(
             arguments={"method": "pearson"},
         )
     )
-    await asyncio.sleep(0.1)  # the heavy one holds the only worker
+    # The heavy one holds the only worker; the cheap one queues behind it, its own time
+    # limit (which counts the wait) ending well after the heavy one's.
+    await asyncio.sleep(1.0)
     cheap = asyncio.create_task(
         runner.run(
             tool_name="top_categories",
@@ -64,3 +66,43 @@ async def test_an_invocation_queued_behind_one_that_times_out_is_answered(
     answer = await asyncio.wait_for(cheap, timeout=30)
 
     assert answer["values"][0] == {"value": "Oslo", "count": 2, "share": 2 / 3}
+
+
+CITIES = b"city,sales\nOslo,3\nLima,4\nOslo,5\nRome,\n"
+
+
+async def test_a_dataset_is_parsed_once_per_worker_and_tenant() -> None:
+    """Several tools over one dataset parse it once; the same bytes under another
+    tenant's key are parsed again (never shared); a tool that changes its frame does not
+    change what the next tool sees."""
+    runner = ProcessPoolToolRunner(
+        workers=1,
+        timeout_s=30,
+        limits=DatasetLimits(max_bytes=1_000_000),
+        parsed_bytes_per_worker=10_000_000,
+    )
+    try:
+        await asyncio.to_thread(runner.warm_up)
+        before = await asyncio.to_thread(runner.parses)
+
+        async def run(tool: str, arguments: dict[str, object], key: str) -> dict[str, object]:
+            return await runner.run(
+                tool_name=tool,
+                media_type="text/csv",
+                content=CITIES,
+                arguments=arguments,
+                dataset_key=key,
+            )
+
+        first = await run("descriptive_statistics", {}, "acme/d1/sha")
+        await run("top_categories", {"column": "city"}, "acme/d1/sha")
+        await run(
+            "query", {"filters": [{"column": "city", "op": "==", "value": "Oslo"}]}, "acme/d1/sha"
+        )
+        again = await run("descriptive_statistics", {}, "acme/d1/sha")
+        assert await asyncio.to_thread(runner.parses) == before + 1
+        await run("descriptive_statistics", {}, "globex/d1/sha")
+        assert await asyncio.to_thread(runner.parses) == before + 2
+    finally:
+        runner.close()
+    assert again == first  # the filtered query left the kept frame as it was

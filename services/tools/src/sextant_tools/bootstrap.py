@@ -63,7 +63,10 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
     if settings.DATASET_CACHE_BYTES > 0:
         store = CachedDatasetStore(store, max_bytes=settings.DATASET_CACHE_BYTES)
     runner = ProcessPoolToolRunner(
-        workers=settings.WORKERS, timeout_s=settings.TIMEOUT_S, limits=limits
+        workers=settings.WORKERS,
+        timeout_s=settings.TIMEOUT_S,
+        limits=limits,
+        parsed_bytes_per_worker=settings.PARSED_BYTES_PER_WORKER,
     )
     catalogue = default_catalogue()
     web = SafeWebFetchTool(

@@ -79,6 +79,7 @@ class InvokeTool:
             media_type=dataset.media_type,
             content=content,
             arguments=dict(request.arguments),
+            dataset_key=f"{tenant_id}/{dataset.dataset_id}/{dataset.sha256}",
         )
 
     def _remember(self, key: tuple[str, str], reply: ToolInvocationReplied) -> None:

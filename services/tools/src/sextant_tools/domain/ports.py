@@ -28,8 +28,13 @@ class ToolRunner(Protocol):
         media_type: MediaType,
         content: bytes,
         arguments: dict[str, object],
+        dataset_key: str | None = None,
     ) -> dict[str, object]:
-        """The tool's JSON result; raises a ToolError subclass (ToolTimedOut on timeout)."""
+        """The tool's JSON result; raises a ToolError subclass (ToolTimedOut on timeout).
+
+        ``dataset_key`` names the content for good (tenant, dataset id and content hash):
+        a runner may keep the parsed dataset under it, so that the next tool over the
+        same dataset does not parse it again. None: nothing is kept."""
         ...
 
 

@@ -48,6 +48,13 @@ class ToolsSettings(ServiceSettings):
         description="Recently loaded datasets kept in memory (0: read PostgreSQL every time); "
         "an analysis runs several tools on one dataset.",
     )
+    PARSED_BYTES_PER_WORKER: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="Parsed datasets each worker keeps (by tenant, dataset id and content "
+        "hash, least recently used out first), so the next tool over the same dataset "
+        "skips the parse. 0 keeps none.",
+    )
     MAX_DATASET_ROWS: int = Field(default=2_000_000, gt=0)
     MAX_DATASET_COLUMNS: int = Field(default=500, gt=0)
     WEB_FETCH_ALLOWED_NETWORKS: list[IPvAnyNetwork] = Field(
