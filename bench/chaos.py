@@ -464,6 +464,11 @@ async def run_chaos(*, analyses: int, faults_per_kind: int, seed: int) -> dict[s
             "LLM_MODEL": "chaos",
             "LLM_TIMEOUT_S": "30",
             "SEXTANT_ORCHESTRATOR_OUTAGE_BUDGET_S": "240",
+            # The lifecycle sweep runs here as in production, faster: whatever a fault
+            # leaves without an owner is driven again within seconds.
+            "SEXTANT_ORCHESTRATOR_SWEEP_INTERVAL_S": "5",
+            "SEXTANT_ORCHESTRATOR_REDRIVE_GRACE_S": "10",
+            "SEXTANT_ORCHESTRATOR_REDRIVE_EVERY_S": "30",
         }
         tools_group = f"chaos-tools-{uuid.uuid4().hex[:6]}"
         await skip_group_to_end(infra.kafka, tools_group, ["tools.requested.v1"])
