@@ -1,0 +1,147 @@
+"""Fakes of the orchestrator's own ports, for fast tests of its use cases.
+
+Not stand-ins for PostgreSQL or Redis (those are tested for real in tests/integration):
+the in-memory repository applies the domain's lifecycle rules (``Analysis``) directly,
+which is what the PostgreSQL repository is checked to do (``test_lifecycle_rules.py``).
+"""
+
+import asyncio
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from uuid import UUID
+
+from sextant_contracts import AnalysisProgressed, AnalysisRequested, Envelope
+from sextant_orchestrator.domain.analysis import Analysis, LeaseLive, LifecycleRefused
+from sextant_orchestrator.domain.errors import LeaseHeld, StepFailed
+from sextant_orchestrator.domain.ports import TerminalOutcome
+from sextant_orchestrator.domain.progress import Position, StepAt, StepDone
+from sextant_orchestrator.domain.state import AnalysisState
+
+STEPS = ["profile", "plan", "run_tools", "finalize"]
+
+
+class InMemoryAnalyses:
+    """The AnalysisRepository port over the domain aggregate; terminal events are kept."""
+
+    def __init__(self) -> None:
+        self.analyses: dict[UUID, Analysis] = {}
+        self.events: list[TerminalOutcome] = []
+
+    async def admit_and_claim(
+        self, request: Envelope[AnalysisRequested], *, owner: str, lease_s: float
+    ) -> str:
+        analysis_id = request.payload.analysis_id
+        analysis = self.analyses.setdefault(
+            analysis_id, Analysis(analysis_id, request.tenant_id, "accepted")
+        )
+        if analysis.ended:
+            return analysis.status
+        try:
+            self.analyses[analysis_id] = analysis.claim(owner, now=_now(), lease_s=lease_s)
+        except LeaseLive as held:
+            raise LeaseHeld(str(analysis_id), held.expires_in_s) from held
+        return "running"
+
+    async def load(self, analysis_id: UUID) -> Analysis | None:
+        return self.analyses.get(analysis_id)
+
+    async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:
+        try:
+            renewed = self.analyses[analysis_id].renew(owner, now=_now(), lease_s=lease_s)
+        except LifecycleRefused:
+            return False
+        self.analyses[analysis_id] = renewed
+        return True
+
+    async def cancel_reason(self, analysis_id: UUID) -> str | None:
+        analysis = self.analyses[analysis_id]
+        return analysis.cancel_reason or (f"already {analysis.status}" if analysis.ended else None)
+
+    async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> bool:
+        try:
+            self.analyses[analysis_id] = self.analyses[analysis_id].request_cancel(reason)
+        except LifecycleRefused:
+            return False
+        return True
+
+    async def finish(self, analysis_id: UUID, outcome: TerminalOutcome) -> bool:
+        status = {"AnalysisCompleted": "completed", "AnalysisFailed": "failed"}.get(
+            type(outcome.payload).__name__, "cancelled"
+        )
+        try:
+            self.analyses[analysis_id] = self.analyses[analysis_id].finish(status)  # type: ignore[arg-type]
+        except LifecycleRefused:
+            return False
+        self.events.append(outcome)
+        return True
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ScriptedWorkflow:
+    """The WorkflowRunner port: the steps of STEPS, checkpointed in memory; a step named
+    in ``failing`` raises, one in ``pausing`` waits until ``resume`` is set."""
+
+    def __init__(self, *, failing: dict[str, Exception] | None = None) -> None:
+        self.done: dict[str, list[str]] = {}
+        self.runs: list[str] = []
+        self.failing = failing or {}
+        self.pausing: set[str] = set()
+        self.resume = asyncio.Event()
+        self.paused = asyncio.Event()
+        self.retired: list[str] = []
+
+    async def position(self, thread_id: str) -> Position:
+        done = self.done.get(thread_id)
+        if done is None:
+            return Position(started=False, upcoming=StepAt(STEPS[0]))
+        upcoming = STEPS[len(done)] if len(done) < len(STEPS) else None
+        return Position(
+            started=True,
+            upcoming=StepAt(upcoming) if upcoming else None,
+            last_done=StepAt(done[-1]) if done else None,
+        )
+
+    async def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[StepDone]:
+        done = self.done.setdefault(thread_id, [])
+        for index in range(len(done), len(STEPS)):
+            step = STEPS[index]
+            self.runs.append(step)
+            if step in self.pausing:
+                self.paused.set()
+                await self.resume.wait()
+            if step in self.failing:
+                raise self.failing[step]
+            done.append(step)
+            following = StepAt(STEPS[index + 1]) if index + 1 < len(STEPS) else None
+            yield StepDone(done=StepAt(step), following=following)
+
+    async def final_state(self, thread_id: str) -> AnalysisState:
+        return {"answer": "east leads [T1]", "cited": []}
+
+    async def retire(self, thread_id: str) -> None:
+        self.retired.append(thread_id)
+
+    async def unretired(self, limit: int) -> list[str]:
+        return []
+
+
+class RecordedProgress:
+    def __init__(self) -> None:
+        self.events: list[AnalysisProgressed] = []
+
+    async def publish(self, event: AnalysisProgressed, *, tenant_id: str) -> None:
+        self.events.append(event)
+
+
+class NoInlineData:
+    async def store_inline(
+        self, *, dataset_id: UUID, tenant_id: str, media_type: str, content: bytes
+    ) -> None:
+        return None
+
+
+def step_failure(step: str) -> StepFailed:
+    return StepFailed(step, "dataset_unavailable", "the dataset is gone")

@@ -1,0 +1,133 @@
+"""The RunAnalysis use case over fakes of its own ports: every path in milliseconds.
+
+The same paths run against the real Kafka, PostgreSQL and Redis in
+tests/integration/orchestrator; these show the use case's decisions on their own.
+"""
+
+import asyncio
+import uuid
+
+import pytest
+
+from sextant_contracts import AnalysisRequested, Envelope
+from sextant_orchestrator.application.run_analysis import RunAnalysis
+from tests.unit.orchestrator.fakes import (
+    InMemoryAnalyses,
+    NoInlineData,
+    RecordedProgress,
+    ScriptedWorkflow,
+    step_failure,
+)
+
+
+def _request() -> Envelope[AnalysisRequested]:
+    request = AnalysisRequested.model_validate(
+        {
+            "analysis_id": str(uuid.uuid4()),
+            "question": "Which region?",
+            "dataset_id": str(uuid.uuid4()),
+        }
+    )
+    return Envelope.wrap(request, tenant_id="acme")
+
+
+def _use_case(
+    analyses: InMemoryAnalyses, workflow: ScriptedWorkflow, owner: str = "me"
+) -> RunAnalysis:
+    return RunAnalysis(
+        repository=analyses,  # type: ignore[arg-type]
+        workflow=workflow,
+        progress=RecordedProgress(),
+        datasets=NoInlineData(),
+        owner=owner,
+        lease_s=30,
+        model_name="fake",
+    )
+
+
+async def test_an_analysis_runs_every_step_and_ends_completed_once() -> None:
+    analyses, workflow = InMemoryAnalyses(), ScriptedWorkflow()
+    request = _request()
+
+    await _use_case(analyses, workflow)(request)
+    await _use_case(analyses, workflow)(request)  # a redelivery of finished work
+
+    assert analyses.analyses[request.payload.analysis_id].status == "completed"
+    assert [type(e.payload).__name__ for e in analyses.events] == ["AnalysisCompleted"]
+    assert workflow.runs == ["profile", "plan", "run_tools", "finalize"]  # not run twice
+    assert workflow.retired == [str(request.payload.analysis_id)]
+
+
+async def test_a_failing_step_ends_the_analysis_failed_with_its_code() -> None:
+    analyses = InMemoryAnalyses()
+    workflow = ScriptedWorkflow(failing={"run_tools": step_failure("run_tools")})
+    request = _request()
+
+    await _use_case(analyses, workflow)(request)
+
+    (event,) = analyses.events
+    assert event.payload.error_code == "dataset_unavailable"  # type: ignore[union-attr]
+    assert event.payload.failed_step == "run_tools"  # type: ignore[union-attr]
+
+
+async def test_a_cancel_stops_the_run_at_the_next_step_boundary() -> None:
+    analyses, workflow = InMemoryAnalyses(), ScriptedWorkflow()
+    workflow.pausing = {"plan"}
+    request = _request()
+    running = asyncio.create_task(_use_case(analyses, workflow)(request))
+    await workflow.paused.wait()
+
+    await analyses.request_cancel(request.payload.analysis_id, tenant_id="acme", reason="stop")
+    workflow.resume.set()
+    await running
+
+    (event,) = analyses.events
+    assert type(event.payload).__name__ == "AnalysisCancelled"
+    assert event.payload.cancelled_at_step == "run_tools"  # type: ignore[union-attr]
+    assert "run_tools" not in workflow.runs
+
+
+async def test_a_resumed_run_does_not_redo_finished_steps() -> None:
+    """A first owner died after two steps (its lease since expired); the next resumes."""
+    analyses, workflow = InMemoryAnalyses(), ScriptedWorkflow()
+    request = _request()
+    workflow.done[str(request.payload.analysis_id)] = ["profile", "plan"]
+    await analyses.admit_and_claim(request, owner="dead", lease_s=0)
+
+    await _use_case(analyses, workflow, owner="next")(request)
+
+    assert workflow.runs == ["run_tools", "finalize"]
+    analysis = analyses.analyses[request.payload.analysis_id]
+    assert (analysis.status, analysis.attempts) == ("completed", 2)
+
+
+async def test_an_analysis_ended_elsewhere_stops_its_run() -> None:
+    """The deadline sweep ended it while it ran: the run stops at the next boundary and
+    writes no second terminal event."""
+    analyses, workflow = InMemoryAnalyses(), ScriptedWorkflow()
+    workflow.pausing = {"plan"}
+    request = _request()
+    use_case = _use_case(analyses, workflow)
+    running = asyncio.create_task(use_case(request))
+    await workflow.paused.wait()
+
+    assert await use_case.end_overdue(request, deadline_s=3600)
+    workflow.resume.set()
+    await running
+
+    assert [type(e.payload).__name__ for e in analyses.events] == ["AnalysisFailed"]
+    assert analyses.events[0].payload.error_code == "deadline_exceeded"  # type: ignore[union-attr]
+    assert "run_tools" not in workflow.runs
+
+
+@pytest.mark.parametrize("outage", [True, False])
+async def test_giving_up_on_an_admitted_analysis_ends_it_failed(outage: bool) -> None:
+    analyses, workflow = InMemoryAnalyses(), ScriptedWorkflow()
+    request = _request()
+    await analyses.admit_and_claim(request, owner="me", lease_s=30)
+
+    await _use_case(analyses, workflow).give_up(request, ConnectionError("gone"), outage=outage)
+
+    (event,) = analyses.events
+    expected = "dependency_unavailable" if outage else "internal_error"
+    assert event.payload.error_code == expected  # type: ignore[union-attr]
