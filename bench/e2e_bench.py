@@ -5,7 +5,8 @@ and Redis; the LLM is the loopback OpenAI-protocol server answering at once (in 
 thread, so the load generator never delays it). N analyses (a small inline CSV) are
 submitted over REST at a fixed concurrency; each latency runs from the start of its POST
 to the arrival of its event on ``analysis.completed.v1``. Writes bench/results/e2e.json
-(analyses, concurrency, throughput_per_s, p50_ms, p99_ms, plus the median of every hop)
+(analyses, concurrency, throughput_per_s, cpu_ms_per_analysis: CPU of every process of the
+stack per analysis, p50_ms, p99_ms, plus the median of every hop)
 and prints where the time goes. Not a test: ``make bench-e2e`` (needs ``make infra-up``).
 """
 
@@ -28,6 +29,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from bench.cpu_time import project_roots, tree_cpu_s
 from bench.eval import cpu_model
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_platform.database import create_engine
@@ -39,6 +41,7 @@ from tests.integration.orchestrator.service import saw_tool_results, start_orche
 from tests.integration.processes import ServiceProcess, free_port
 
 RESULTS = Path(__file__).parent / "results" / "e2e.json"
+LOCAL = Path(__file__).resolve().parents[1] / ".local"
 CSV = "region,sales,units\nnorth,120.5,10\nsouth,80.0,7\nnorth,99.5,9\neast,150.25,12\n"
 ANSWER = "North leads [T1]."
 RESULT_TOPICS = ["analysis.completed.v1", "analysis.failed.v1"]
@@ -244,11 +247,18 @@ async def run(
             ) as client:
                 gate = asyncio.Semaphore(concurrency)
                 await asyncio.gather(*(one_analysis(client, watcher, gate) for _ in range(warmup)))
+                roots = [
+                    process.process.pid
+                    for process in (*orchestrators, ingress, tools)
+                    if process.process is not None
+                ] + project_roots(LOCAL)
+                cpu_before = tree_cpu_s(roots)
                 started = time.perf_counter()
                 done = await asyncio.gather(
                     *(one_analysis(client, watcher, gate) for _ in range(analyses))
                 )
                 elapsed = time.perf_counter() - started
+                cpu_s = tree_cpu_s(roots) - cpu_before
         finally:
             await watcher.stop()
             for process in (*orchestrators, ingress, tools):
@@ -260,6 +270,7 @@ async def run(
         "concurrency": concurrency,
         "orchestrators": orchestrator_count,
         "throughput_per_s": round(analyses / elapsed, 2),
+        "cpu_ms_per_analysis": round(cpu_s * 1000 / analyses, 1),
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "post_p50_ms": round(percentile(posts, 0.50), 1),
