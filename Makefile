@@ -5,6 +5,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV ?= uv
 PY := .venv/bin/python
+BASELINE ?= 3a7b11c
 INFRA := deploy/local/infra.sh
 
 .PHONY: chaos eval bench-e2e bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check k8s-check clean
@@ -70,8 +71,8 @@ clean: infra-down ## stop everything and delete .local/ (all local data)
 bench-embeddings: infra-up ## benchmark: embeddings service over Kafka vs raw encode, per backend (bench/results/embeddings.json)
 	@$(PY) bench/embeddings_bench.py
 
-bench-e2e: infra-up ## benchmark: analyses through the whole stack, POST to completed event (bench/results/e2e.json)
-	@$(PY) -m bench.e2e_bench
+bench-e2e: infra-up ## benchmark: the whole stack, POST to completed event, today vs BASELINE (default 3a7b11c) in one run (bench/results/e2e.json)
+	@$(PY) -m bench.e2e_bench --baseline "$(BASELINE)"
 
 chaos: infra-up ## benchmark: 100 analyses while every service and server is killed/paused; bad records via kcat (bench/results/chaos.json)
 	@$(PY) -m bench.chaos

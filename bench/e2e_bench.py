@@ -29,10 +29,12 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from bench.baseline import Baseline, checkout, fresh_database, running_as
 from bench.cpu_time import project_roots, tree_cpu_s
 from bench.eval import cpu_model
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_platform.database import create_engine
+from sextant_platform.settings import KafkaSettings, PostgresSettings, RedisSettings
 from tests.integration.infrastructure import Infrastructure, start_local
 from tests.integration.ingress.service import start_ingress
 from tests.integration.kafka_helpers import skip_group_to_end
@@ -199,9 +201,8 @@ async def hop_profile(infra: Infrastructure, ids: list[str]) -> dict[str, float]
 
 
 async def run(
-    analyses: int, concurrency: int, warmup: int, orchestrator_count: int
+    infra: Infrastructure, analyses: int, concurrency: int, warmup: int, orchestrator_count: int
 ) -> dict[str, Any]:
-    infra = start_local()
     key = await _api_key(infra)
     with llm_in_its_own_thread() as fake:
         llm_env = {
@@ -286,17 +287,60 @@ async def _api_key(infra: Infrastructure) -> str:
         await engine.dispose()
 
 
+def _measure(
+    args: argparse.Namespace, infra: Infrastructure, concurrency: int, analyses: int
+) -> dict[str, Any]:
+    return asyncio.run(run(infra, analyses, concurrency, args.warmup, args.orchestrators))
+
+
+def _baseline_infra(baseline: Baseline) -> Infrastructure:
+    return Infrastructure(
+        KafkaSettings(), PostgresSettings(DB=baseline.database), RedisSettings(), local=True
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--analyses", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--c1-analyses", type=int, default=60, help="analyses at concurrency 1")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument(
         "--orchestrators", type=int, default=1, help="orchestrator processes (one group)"
     )
+    parser.add_argument(
+        "--baseline",
+        default="3a7b11c",
+        help="git ref measured in the same run, alternating with today's code ('' skips it)",
+    )
     args = parser.parse_args()
-    result = asyncio.run(run(args.analyses, args.concurrency, args.warmup, args.orchestrators))
-    result = {"cpu": cpu_model(), **result}
+    infra = start_local()
+    baseline = checkout(args.baseline) if args.baseline else None
+    if baseline is not None:
+        fresh_database(baseline)
+    result: dict[str, Any] = {"cpu": cpu_model()}
+    # Alternating today / baseline at each concurrency: drift in the box hits both.
+    result.update(_measure(args, infra, args.concurrency, args.analyses))
+    if baseline is not None:
+        with running_as(baseline):
+            base_many = _measure(args, _baseline_infra(baseline), args.concurrency, args.analyses)
+    result["c1"] = _measure(args, infra, 1, args.c1_analyses)
+    if baseline is not None:
+        with running_as(baseline):
+            base_one = _measure(args, _baseline_infra(baseline), 1, args.c1_analyses)
+        result["baseline"] = {
+            "ref": baseline.ref,
+            "sha": baseline.sha,
+            **{k: v for k, v in base_many.items() if k != "hops_median_ms"},
+            "c1": {k: v for k, v in base_one.items() if k != "hops_median_ms"},
+        }
+        result["speedup_vs_baseline"] = round(
+            result["throughput_per_s"] / base_many["throughput_per_s"], 2
+        )
+        result["c1_p50_vs_baseline"] = round(base_one["p50_ms"] / result["c1"]["p50_ms"], 2)
+        result["cpu_per_analysis_vs_baseline"] = round(
+            base_many["cpu_ms_per_analysis"] / result["cpu_ms_per_analysis"], 2
+        )
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     slowest = max(result["hops_median_ms"].items(), key=lambda item: item[1])

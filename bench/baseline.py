@@ -1,0 +1,97 @@
+"""A baseline commit's code, run in the same benchmark run as today's.
+
+Why: machines of one kind differ by 2x, so a figure is only worth something next to a
+baseline measured on the same machine in the same hour. The baseline's source is
+checked out in a git worktree (``.local/baseline/<sha>``) and its services are started
+with that source first on ``PYTHONPATH`` (the installed dependencies are today's), on a
+database of their own migrated by the baseline's own migrations (today's schema may
+not suit the older code). Kafka and Redis are shared: every run uses new consumer
+groups and new analysis ids.
+"""
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+
+from sextant_platform.database import create_engine
+from sextant_platform.settings import PostgresSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    ref: str
+    sha: str
+    worktree: Path
+
+    @property
+    def database(self) -> str:
+        return f"sextant_baseline_{self.sha[:12]}"
+
+    def python_path(self) -> str:
+        sources = sorted(self.worktree.glob("libs/*/src")) + sorted(
+            self.worktree.glob("services/*/src")
+        )
+        return os.pathsep.join(str(path) for path in sources)
+
+
+def _git(*arguments: str) -> str:
+    return subprocess.run(
+        ["git", *arguments], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def checkout(ref: str) -> Baseline:
+    """The baseline's worktree, created once and reused."""
+    sha = _git("rev-parse", f"{ref}^{{commit}}")
+    worktree = ROOT / ".local" / "baseline" / sha[:12]
+    if not worktree.exists():
+        _git("worktree", "add", "--detach", str(worktree), sha)
+    return Baseline(ref=ref, sha=sha, worktree=worktree)
+
+
+async def _recreate(database: str) -> None:
+    admin = create_engine(PostgresSettings(DB="postgres"))
+    try:
+        async with admin.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
+            await connection.execute(text(f'CREATE DATABASE "{database}"'))
+    finally:
+        await admin.dispose()
+
+
+def fresh_database(baseline: Baseline) -> None:
+    """Drop and create the baseline's database, then apply the baseline's migrations."""
+    asyncio.run(_recreate(baseline.database))
+    with running_as(baseline):
+        subprocess.run(
+            [sys.executable, "-m", "sextant_platform.provision", "migrate"],
+            cwd=baseline.worktree,
+            env=dict(os.environ),
+            check=True,
+        )
+
+
+@contextlib.contextmanager
+def running_as(baseline: Baseline) -> Iterator[None]:
+    """Processes started meanwhile run the baseline's code on the baseline's database."""
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "POSTGRES_DB")}
+    os.environ["PYTHONPATH"] = baseline.python_path()
+    os.environ["POSTGRES_DB"] = baseline.database
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
