@@ -69,16 +69,20 @@ async def _recreate(database: str) -> None:
         await admin.dispose()
 
 
-def fresh_database(baseline: Baseline) -> None:
-    """Drop and create the baseline's database, then apply the baseline's migrations."""
-    asyncio.run(_recreate(baseline.database))
-    with running_as(baseline):
-        subprocess.run(
-            [sys.executable, "-m", "sextant_platform.provision", "migrate"],
-            cwd=baseline.worktree,
-            env=dict(os.environ),
-            check=True,
-        )
+def fresh_database(baseline: Baseline | None, database: str) -> None:
+    """Drop and create ``database``, then apply the migrations of ``baseline`` (None:
+    today's). Both sides of a comparison start from an empty database of their own: the
+    shared one holds every earlier run's rows, which would weigh on one side only."""
+    asyncio.run(_recreate(database))
+    env = {**os.environ, "POSTGRES_DB": database}
+    if baseline is not None:
+        env["PYTHONPATH"] = baseline.python_path()
+    subprocess.run(
+        [sys.executable, "-m", "sextant_platform.provision", "migrate"],
+        cwd=baseline.worktree if baseline is not None else ROOT,
+        env=env,
+        check=True,
+    )
 
 
 @contextlib.contextmanager

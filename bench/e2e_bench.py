@@ -29,7 +29,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
-from bench.baseline import Baseline, checkout, fresh_database, running_as
+from bench.baseline import checkout, fresh_database, running_as
 from bench.cpu_time import project_roots, tree_cpu_s
 from bench.eval import cpu_model
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
@@ -293,9 +293,13 @@ def _measure(
     return asyncio.run(run(infra, analyses, concurrency, args.warmup, args.orchestrators))
 
 
-def _baseline_infra(baseline: Baseline) -> Infrastructure:
+TODAY_DATABASE = "sextant_bench_today"
+
+
+def _infra_on(database: str) -> Infrastructure:
+    """The local servers, with a database of this side's own."""
     return Infrastructure(
-        KafkaSettings(), PostgresSettings(DB=baseline.database), RedisSettings(), local=True
+        KafkaSettings(), PostgresSettings(DB=database), RedisSettings(), local=True
     )
 
 
@@ -314,20 +318,24 @@ def main() -> None:
         help="git ref measured in the same run, alternating with today's code ('' skips it)",
     )
     args = parser.parse_args()
-    infra = start_local()
+    start_local()
+    infra = _infra_on(TODAY_DATABASE)
+    fresh_database(None, TODAY_DATABASE)
     baseline = checkout(args.baseline) if args.baseline else None
     if baseline is not None:
-        fresh_database(baseline)
+        fresh_database(baseline, baseline.database)
     result: dict[str, Any] = {"cpu": cpu_model()}
     # Alternating today / baseline at each concurrency: drift in the box hits both.
     result.update(_measure(args, infra, args.concurrency, args.analyses))
     if baseline is not None:
         with running_as(baseline):
-            base_many = _measure(args, _baseline_infra(baseline), args.concurrency, args.analyses)
+            base_many = _measure(
+                args, _infra_on(baseline.database), args.concurrency, args.analyses
+            )
     result["c1"] = _measure(args, infra, 1, args.c1_analyses)
     if baseline is not None:
         with running_as(baseline):
-            base_one = _measure(args, _baseline_infra(baseline), 1, args.c1_analyses)
+            base_one = _measure(args, _infra_on(baseline.database), 1, args.c1_analyses)
         result["baseline"] = {
             "ref": baseline.ref,
             "sha": baseline.sha,
