@@ -69,7 +69,7 @@ clean: infra-down ## stop everything and delete .local/ (all local data)
 	@rm -rf .local
 
 bench-embeddings: infra-up ## benchmark: embeddings service over Kafka vs raw encode, per backend (bench/results/embeddings.json)
-	@$(PY) bench/embeddings_bench.py
+	@$(PY) -m bench.embeddings_bench
 
 bench-e2e: infra-up ## benchmark: the whole stack, POST to completed event, today vs BASELINE (default 3a7b11c) in one run (bench/results/e2e.json)
 	@$(PY) -m bench.e2e_bench --baseline "$(BASELINE)"
