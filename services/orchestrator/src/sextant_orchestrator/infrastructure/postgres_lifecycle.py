@@ -12,14 +12,14 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_contracts import AnalysisRequested, Envelope
+from sextant_contracts import AnalysisRequested, Envelope, topic
 from sextant_orchestrator.domain.analysis import TERMINAL_STATUSES, UNFINISHED_STATUSES, sql_list
 from sextant_orchestrator.infrastructure.postgres_analyses import RESULT_TOPICS
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
 from sextant_platform.outbox import OutboxRelay, enqueue
 
-REQUESTS_TOPIC = "analysis.requested.v1"
+REQUESTS_TOPIC = topic("analysis.requested.v1").name  # checked against the catalogue
 _TERMINAL_TOPICS = sorted(topic for _, topic in RESULT_TOPICS.values())
 
 _REDRIVE = text(
