@@ -15,16 +15,23 @@ import pytest
 
 from sextant_tools.domain.datasets import DatasetLimits
 from sextant_tools.domain.errors import ToolTimedOut
-from sextant_tools.infrastructure.process_pool_runner import ProcessPoolToolRunner
+from sextant_tools.infrastructure.process_pool_runner import (
+    ProcessPoolToolRunner,
+    _NotHeld,
+    run_tool,
+)
 
 SMALL = b"city,sales\nOslo,3\nLima,4\nOslo,5\n"
 
 
 def _heavy_csv() -> bytes:
-    """A pearson matrix of 400 columns over 20,000 rows: seconds of work on any box."""
+    """A pearson matrix of 400 columns over 20,000 rows, with nulls (so pairwise, in
+    pandas' own loop): seconds of work on any box."""
     rng = np.random.default_rng(3)
-    frame = pd.DataFrame(rng.normal(size=(20_000, 400)), columns=[f"c{i}" for i in range(400)])
-    return frame.round(1).to_csv(index=False).encode()
+    values = rng.normal(size=(20_000, 400)).round(1)
+    values[rng.random(values.shape) < 0.01] = np.nan
+    frame = pd.DataFrame(values, columns=[f"c{i}" for i in range(400)])
+    return frame.to_csv(index=False).encode()
 
 
 @pytest.fixture
@@ -71,12 +78,14 @@ async def test_an_invocation_queued_behind_one_that_times_out_is_answered(
 CITIES = b"city,sales\nOslo,3\nLima,4\nOslo,5\nRome,\n"
 
 
-async def test_a_dataset_is_parsed_once_per_worker_and_tenant() -> None:
-    """Several tools over one dataset parse it once; the same bytes under another
-    tenant's key are parsed again (never shared); a tool that changes its frame does not
-    change what the next tool sees."""
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_a_dataset_is_parsed_once_per_tenant(workers: int) -> None:
+    """Several tools over one dataset parse it once, however many workers there are (the
+    calls go to the worker that holds it); the same bytes under another tenant's key are
+    parsed again (never shared); a tool that changes its frame does not change what the
+    next tool sees."""
     runner = ProcessPoolToolRunner(
-        workers=1,
+        workers=workers,
         timeout_s=30,
         limits=DatasetLimits(max_bytes=1_000_000),
         parsed_bytes_per_worker=10_000_000,
@@ -106,3 +115,49 @@ async def test_a_dataset_is_parsed_once_per_worker_and_tenant() -> None:
     finally:
         runner.close()
     assert again == first  # the filtered query left the kept frame as it was
+
+
+def test_a_worker_asked_for_a_dataset_it_no_longer_holds_asks_for_the_bytes() -> None:
+    """The service sends no bytes for a dataset the worker reported holding; if it was
+    evicted meanwhile, the worker says so instead of failing the call (the runner then
+    sends the bytes)."""
+    with pytest.raises(_NotHeld):
+        run_tool(
+            "descriptive_statistics",
+            "text/csv",
+            None,
+            len(CITIES),
+            {},
+            DatasetLimits(),
+            "acme/never-parsed/sha",
+            10_000_000,
+        )
+
+
+async def test_a_call_routed_to_a_worker_that_lost_its_dataset_is_answered() -> None:
+    runner = ProcessPoolToolRunner(
+        workers=1,
+        timeout_s=30,
+        limits=DatasetLimits(max_bytes=1_000_000),
+        parsed_bytes_per_worker=10_000_000,
+    )
+    try:
+        await asyncio.to_thread(runner.warm_up)
+
+        async def statistics(key: str) -> dict[str, object]:
+            return await runner.run(
+                tool_name="descriptive_statistics",
+                media_type="text/csv",
+                content=CITIES,
+                arguments={},
+                dataset_key=key,
+            )
+
+        first = await statistics("acme/d1/sha")
+        # What the runner believes the worker holds, when the worker evicted it since
+        # (another call of the same lane, running concurrently, can make this so).
+        runner._lanes[0].held = frozenset({"acme/d2/sha"})
+        again = await statistics("acme/d2/sha")
+    finally:
+        runner.close()
+    assert again == first

@@ -16,7 +16,7 @@ from sextant_tools.infrastructure.json_safe import (
     to_json_value,
 )
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
-from sextant_tools.infrastructure.tools.statistics import PARALLEL_MIN_ROWS
+from sextant_tools.infrastructure.tools.parallel import PARALLEL_MIN_ROWS
 
 CATALOGUE = default_catalogue()
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
@@ -89,6 +89,28 @@ def test_correlation_matrix_equals_pandas(frame: pd.DataFrame, method: str) -> N
     for row in ("a", "b", "c"):
         for col in ("a", "b", "c"):
             assert close(result["matrix"][col][row], expected.loc[row, col])
+
+
+@fast
+@given(
+    frame=data_frames(
+        columns=[
+            column("b", elements=finite, dtype=float),
+            column("c", elements=st.integers(-1000, 1000), dtype=int),
+            column("flat", elements=st.just(7.0), dtype=float),
+        ],
+        index=range_indexes(min_size=2, max_size=60),
+    ),
+    method=st.sampled_from(["pearson", "spearman"]),
+)
+def test_correlation_without_nulls_equals_pandas(frame: pd.DataFrame, method: str) -> None:
+    """Without nulls the matrix is one product (numpy), not pandas' pairwise loop: same
+    numbers, a constant column's NaN included."""
+    result = CATALOGUE.get("correlation_matrix").run(frame, {"method": method})
+    expected = frame.corr(method=method)  # type: ignore[arg-type]
+    for row in frame.columns:
+        for col in frame.columns:
+            assert close(result["matrix"][col][row], expected.loc[row, col]), (row, col)
 
 
 @fast

@@ -2,10 +2,11 @@
 
 Why processes: pandas work holds the GIL for long stretches; in a thread it would still
 starve the event loop's thread of CPU. A worker process keeps the loop responsive and
-lets a runaway computation be stopped: on timeout the pool is torn down (its processes
-terminated) and a fresh one is started for the next invocation. The other invocations
-that pool held, running or queued (other tenants' calls, often), are not failed with it:
-they run again on the fresh pool (tools only read their dataset, so a rerun is safe).
+lets a runaway computation be stopped: on timeout that worker is terminated and a fresh
+one is started for the next invocation. The other invocations it held, running or
+queued (other tenants' calls, often), are not failed with it: they run again on the
+fresh worker (tools only read their dataset, so a rerun is safe). Each worker is a lane
+of its own, and a call goes to the worker that already parsed its dataset.
 
 Workers come from a forkserver, not a fork of this process: a forked worker inherited
 the service's Kafka and PostgreSQL sockets and both ends of the pool's pipes, so when
@@ -23,6 +24,7 @@ import select
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import shared_memory
@@ -50,10 +52,15 @@ ready to start the moment the worker is free. With one, a worker idled while the
 loop handed it the next (bench-e2e: 13-18 analyses/s against 16-22 with two)."""
 
 
+class _NotHeld(Exception):
+    """The worker was asked to use a dataset it no longer holds (evicted meanwhile): the
+    service sends the bytes again."""
+
+
 def run_tool(
     tool_name: str,
     media_type: MediaType,
-    shared_name: str,
+    shared_name: str | None,
     size: int,
     arguments: dict[str, Any],
     limits: DatasetLimits,
@@ -64,11 +71,14 @@ def run_tool(
 
     The bytes arrive through a shared-memory block rather than the pool's pipe: pickling
     tens of MB through the pipe cost more than parsing them. A dataset this worker parsed
-    before under ``dataset_key`` is not read or parsed again (:class:`_ParsedFrames`).
+    before under ``dataset_key`` is not read or parsed again (:class:`_ParsedFrames`);
+    the service then sends no bytes at all (``shared_name`` None).
     """
     tool = default_catalogue().get(tool_name)
     frame = _PARSED.get(dataset_key) if dataset_key is not None else None
     if frame is None:
+        if shared_name is None:
+            raise _NotHeld(dataset_key)
         block = shared_memory.SharedMemory(name=shared_name)
         try:
             content = _WORKER_BUFFER.holding(block_buffer(block)[:size])
@@ -81,6 +91,12 @@ def run_tool(
     # A shallow copy: with pandas' copy-on-write, nothing a tool does to its frame can
     # reach the one kept for the next call.
     return dict(tool.run(frame.copy(deep=False), arguments))
+
+
+def run_tool_in_lane(*arguments: Any) -> tuple[dict[str, Any], list[str]]:
+    """:func:`run_tool` (same arguments), and the keys of the datasets this worker holds
+    afterwards (what the service routes the next calls by)."""
+    return run_tool(*arguments), _PARSED.keys()
 
 
 class _ParsedFrames:
@@ -104,6 +120,9 @@ class _ParsedFrames:
             return None
         self._frames.move_to_end(key)
         return kept[0]
+
+    def keys(self) -> list[str]:
+        return list(self._frames)
 
     def keep(self, key: str, frame: pd.DataFrame, *, max_bytes: int) -> None:
         size = int(frame.memory_usage(index=True, deep=True).sum())
@@ -202,8 +221,38 @@ def _worker_context() -> BaseContext:
     return context
 
 
+class _Lane:
+    """One worker process, its own executor, and what the service knows it holds.
+
+    Why one executor per worker rather than one pool of N: a shared pool hands each call
+    to whichever worker is free, so an agent's calls on one dataset alternated between
+    workers and each worker parsed it (and got its bytes copied in) once more. With
+    lanes, a call goes to the worker that already holds its dataset, and a timeout
+    recycles only that worker.
+    """
+
+    def __init__(self, new_executor: Callable[[], ProcessPoolExecutor]) -> None:
+        self._new_executor = new_executor
+        self.executor = new_executor()
+        self.held: frozenset[str] = frozenset()
+        self.busy = 0
+
+    def recycle(self, stuck: ProcessPoolExecutor) -> None:
+        """Stop the stuck computation: terminate the worker, start a fresh one (unless
+        another timeout on this lane has done so already)."""
+        if self.executor is not stuck:
+            return
+        self.executor = self._new_executor()
+        self.held = frozenset()
+        processes = list(getattr(stuck, "_processes", {}).values())
+        stuck.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        logger.warning("tool worker recycled after a timeout", extra={"killed": len(processes)})
+
+
 class ProcessPoolToolRunner:
-    """The ToolRunner port on a ProcessPoolExecutor."""
+    """The ToolRunner port on worker processes, one lane each, routed by dataset."""
 
     def __init__(
         self,
@@ -213,25 +262,16 @@ class ProcessPoolToolRunner:
         limits: DatasetLimits,
         parsed_bytes_per_worker: int = 0,
     ) -> None:
-        self._workers = workers
         self._parsed_bytes = parsed_bytes_per_worker
         self._timeout_s = timeout_s
         self._limits = limits
-        self._pool = self._new_pool()
+        self._lanes = [_Lane(_new_executor) for _ in range(workers)]
         self._blocks = SharedBlocks(keep=HELD_PER_WORKER * workers)
         self._slots = asyncio.Semaphore(HELD_PER_WORKER * workers)
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=_worker_context(),
-            initializer=_exit_with,
-            initargs=(os.getpid(),),
-        )
-
     def warm_up(self) -> list[int]:
         """Start every worker now (blocking; call it off the event loop); their pids."""
-        futures = [self._pool.submit(_worker_ready) for _ in range(self._workers)]
+        futures = [lane.executor.submit(_worker_ready) for lane in self._lanes]
         return [future.result() for future in futures]
 
     async def run(
@@ -247,78 +287,99 @@ class ProcessPoolToolRunner:
         # no shared memory, and a timeout measures the tool's own run plus at most one run
         # ahead of it, not a queue of them (a queued invocation timing out used to recycle
         # the pool under the running ones).
+        key = dataset_key if self._parsed_bytes > 0 else None
         async with self._slots:
             async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(_RecycledUnderIt),
+                retry=retry_if_exception_type((_RecycledUnderIt, _NotHeld)),
                 stop=stop_after_attempt(RUNS_PER_INVOCATION),
                 reraise=True,
             ):
                 with attempt:
-                    return await self._run_in_worker(
-                        tool_name, media_type, content, arguments, dataset_key
-                    )
+                    lane = self._lane_for(key)
+                    lane.busy += 1
+                    try:
+                        return await self._run_in_lane(
+                            lane, tool_name, media_type, content, arguments, key
+                        )
+                    finally:
+                        lane.busy -= 1
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
-    async def _run_in_worker(
+    def _lane_for(self, key: str | None) -> _Lane:
+        """The worker holding the dataset, unless it already has a call waiting; else the
+        least busy one (the slots guarantee one has room)."""
+        holders = [lane for lane in self._lanes if key is not None and key in lane.held]
+        holder = min(holders, key=lambda lane: lane.busy, default=None)
+        if holder is not None and holder.busy < HELD_PER_WORKER:
+            return holder
+        return min(self._lanes, key=lambda lane: lane.busy)
+
+    async def _run_in_lane(
         self,
+        lane: _Lane,
         tool_name: str,
         media_type: MediaType,
         content: bytes,
         arguments: dict[str, Any],
-        dataset_key: str | None,
+        key: str | None,
     ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        block = self._blocks.holding(content)
-        pool = self._pool
+        held = key is not None and key in lane.held  # the worker parses nothing: no bytes
+        block = None if held else self._blocks.holding(content)
+        executor = lane.executor
         finished = False  # no worker can still be reading the block
         try:
             future = loop.run_in_executor(
-                pool,
-                run_tool,
+                executor,
+                run_tool_in_lane,
                 tool_name,
                 media_type,
-                block.name,
+                None if block is None else block.name,
                 len(content),
                 arguments,
                 self._limits,
-                dataset_key if self._parsed_bytes > 0 else None,
+                key,
                 self._parsed_bytes,
             )
             try:
-                return await asyncio.wait_for(future, timeout=self._timeout_s)
+                result, lane_holds = await asyncio.wait_for(future, timeout=self._timeout_s)
             finally:
                 finished = future.done() and not future.cancelled()
+            if lane.executor is executor:
+                lane.held = frozenset(lane_holds)
+            return result
+        except _NotHeld:
+            lane.held = lane.held - {key or ""}
+            raise
         except TimeoutError:
-            self._recycle_pool(pool)
+            lane.recycle(executor)
             raise ToolTimedOut(
                 f"{tool_name} did not finish within {self._timeout_s:g}s; "
                 "try fewer columns or a smaller dataset"
             ) from None
         except (BrokenProcessPool, asyncio.CancelledError) as error:
-            if self._pool is pool or _cancelled_from_outside(error):
+            if lane.executor is executor or _cancelled_from_outside(error):
                 raise
             raise _RecycledUnderIt(tool_name) from error
         finally:
-            self._blocks.give_back(block, reusable=finished)
-
-    def _recycle_pool(self, stuck: ProcessPoolExecutor) -> None:
-        """Stop the stuck computation: terminate the workers, start a fresh pool (unless
-        another timeout in the same pool has done so already)."""
-        if self._pool is not stuck:
-            return
-        self._pool = self._new_pool()
-        processes = list(getattr(stuck, "_processes", {}).values())
-        stuck.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        logger.warning(
-            "tool worker pool recycled after a timeout", extra={"killed": len(processes)}
-        )
+            if block is not None:
+                self._blocks.give_back(block, reusable=finished)
 
     def parses(self) -> int:
-        """Datasets parsed so far by one worker (blocking; with one worker: all of them)."""
-        return int(self._pool.submit(_parses_so_far).result())
+        """Datasets parsed so far by all workers (blocking)."""
+        return sum(int(lane.executor.submit(_parses_so_far).result()) for lane in self._lanes)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for lane in self._lanes:
+            lane.executor.shutdown(wait=True, cancel_futures=True)
         self._blocks.close()
+
+
+def _new_executor() -> ProcessPoolExecutor:
+    """A lane's executor: one worker, from the forkserver, watching the service."""
+    return ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=_worker_context(),
+        initializer=_exit_with,
+        initargs=(os.getpid(),),
+    )

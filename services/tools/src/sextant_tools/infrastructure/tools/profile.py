@@ -13,6 +13,7 @@ from pydantic import Field, JsonValue
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_columns
 from sextant_tools.infrastructure.tools.columns import as_dates
+from sextant_tools.infrastructure.tools.parallel import map_columns
 from sextant_tools.infrastructure.tools.statistics import describe_columns
 
 ColumnKind = Literal["numeric", "boolean", "datetime", "categorical", "text"]
@@ -43,9 +44,10 @@ class DatasetProfileTool(Tool[ProfileArguments]):
 
     def compute(self, frame: pd.DataFrame, args: ProfileArguments) -> dict[str, JsonValue]:
         numeric = numeric_columns(frame, None)
-        columns: list[JsonValue] = [
-            _describe_column(str(name), frame[name], args.max_values) for name in frame.columns
-        ]
+        columns = map_columns(
+            lambda series: _describe_column(str(series.name), series, args.max_values),
+            [frame[name] for name in frame.columns],
+        )
         return {
             "columns": columns,
             "statistics": describe_columns(frame, numeric),
@@ -55,8 +57,8 @@ class DatasetProfileTool(Tool[ProfileArguments]):
 
 
 def _describe_column(name: str, series: pd.Series, max_values: int) -> JsonValue:
-    kind = _kind(series)
     distinct = int(series.nunique(dropna=True))
+    kind = _kind(series, distinct)
     described: dict[str, object] = {
         "name": name,
         "kind": kind,
@@ -72,7 +74,7 @@ def _describe_column(name: str, series: pd.Series, max_values: int) -> JsonValue
     return to_json_value(described)
 
 
-def _kind(series: pd.Series) -> ColumnKind:
+def _kind(series: pd.Series, distinct: int) -> ColumnKind:
     if pd.api.types.is_bool_dtype(series):
         return "boolean"
     if pd.api.types.is_numeric_dtype(series):
@@ -82,7 +84,6 @@ def _kind(series: pd.Series) -> ColumnKind:
     sample = series.dropna().head(DATE_SAMPLE).astype(str)
     if not sample.empty and _looks_like_dates(sample):
         return "datetime"
-    distinct = series.nunique(dropna=True)
     return "categorical" if distinct <= max(20, len(series) // 2) else "text"
 
 

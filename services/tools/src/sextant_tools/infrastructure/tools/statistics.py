@@ -1,15 +1,15 @@
 """Descriptive statistics and correlation matrices over numeric columns."""
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, JsonValue
 
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_columns
+from sextant_tools.infrastructure.tools.parallel import map_columns
 
 
 class StatisticsArguments(FilteredArguments):
@@ -40,21 +40,7 @@ class DescriptiveStatisticsTool(Tool[StatisticsArguments]):
 def describe_columns(frame: pd.DataFrame, columns: list[str]) -> dict[str, JsonValue]:
     """Statistics of each (numeric) column, by name."""
     series = [frame[column] for column in columns]
-    return dict(zip(columns, _describe_all(series), strict=True))
-
-
-PARALLEL_MIN_ROWS = 50_000
-"""Below this, columns are described one after another: starting the threads (~1.5 ms)
-cost more than the work (a 4-row dataset took 2.8 ms, half of it thread start-up)."""
-
-
-def _describe_all(series: list[pd.Series]) -> list[JsonValue]:
-    if len(series) < 2 or len(series[0]) < PARALLEL_MIN_ROWS:
-        return [_describe(one) for one in series]
-    # Columns in parallel: the quantile's partition dominates and releases the GIL
-    # (measured 2x on two cores for 10 columns x 1M rows).
-    with ThreadPoolExecutor(max_workers=max(1, min(len(series), os.cpu_count() or 1))) as pool:
-        return list(pool.map(_describe, series))
+    return dict(zip(columns, map_columns(_describe, series), strict=True))
 
 
 def _describe(series: pd.Series) -> JsonValue:
@@ -90,10 +76,29 @@ class CorrelationMatrixTool(Tool[CorrelationArguments]):
         columns = numeric_columns(frame, args.columns)
         if len(columns) < 2:
             raise InvalidToolArguments("correlation needs at least two numeric columns")
-        matrix = frame[columns].corr(method=args.method)
+        matrix = correlation(frame[columns], args.method)
         return {
             "method": args.method,
             "matrix": to_json_value(matrix.to_dict()),
             "columns_used": to_json_value(columns),
             "rows": len(frame),
         }
+
+
+def correlation(frame: pd.DataFrame, method: Literal["pearson", "spearman"]) -> pd.DataFrame:
+    """``frame.corr(method)``; without nulls, as one matrix product instead.
+
+    Why: pandas computes every pair in its own loop (pairwise null handling), ~0.17 s for
+    10 columns x 1M rows, where numpy's BLAS-backed ``corrcoef`` takes ~0.04 s. With no
+    nulls there is nothing pairwise to drop, and both compute the same quantity (agreeing
+    to ~1e-15); Spearman is Pearson over average ranks, as in pandas.
+    """
+    values = frame.to_numpy(dtype=float)
+    if not np.isfinite(values).all():  # nulls (pairwise) or infinities: pandas' own way
+        return frame.corr(method=method)
+    if method == "spearman":
+        values = frame.rank(method="average").to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant column: NaN, as pandas
+        matrix = np.atleast_2d(np.corrcoef(values, rowvar=False))
+    np.clip(matrix, -1.0, 1.0, out=matrix)
+    return pd.DataFrame(matrix, index=frame.columns, columns=frame.columns)
