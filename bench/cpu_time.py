@@ -32,27 +32,40 @@ def _processes() -> dict[int, tuple[int, float]]:
     return found
 
 
-def project_roots(local_dir: Path) -> list[int]:
+INFRASTRUCTURE = {"kafka": b"kafka", "postgres": b"postgres", "redis": b"redis"}
+"""What names each infrastructure server in its command line."""
+
+
+def infrastructure_roots(local_dir: Path) -> dict[str, list[int]]:
     """The infrastructure's processes started from ``local_dir`` (Kafka, PostgreSQL's
-    postmaster, Redis): their command lines name it."""
-    roots = []
+    postmaster, Redis), by server (nothing else): their command line or working directory names the
+    directory (Redis rewrites its command line), the command line the server."""
+    roots: dict[str, list[int]] = {}
     marker = str(local_dir.resolve())
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            directory = os.readlink(entry / "cwd")
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if marker in command:
-            roots.append(int(entry.name))
+        if marker in command or directory.startswith(marker):
+            for server, mark in INFRASTRUCTURE.items():
+                if mark in command.encode():
+                    roots.setdefault(server, []).append(int(entry.name))
+                    break
     return roots
 
 
-def tree_cpu_s(roots: list[int]) -> float:
-    """CPU seconds of ``roots`` and every process below them (live ones, plus what their
-    finished children used), each counted once."""
+def cpu_by_part_s(parts: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds of each part (say, "orchestrator" and its pids) and every process
+    below them (live ones, plus what their finished children used), one /proc read."""
     processes = _processes()
+    return {name: _tree_cpu_s(roots, processes) for name, roots in parts.items()}
+
+
+def _tree_cpu_s(roots: list[int], processes: dict[int, tuple[int, float]]) -> float:
     children: dict[int, list[int]] = {}
     for pid, (parent, _) in processes.items():
         children.setdefault(parent, []).append(pid)

@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from bench.baseline import checkout, fresh_database, running_as
-from bench.cpu_time import project_roots, tree_cpu_s
+from bench.cpu_time import cpu_by_part_s, infrastructure_roots
 from bench.eval import cpu_model
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_platform.database import create_engine
@@ -248,18 +248,18 @@ async def run(
             ) as client:
                 gate = asyncio.Semaphore(concurrency)
                 await asyncio.gather(*(one_analysis(client, watcher, gate) for _ in range(warmup)))
-                roots = [
-                    process.process.pid
-                    for process in (*orchestrators, ingress, tools)
-                    if process.process is not None
-                ] + project_roots(LOCAL)
-                cpu_before = tree_cpu_s(roots)
+                parts = _parts(orchestrators, ingress, tools)
+                cpu_before = cpu_by_part_s(parts)
                 started = time.perf_counter()
                 done = await asyncio.gather(
                     *(one_analysis(client, watcher, gate) for _ in range(analyses))
                 )
                 elapsed = time.perf_counter() - started
-                cpu_s = tree_cpu_s(roots) - cpu_before
+                cpu_by_part = {
+                    name: seconds - cpu_before[name]
+                    for name, seconds in cpu_by_part_s(parts).items()
+                }
+                cpu_s = sum(cpu_by_part.values())
         finally:
             await watcher.stop()
             for process in (*orchestrators, ingress, tools):
@@ -272,10 +272,27 @@ async def run(
         "orchestrators": orchestrator_count,
         "throughput_per_s": round(analyses / elapsed, 2),
         "cpu_ms_per_analysis": round(cpu_s * 1000 / analyses, 1),
+        "cpu_ms_per_analysis_by_part": {
+            name: round(seconds * 1000 / analyses, 1) for name, seconds in cpu_by_part.items()
+        },
         "p50_ms": round(percentile(latencies, 0.50), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "post_p50_ms": round(percentile(posts, 0.50), 1),
         "hops_median_ms": await hop_profile(infra, [analysis_id for analysis_id, _, _ in done]),
+    }
+
+
+def _parts(
+    orchestrators: list[ServiceProcess], ingress: ServiceProcess, tools: ServiceProcess
+) -> dict[str, list[int]]:
+    """Every process of the stack, by part: each service (with its workers), each server."""
+    services = {"orchestrator": orchestrators, "ingress": [ingress], "tools": [tools]}
+    return {
+        **{
+            name: [p.process.pid for p in processes if p.process is not None]
+            for name, processes in services.items()
+        },
+        **infrastructure_roots(LOCAL),
     }
 
 
