@@ -13,10 +13,8 @@ INFRA := deploy/local/infra.sh
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-install: ## install uv (if missing) and every Python dependency from uv.lock into .venv
-	@command -v $(UV) >/dev/null 2>&1 || { echo "[make] installing uv"; python3 -m pip install --quiet uv; }
-	@echo "[make] syncing .venv from uv.lock"
-	@$(UV) sync --frozen --quiet
+install: ## install uv (if missing) and every Python dependency from uv.lock into .venv (a first install says what it downloads and builds)
+	@UV=$(UV) bash deploy/local/install.sh
 
 infra-up: install ## start Kafka (KRaft), PostgreSQL and Redis on loopback; create topics; migrate
 	@bash $(INFRA) up

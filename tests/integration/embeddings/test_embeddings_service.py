@@ -179,7 +179,12 @@ async def test_event_loop_stays_responsive_during_inference(embedding_client: Cl
 
 
 def _stale_skipped() -> float:
-    return REGISTRY.get_sample_value("sextant_embeddings_stale_requests_skipped_total") or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "sextant_stale_requests_skipped_total", {"topic": "embeddings.requested.v1"}
+        )
+        or 0.0
+    )
 
 
 async def test_a_request_older_than_its_requesters_patience_is_skipped(

@@ -1,6 +1,7 @@
 """The tools service on the real Kafka and PostgreSQL: results, errors, DLQ, loop health."""
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -306,7 +307,12 @@ async def test_a_cheap_invocation_is_answered_while_a_heavy_tool_runs(
 
 
 def _stale_skipped() -> float:
-    return REGISTRY.get_sample_value("sextant_tools_stale_requests_skipped_total") or 0.0
+    return (
+        REGISTRY.get_sample_value(
+            "sextant_stale_requests_skipped_total", {"topic": "tools.requested.v1"}
+        )
+        or 0.0
+    )
 
 
 async def test_an_invocation_older_than_its_requesters_patience_is_skipped(
@@ -348,3 +354,40 @@ async def test_catalogue_is_listed_for_llm_binding(client: ToolClient) -> None:
     for tool in tools:
         assert tool["description"]  # type: ignore[index]
         assert tool["parameters"]["type"] == "object"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("payload_change", "named"),
+    [
+        ({"tool_name": "Not A Tool!"}, "unknown"),
+        ({"arguments": ["not", "an", "object"]}, "top_categories"),
+    ],
+)
+async def test_an_invalid_invocation_with_a_readable_id_is_answered_with_an_error(
+    infra: Infrastructure,
+    tools_service: ToolsService,
+    client: ToolClient,
+    payload_change: dict[str, Any],
+    named: str,
+) -> None:
+    """Its requester learns why at once instead of waiting out its timeout (the record
+    used to go to the DLQ unanswered; the embeddings service already answered)."""
+    request_id = uuid.uuid4()
+    request = ToolInvocationRequested(
+        request_id=request_id, reply_topic=client.reply_topic, tool_name="top_categories"
+    )
+    body = Envelope.wrap(request, tenant_id=TENANT).model_dump(mode="json")
+    body["payload"].update(payload_change)
+    await produce_raw(
+        infra.kafka,
+        "tools.requested.v1",
+        [json.dumps(body).encode()],
+        key=str(request_id).encode(),
+    )
+
+    await wait_until(lambda: str(request_id) in client.replies, timeout_s=30, what="the reply")
+    reply = client.replies[str(request_id)]
+    assert reply.result is None
+    assert reply.error is not None
+    assert reply.error.code == "invalid_arguments"
+    assert reply.tool_name == named

@@ -7,14 +7,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from sextant_contracts import AnalysisRequested, Envelope, topic
+from sextant_contracts import AnalysisRequested, Envelope
+from sextant_contracts.catalogue import ANALYSIS_PROGRESS, ANALYSIS_REQUESTED, TERMINAL_TOPICS
 from sextant_platform.settings import KafkaSettings
 
-REQUESTS = topic("analysis.requested.v1").name
-PROGRESS = topic("analysis.progress.v1").name
-RESULTS = tuple(
-    topic(n).name for n in ("analysis.completed.v1", "analysis.failed.v1", "analysis.cancelled.v1")
-)
+REQUESTS = ANALYSIS_REQUESTED.name
+PROGRESS = ANALYSIS_PROGRESS.name
+RESULTS = tuple(spec.name for spec in TERMINAL_TOPICS)
 
 
 async def publish_request(

@@ -14,7 +14,10 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-TERMINAL_EVENTS = frozenset({"completed", "failed", "cancelled"})
+from sextant_contracts.status import TERMINAL_STATUSES
+
+TERMINAL_EVENTS = TERMINAL_STATUSES
+"""An SSE event named after a terminal status is the stream's last."""
 
 
 class ApiError(Exception):

@@ -168,3 +168,18 @@ def topic(name: str) -> TopicSpec:
         return _BY_NAME[name]
     except KeyError:
         raise KeyError(f"topic {name!r} is not in the catalogue") from None
+
+
+# Every topic by a name of its own: services import these, never spell a topic.
+ANALYSIS_REQUESTED = topic("analysis.requested.v1")
+ANALYSIS_CANCEL_REQUESTED = topic("analysis.cancel-requested.v1")
+ANALYSIS_PROGRESS = topic("analysis.progress.v1")
+ANALYSIS_COMPLETED = topic("analysis.completed.v1")
+ANALYSIS_FAILED = topic("analysis.failed.v1")
+ANALYSIS_CANCELLED = topic("analysis.cancelled.v1")
+EMBEDDINGS_REQUESTED = topic("embeddings.requested.v1")
+EMBEDDINGS_REPLIED = topic("embeddings.replied.v1")
+TOOLS_REQUESTED = topic("tools.requested.v1")
+TOOLS_REPLIED = topic("tools.replied.v1")
+TERMINAL_TOPICS = (ANALYSIS_COMPLETED, ANALYSIS_FAILED, ANALYSIS_CANCELLED)
+"""Where an analysis's one terminal event goes, by how it ended."""

@@ -131,6 +131,11 @@ class ServiceSettings(BaseSettings):
     model_config = _config("SEXTANT_")
 
     SERVICE_NAME: str = "sextant"
+    EVENT_LOOP: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The process's event loop: uvloop (libuv; the default, it spends far "
+        "less CPU per socket event) or the standard library's asyncio loop.",
+    )
     KAFKA: KafkaSettings = Field(default_factory=KafkaSettings)
     POSTGRES: PostgresSettings = Field(default_factory=PostgresSettings)
     REDIS: RedisSettings = Field(default_factory=RedisSettings)

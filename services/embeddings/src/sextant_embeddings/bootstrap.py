@@ -14,10 +14,18 @@ from sextant_embeddings.domain.ports import EmbeddingService
 from sextant_embeddings.infrastructure.backends import load_embedding_service
 from sextant_embeddings.presentation.http_api import create_http_app
 from sextant_embeddings.presentation.settings import EmbeddingsSettings
-from sextant_embeddings.presentation.subscriber import embedding_request_consumer
+from sextant_embeddings.presentation.subscriber import (
+    COMMIT_INTERVAL_S,
+    REQUESTS,
+    served_embeddings,
+)
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
 from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
+from sextant_platform.kafka.request_reply_server import (
+    RequestReplyServer,
+    request_reply_consumer,
+)
 from sextant_platform.telemetry import configure_tracing
 
 logger = logging.getLogger(__name__)
@@ -83,15 +91,22 @@ async def bootstrap(
         client_id=settings.SERVICE_NAME,
         tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
     )
-    consumer = embedding_request_consumer(
+    server = RequestReplyServer(
         broker,
-        serve,
-        settings=settings.KAFKA,
+        served_embeddings(serve),
+        stale_after_s=settings.STALE_REQUEST_S,
+        max_reply_bytes=MAX_MESSAGE_BYTES,
+        reply_topics_allowed=settings.REPLY_TOPICS_ALLOWED,
+    )
+    consumer = request_reply_consumer(
+        server,
+        broker,
+        settings.KAFKA,
+        request_topic=REQUESTS.name,
         group_id=settings.CONSUMER_GROUP,
         client_id=settings.SERVICE_NAME,
         max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,
-        stale_after_s=settings.STALE_REQUEST_S,
-        reply_topics_allowed=settings.REPLY_TOPICS_ALLOWED,
+        commit_interval_s=COMMIT_INTERVAL_S,
     )
 
     async def ready() -> bool:

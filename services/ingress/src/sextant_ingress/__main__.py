@@ -3,22 +3,16 @@
 ``python -m sextant_ingress create-key <tenant>`` prints a new API key for a tenant.
 """
 
-import asyncio
 import sys
 
 from sextant_ingress.bootstrap import bootstrap
 from sextant_ingress.presentation.settings import IngressSettings
-from sextant_platform.http_server import serve_until_stopped
-from sextant_platform.telemetry import configure_logging
+from sextant_platform.service_main import RunningService, run_on_loop, run_service
 
 
-async def serve() -> None:
-    settings = IngressSettings()
-    configure_logging(settings.SERVICE_NAME, settings.TELEMETRY)
+async def build(settings: IngressSettings) -> RunningService:
     app = bootstrap(settings)
-    await serve_until_stopped(
-        app.api, host=settings.HTTP_HOST, port=settings.HTTP_PORT, start=app.start, close=app.close
-    )
+    return RunningService(http=app.api, start=app.start, close=app.close)
 
 
 async def create_key(tenant_id: str) -> None:
@@ -32,6 +26,6 @@ async def create_key(tenant_id: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "create-key":
-        asyncio.run(create_key(sys.argv[2]))
+        run_on_loop(create_key(sys.argv[2]), IngressSettings().EVENT_LOOP)
     else:
-        asyncio.run(serve())
+        run_service(IngressSettings, build)

@@ -1,25 +1,14 @@
 """Run the orchestrator: ``python -m sextant_orchestrator`` (Kafka consumers + probes)."""
 
-import asyncio
-
 from sextant_orchestrator.bootstrap import bootstrap
 from sextant_orchestrator.presentation.settings import OrchestratorSettings
-from sextant_platform.http_server import serve_until_stopped
-from sextant_platform.telemetry import configure_logging
+from sextant_platform.service_main import RunningService, run_service
 
 
-async def main() -> None:
-    settings = OrchestratorSettings()
-    configure_logging(settings.SERVICE_NAME, settings.TELEMETRY)
+async def build(settings: OrchestratorSettings) -> RunningService:
     app = await bootstrap(settings)
-    await serve_until_stopped(
-        app.probes,
-        host=settings.HTTP_HOST,
-        port=settings.HTTP_PORT,
-        start=app.start,
-        close=app.close,
-    )
+    return RunningService(http=app.probes, start=app.start, close=app.close)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(OrchestratorSettings, build)

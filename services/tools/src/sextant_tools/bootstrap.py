@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_platform.database import create_engine
 from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.long_running_consumer import (
-    LongRunningConsumer,
-    dead_lettering_consumer,
+from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
+from sextant_platform.kafka.request_reply_server import (
+    RequestReplyServer,
+    request_reply_consumer,
 )
 from sextant_platform.telemetry import configure_tracing
 from sextant_tools.application.invoke_tool import InvokeTool
@@ -22,11 +23,7 @@ from sextant_tools.infrastructure.process_pool_runner import ProcessPoolToolRunn
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
 from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool
 from sextant_tools.presentation.settings import ToolsSettings
-from sextant_tools.presentation.subscriber import (
-    COMMIT_INTERVAL_S,
-    REQUESTS,
-    ToolRequestHandler,
-)
+from sextant_tools.presentation.subscriber import COMMIT_INTERVAL_S, REQUESTS, served_tools
 
 
 @dataclass
@@ -88,20 +85,20 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         client_id=settings.SERVICE_NAME,
         tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
     )
-    handler = ToolRequestHandler(
+    server = RequestReplyServer(
         broker,
-        invoke,
+        served_tools(invoke),
         stale_after_s=settings.STALE_REQUEST_S,
         max_reply_bytes=settings.MAX_REPLY_BYTES,
         reply_topics_allowed=settings.REPLY_TOPICS_ALLOWED,
     )
-    consumer = dead_lettering_consumer(
+    consumer = request_reply_consumer(
+        server,
         broker,
         settings.KAFKA,
-        [REQUESTS.name],
+        request_topic=REQUESTS.name,
         group_id=settings.CONSUMER_GROUP,
         client_id=settings.SERVICE_NAME,
-        handler=handler.handle,
         max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,
         commit_interval_s=COMMIT_INTERVAL_S,
     )

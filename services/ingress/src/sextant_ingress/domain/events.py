@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
+from sextant_contracts.status import TERMINAL_STATUSES
+
 EventKind = Literal["progress", "completed", "failed", "cancelled"]
-TERMINAL_KINDS: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+TERMINAL_KINDS: frozenset[str] = frozenset(TERMINAL_STATUSES)
+"""A terminal event's kind is the status it ended the analysis with."""
 TERMINAL_SEQUENCE = 1_000_000
 
 

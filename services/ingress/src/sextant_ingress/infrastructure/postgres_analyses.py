@@ -23,6 +23,8 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
+from sextant_contracts.catalogue import ANALYSIS_CANCEL_REQUESTED, ANALYSIS_REQUESTED
+from sextant_contracts.status import AnalysisStatus
 from sextant_ingress.domain.events import TERMINAL_KINDS
 from sextant_ingress.domain.submissions import (
     Accepted,
@@ -41,9 +43,9 @@ _BY_KEY = text(
 _INSERT = text(
     "INSERT INTO analyses (analysis_id, tenant_id, status, question, request,"
     " idempotency_key, request_hash)"
-    " VALUES (:analysis_id, :tenant_id, 'accepted', :question, CAST(:request AS jsonb),"
+    " VALUES (:analysis_id, :tenant_id, :accepted, :question, CAST(:request AS jsonb),"
     " :key, :request_hash)"
-)
+).bindparams(accepted=AnalysisStatus.ACCEPTED.value)
 _COLUMNS = (
     "analysis_id, status, question, answer, citations, ungrounded_numbers, ungrounded_values,"
     " findings, tool_calls, usage,"
@@ -57,8 +59,8 @@ _STATUS = text(
     "SELECT status FROM analysis_views WHERE analysis_id = :id AND tenant_id = :tenant_id"
 )
 
-REQUESTS_TOPIC = "analysis.requested.v1"
-CANCELLATIONS_TOPIC = "analysis.cancel-requested.v1"
+REQUESTS_TOPIC = ANALYSIS_REQUESTED.name
+CANCELLATIONS_TOPIC = ANALYSIS_CANCEL_REQUESTED.name
 
 
 def _view(row: Any) -> AnalysisView:

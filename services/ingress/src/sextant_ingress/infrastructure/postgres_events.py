@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sextant_contracts.status import TERMINAL_STATUSES, sql_list
 from sextant_ingress.domain.events import TERMINAL_SEQUENCE, AnalysisEvent
 from sextant_platform.database import autocommit
 from sextant_platform.postgres_text import storable_json
@@ -43,10 +44,10 @@ _AFTER = text(
 
 
 _SETTLED_TERMINAL = text(
-    "SELECT a.status, o.payload FROM analysis_views a"
+    "SELECT a.status, o.payload FROM analysis_views a"  # noqa: S608 - statuses from the contracts
     " JOIN outbox o ON o.event_id = a.terminal_event_id"
     " WHERE a.analysis_id = :analysis_id AND a.tenant_id = :tenant_id"
-    " AND a.status IN ('completed', 'failed', 'cancelled')"
+    f" AND a.status IN {sql_list(TERMINAL_STATUSES)}"
     " AND a.finished_at < now() - make_interval(secs => :settled_s)"
 )
 

@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import FastAPI, Header, Query, Request, Response
@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sextant_contracts import AnalysisRequested, AnalysisSubmission
 from sextant_contracts.analysis import CancelReason
 from sextant_contracts.errors import describe_validation_error
+from sextant_contracts.status import AnalysisStatusName
 from sextant_ingress.domain.submissions import (
     AnalysisView,
     IdempotencyConflict,
@@ -45,7 +46,7 @@ from sextant_platform.health import ReadinessCheck, run_checks
 from sextant_platform.metrics import HttpMetrics, metrics_endpoint
 from sextant_platform.outbox import EventTooLarge
 
-Status = Literal["accepted", "running", "completed", "failed", "cancelled"]
+Status = AnalysisStatusName
 
 
 class BodyLimit:

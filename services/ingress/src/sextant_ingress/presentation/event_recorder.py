@@ -25,6 +25,12 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from sextant_contracts import Envelope, topic
+from sextant_contracts.catalogue import (
+    ANALYSIS_CANCELLED,
+    ANALYSIS_COMPLETED,
+    ANALYSIS_FAILED,
+    ANALYSIS_PROGRESS,
+)
 from sextant_ingress.domain.events import AnalysisEvent, EventKind, sequence_of
 from sextant_ingress.infrastructure.postgres_events import PostgresEventLog
 from sextant_ingress.presentation.metrics import EVENTS_RECORDED
@@ -37,10 +43,10 @@ from sextant_platform.resilience import is_database_outage, transient_io_policy
 from sextant_platform.settings import KafkaSettings
 
 FOLLOWED: dict[str, EventKind] = {
-    "analysis.progress.v1": "progress",
-    "analysis.completed.v1": "completed",
-    "analysis.failed.v1": "failed",
-    "analysis.cancelled.v1": "cancelled",
+    ANALYSIS_PROGRESS.name: "progress",
+    ANALYSIS_COMPLETED.name: "completed",
+    ANALYSIS_FAILED.name: "failed",
+    ANALYSIS_CANCELLED.name: "cancelled",
 }
 COMMIT_INTERVAL_S = 0.5
 """Recording is idempotent: a crash re-records at most ~0.5 s of events, harmlessly."""

@@ -25,12 +25,27 @@ this module side by side and checks that they decide alike.
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
 from uuid import UUID
 
-AnalysisStatus = Literal["accepted", "running", "completed", "failed", "cancelled"]
-UNFINISHED_STATUSES: frozenset[str] = frozenset({"accepted", "running"})
-TERMINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+from sextant_contracts.status import (
+    TERMINAL_STATUSES,
+    UNFINISHED_STATUSES,
+    AnalysisStatus,
+    sql_list,
+)
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "UNFINISHED_STATUSES",
+    "AlreadyEnded",
+    "Analysis",
+    "AnalysisStatus",
+    "Lease",
+    "LeaseLive",
+    "LifecycleRefused",
+    "NotLeaseHolder",
+    "sql_list",
+]
 
 
 class LifecycleRefused(RuntimeError):
@@ -79,7 +94,7 @@ class Analysis:
         new_owner = self.lease is None or self.lease.owner != owner
         return replace(
             self,
-            status="running",
+            status=AnalysisStatus.RUNNING,
             lease=Lease(owner, now + timedelta(seconds=lease_s)),
             attempts=self.attempts + (1 if new_owner else 0),
         )
@@ -105,9 +120,3 @@ class Analysis:
     def _not_ended(self) -> None:
         if self.ended:
             raise AlreadyEnded(f"analysis {self.analysis_id} is already {self.status}")
-
-
-def sql_list(statuses: frozenset[str]) -> str:
-    """``('a', 'b')`` for a statement's ``IN``: the repository's conditions come from
-    the sets above, never from a second spelling of them."""
-    return "(" + ", ".join(f"'{status}'" for status in sorted(statuses)) + ")"

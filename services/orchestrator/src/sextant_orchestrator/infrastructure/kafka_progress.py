@@ -8,8 +8,9 @@ from aiokafka.structs import RecordMetadata
 from faststream.kafka import KafkaBroker
 
 from sextant_contracts import AnalysisProgressed, Envelope
+from sextant_contracts.catalogue import ANALYSIS_PROGRESS
 
-PROGRESS_TOPIC = "analysis.progress.v1"
+PROGRESS_TOPIC = ANALYSIS_PROGRESS.name
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
+from sextant_contracts.catalogue import ANALYSIS_CANCELLED, ANALYSIS_COMPLETED, ANALYSIS_FAILED
 from sextant_orchestrator.domain.analysis import (
     TERMINAL_STATUSES,
     UNFINISHED_STATUSES,
@@ -46,16 +47,17 @@ _LOAD = text(
     " cancel_reason, cancel_requested_at FROM analyses WHERE analysis_id = :analysis_id"
 )
 _ADMIT = text(
-    "WITH inserted AS ("
+    "WITH inserted AS ("  # noqa: S608 - statuses from the contracts
     " INSERT INTO analyses (analysis_id, tenant_id, status, question, request)"
-    " VALUES (:analysis_id, :tenant_id, 'accepted', :question, CAST(:request AS jsonb))"
+    f" VALUES (:analysis_id, :tenant_id, '{AnalysisStatus.ACCEPTED}', :question,"
+    " CAST(:request AS jsonb))"
     " ON CONFLICT (analysis_id) DO NOTHING RETURNING status, tenant_id)"
     " SELECT status, tenant_id FROM inserted"
     " UNION ALL SELECT status, tenant_id FROM analyses WHERE analysis_id = :analysis_id"
     " LIMIT 1"
 )
 _CLAIM = text(
-    "UPDATE analyses SET status = 'running', lease_owner = :owner,"  # noqa: S608 - status lists from the domain
+    f"UPDATE analyses SET status = '{AnalysisStatus.RUNNING}', lease_owner = :owner,"  # noqa: S608 - statuses from the contracts
     " lease_expires_at = now() + make_interval(secs => :lease_s),"
     " attempts = attempts + CASE WHEN lease_owner IS DISTINCT FROM :owner THEN 1 ELSE 0 END,"
     " updated_at = now()"
@@ -108,9 +110,9 @@ _FINISH = text(
 )
 
 RESULT_TOPICS: dict[type[Any], tuple[AnalysisStatus, str]] = {
-    AnalysisCompleted: ("completed", "analysis.completed.v1"),
-    AnalysisFailed: ("failed", "analysis.failed.v1"),
-    AnalysisCancelled: ("cancelled", "analysis.cancelled.v1"),
+    AnalysisCompleted: (AnalysisStatus.COMPLETED, ANALYSIS_COMPLETED.name),
+    AnalysisFailed: (AnalysisStatus.FAILED, ANALYSIS_FAILED.name),
+    AnalysisCancelled: (AnalysisStatus.CANCELLED, ANALYSIS_CANCELLED.name),
 }
 
 ANALYSES_FINISHED = Counter(
@@ -195,14 +197,12 @@ class PostgresAnalysisRepository:
             if row.tenant_id != request.tenant_id:
                 raise AnalysisIdConflict(f"analysis id {analysis_id} is taken by another tenant")
             if row.status in TERMINAL_STATUSES:
-                status: AnalysisStatus = row.status
-                return status
+                return AnalysisStatus(row.status)
             if (await connection.execute(_CLAIM, params)).one_or_none() is not None:
-                return "running"
+                return AnalysisStatus.RUNNING
             holder = (await connection.execute(_HOLDER, {"analysis_id": analysis_id})).one()
         if holder.status in TERMINAL_STATUSES:
-            finished: AnalysisStatus = holder.status
-            return finished
+            return AnalysisStatus(holder.status)
         raise LeaseHeld(str(analysis_id), float(holder.expires_in_s or 0.0))
 
     async def load(self, analysis_id: UUID) -> Analysis | None:
@@ -219,7 +219,7 @@ class PostgresAnalysisRepository:
         return Analysis(
             analysis_id=row.analysis_id,
             tenant_id=row.tenant_id,
-            status=row.status,
+            status=AnalysisStatus(row.status),
             lease=lease,
             attempts=row.attempts,
             cancel_reason=(row.cancel_reason or "cancelled") if flagged else None,

@@ -12,19 +12,25 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_contracts import AnalysisRequested, Envelope, topic
-from sextant_orchestrator.domain.analysis import TERMINAL_STATUSES, UNFINISHED_STATUSES, sql_list
+from sextant_contracts import AnalysisRequested, Envelope
+from sextant_contracts.catalogue import ANALYSIS_REQUESTED
+from sextant_orchestrator.domain.analysis import (
+    TERMINAL_STATUSES,
+    UNFINISHED_STATUSES,
+    AnalysisStatus,
+    sql_list,
+)
 from sextant_orchestrator.infrastructure.postgres_analyses import RESULT_TOPICS
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
 from sextant_platform.outbox import OutboxRelay, enqueue
 
-REQUESTS_TOPIC = topic("analysis.requested.v1").name  # checked against the catalogue
+REQUESTS_TOPIC = ANALYSIS_REQUESTED.name
 _TERMINAL_TOPICS = sorted(topic for _, topic in RESULT_TOPICS.values())
 
 _REDRIVE = text(
-    "WITH due AS (SELECT analysis_id FROM analyses"
-    " WHERE status = 'running'"
+    "WITH due AS (SELECT analysis_id FROM analyses"  # noqa: S608 - statuses from the contracts
+    f" WHERE status = '{AnalysisStatus.RUNNING}'"
     " AND lease_expires_at < now() - make_interval(secs => :grace_s)"
     " AND (redriven_at IS NULL OR redriven_at < now() - make_interval(secs => :every_s))"
     " ORDER BY created_at LIMIT :limit FOR UPDATE SKIP LOCKED)"

@@ -15,6 +15,12 @@ from sextant_contracts import (
     ToolInvocationRequested,
 )
 from sextant_contracts.base import Contract
+from sextant_contracts.catalogue import (
+    EMBEDDINGS_REPLIED,
+    EMBEDDINGS_REQUESTED,
+    TOOLS_REPLIED,
+    TOOLS_REQUESTED,
+)
 from sextant_orchestrator.domain.errors import DependencyUnavailable
 from sextant_orchestrator.domain.state import ToolOutcome
 from sextant_platform.kafka.request_reply import (
@@ -66,8 +72,8 @@ class KafkaToolInvoker(_ServiceClient[ToolInvocationReplied]):
     """The ``ToolInvoker`` port over ``tools.requested.v1``."""
 
     service = "tools"
-    request_topic = "tools.requested.v1"
-    reply_topic = "tools.replied.v1"
+    request_topic = TOOLS_REQUESTED.name
+    reply_topic = TOOLS_REPLIED.name
     reply_model = ToolInvocationReplied
 
     def __init__(
@@ -143,8 +149,8 @@ class KafkaPassageRanker(_ServiceClient[EmbeddingReplied]):
     """The ``PassageRanker`` port over ``embeddings.requested.v1``."""
 
     service = "embeddings"
-    request_topic = "embeddings.requested.v1"
-    reply_topic = "embeddings.replied.v1"
+    request_topic = EMBEDDINGS_REQUESTED.name
+    reply_topic = EMBEDDINGS_REPLIED.name
     reply_model = EmbeddingReplied
 
     async def rank(

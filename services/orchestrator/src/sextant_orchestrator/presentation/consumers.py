@@ -10,8 +10,8 @@ from sextant_contracts import (
     AnalysisCancellationRequested,
     AnalysisRequested,
     Envelope,
-    topic,
 )
+from sextant_contracts.catalogue import ANALYSIS_CANCEL_REQUESTED, ANALYSIS_REQUESTED
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, TransientFailure
 from sextant_orchestrator.domain.ports import AnalysisRepository
@@ -21,8 +21,8 @@ from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
 
-REQUESTS = topic("analysis.requested.v1")
-CANCELLATIONS = topic("analysis.cancel-requested.v1")
+REQUESTS = ANALYSIS_REQUESTED
+CANCELLATIONS = ANALYSIS_CANCEL_REQUESTED
 RequestEnvelope = Envelope[AnalysisRequested]
 READABLE_SCHEMA_VERSION = 1
 """The major version of ``AnalysisRequested`` this orchestrator understands."""

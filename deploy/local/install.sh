@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make install`: uv (if missing), then every Python dependency from uv.lock into .venv.
+#
+# Why a script: a first install is long (a few GB to download, llama.cpp to compile) and
+# `uv sync --quiet` said nothing for ten minutes. This says up front what a first run
+# costs, lets uv print each large download and build, and reports every minute while a
+# step is still going. Once .venv matches uv.lock, it syncs quietly in seconds.
+set -euo pipefail
+
+UV=${UV:-uv}
+STAMP=.venv/.sextant-synced-lock
+
+say() { printf '\033[1;34m[install]\033[0m %s\n' "$*"; }
+
+if ! command -v "$UV" >/dev/null 2>&1; then
+    say "installing uv (pip install uv)"
+    python3 -m pip install --quiet uv
+fi
+
+lock_hash=$(sha256sum uv.lock | cut -c1-16)
+if [[ -f $STAMP && $(cat "$STAMP") == "$lock_hash" ]]; then
+    exec "$UV" sync --frozen --quiet
+fi
+
+say "installing the Python dependencies of uv.lock into .venv."
+say "A first install downloads about 3.5 GB of wheels (torch with its CUDA libraries is"
+say "about 2.9 GB of it: PyPI's Linux torch is the CUDA build) and compiles llama-cpp-python"
+say "from source (about 7 minutes on 2 cores). Expect 10-15 minutes on a 2-core machine the"
+say "first time; uv's cache makes every later install take seconds."
+
+started=$SECONDS
+(
+    while sleep 60; do
+        say "still installing ($(((SECONDS - started) / 60)) min so far; uv reports each large download and build as it goes)"
+    done
+) &
+ticker=$!
+trap 'kill $ticker 2>/dev/null || true' EXIT
+
+"$UV" sync --frozen
+echo "$lock_hash" > "$STAMP"
+say "done in $((SECONDS - started)) s"

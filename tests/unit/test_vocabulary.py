@@ -1,0 +1,106 @@
+"""The cross-service vocabulary is spelled once, in the contracts.
+
+Topic names and analysis statuses used to be spelled in many places (ten raw topic
+strings, the terminal statuses five times in SQL, the status list as a ``Literal``
+twice); one changed alone would disagree with the others silently. These tests read the
+code of every service and library and fail on a second spelling.
+"""
+
+import ast
+import re
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from sextant_contracts import TOPICS
+from sextant_contracts.catalogue import dlq_topic_name, retry_topic_name
+from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = REPO_ROOT / "libs/platform/src/sextant_platform/database/migrations"
+"""Migrations are history: each keeps the words it was written with."""
+
+TOPIC_NAMES = frozenset(
+    name
+    for spec in TOPICS
+    for name in (spec.name, retry_topic_name(spec.name), dlq_topic_name(spec.name))
+)
+STATUS_WORDS = frozenset(status.value for status in AnalysisStatus)
+SQL_STATUS = re.compile(r"'(" + "|".join(sorted(STATUS_WORDS)) + r")'")
+SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|VALUES)\b")
+
+
+def _sources() -> list[Path]:
+    roots = [*REPO_ROOT.glob("services/*/src"), *REPO_ROOT.glob("libs/*/src")]
+    return sorted(
+        path
+        for root in roots
+        for path in root.rglob("*.py")
+        if "sextant_contracts" not in path.parts and MIGRATIONS not in path.parents
+    )
+
+
+SOURCES = _sources()
+
+
+def _strings(path: Path) -> list[tuple[int, str]]:
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
+def test_the_sources_are_found() -> None:
+    assert len(SOURCES) > 100
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_no_topic_name_is_spelled_outside_the_contracts(path: Path) -> None:
+    spelled = [(line, value) for line, value in _strings(path) if value in TOPIC_NAMES]
+    assert spelled == [], "import the topic from sextant_contracts.catalogue instead"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_no_status_is_spelled_in_sql_outside_the_contracts(path: Path) -> None:
+    spelled = [
+        (line, value)
+        for line, value in _strings(path)
+        if SQL.search(value) and SQL_STATUS.search(value)
+    ]
+    assert spelled == [], "build the SQL from sextant_contracts.status (sql_list, the enum)"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_the_status_list_is_not_a_second_literal(path: Path) -> None:
+    """A ``Literal[...]`` naming every status is a second spelling of the status type."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
+            words = {
+                element.value
+                for element in ast.walk(node.slice)
+                if isinstance(element, ast.Constant) and isinstance(element.value, str)
+            }
+            assert not words >= STATUS_WORDS, f"line {node.lineno}: use AnalysisStatusName"
+
+
+def test_the_status_type_and_the_enum_say_the_same_words() -> None:
+    assert set(get_args(AnalysisStatusName)) == STATUS_WORDS
+
+
+def test_the_checks_catch_a_second_spelling(tmp_path: Path) -> None:
+    """The checks above can fail: each finds what it is for in a sample."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from typing import Literal\n"
+        "TOPIC = 'tools.requested.v1'\n"
+        "SQL = \"SELECT 1 WHERE status IN ('completed', 'failed')\"\n"
+        "Status = Literal['accepted', 'running', 'completed', 'failed', 'cancelled']\n"
+    )
+    with pytest.raises(AssertionError):
+        test_no_topic_name_is_spelled_outside_the_contracts(sample)
+    with pytest.raises(AssertionError):
+        test_no_status_is_spelled_in_sql_outside_the_contracts(sample)
+    with pytest.raises(AssertionError):
+        test_the_status_list_is_not_a_second_literal(sample)
