@@ -33,7 +33,7 @@ from sextant_contracts import ToolInvocationReplied, ToolInvocationRequested
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.request_reply import KafkaRequestReply
 from sextant_tools.bootstrap import bootstrap
-from sextant_tools.presentation.settings import ToolsSettings
+from sextant_tools.settings import ToolsSettings
 from tests.integration.kafka_helpers import skip_group_to_end
 
 ROWS, COLUMNS = 1_000_000, 10

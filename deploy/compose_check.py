@@ -13,10 +13,10 @@ from typing import Any
 import yaml
 from pydantic_settings import BaseSettings
 
-from sextant_embeddings.presentation.settings import EmbeddingsSettings
-from sextant_ingress.presentation.settings import IngressSettings
-from sextant_orchestrator.presentation.settings import OrchestratorSettings
-from sextant_tools.presentation.settings import ToolsSettings
+from sextant_embeddings.settings import EmbeddingsSettings
+from sextant_ingress.settings import IngressSettings
+from sextant_orchestrator.settings import OrchestratorSettings
+from sextant_tools.settings import ToolsSettings
 
 COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {

@@ -30,18 +30,20 @@ FORBIDDEN_IN_DOMAIN = frozenset(
 )
 
 
-def forbidden_imports(source: str) -> list[str]:
-    """Top-level package names imported by ``source`` that the domain layer may not use."""
+def imported_modules(source: str) -> list[str]:
+    """Every module ``source`` imports absolutely (``import a.b``, ``from a.b import c``)."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        found += [n for n in names if n.split(".")[0] in FORBIDDEN_IN_DOMAIN]
+            found.append(node.module)
     return found
+
+
+def forbidden_imports(source: str) -> list[str]:
+    """Top-level package names imported by ``source`` that the domain layer may not use."""
+    return [n for n in imported_modules(source) if n.split(".")[0] in FORBIDDEN_IN_DOMAIN]
 
 
 def domain_modules() -> list[Path]:
@@ -79,4 +81,35 @@ def test_layering_check_catches_a_forbidden_import(source: str) -> None:
 def test_layering_check_allows_pydantic_and_the_standard_library() -> None:
     assert (
         forbidden_imports("import uuid\nfrom pydantic import BaseModel\nfrom . import ports") == []
+    )
+
+
+def layer_imports(source: str, layer: str) -> list[str]:
+    """Modules of a service's ``layer`` (``sextant_<service>.<layer>...``) ``source`` imports."""
+    return [
+        n
+        for n in imported_modules(source)
+        if n.startswith("sextant_") and n.split(".")[1:2] == [layer]
+    ]
+
+
+def presentation_modules() -> list[Path]:
+    return sorted(REPO_ROOT.glob("services/*/src/*/presentation/**/*.py"))
+
+
+@pytest.mark.parametrize(
+    "module", presentation_modules(), ids=lambda p: str(p.relative_to(REPO_ROOT))
+)
+def test_presentation_imports_no_infrastructure(module: Path) -> None:
+    """Routes and consumers call use cases over ports; adapters are wired in by the
+    composition root (``bootstrap.py``), never imported by the presentation."""
+    assert layer_imports(module.read_text(encoding="utf-8"), "infrastructure") == []
+
+
+def test_the_presentation_check_catches_an_adapter_import() -> None:
+    source = "from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore"
+    assert layer_imports(source, "infrastructure") != []
+    assert (
+        layer_imports("from sextant_ingress.application.ports import Datasets", "infrastructure")
+        == []
     )

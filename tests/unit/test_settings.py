@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from sextant_ingress.presentation.settings import IngressSettings
+from sextant_ingress.settings import IngressSettings
 from sextant_platform.settings import KafkaSettings, PostgresSettings
-from sextant_tools.presentation.settings import ToolsSettings
+from sextant_tools.settings import ToolsSettings
 
 
 def test_each_service_reads_its_own_prefix(monkeypatch: pytest.MonkeyPatch) -> None:

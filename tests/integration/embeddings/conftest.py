@@ -8,7 +8,7 @@ import pytest
 
 from sextant_contracts import EmbeddingReplied
 from sextant_embeddings.bootstrap import EmbeddingsApp, bootstrap
-from sextant_embeddings.presentation.settings import EmbeddingsSettings
+from sextant_embeddings.settings import EmbeddingsSettings
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.request_reply import KafkaRequestReply
 from tests.integration.infrastructure import Infrastructure

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_ingress.bootstrap import use_cases
+from sextant_ingress.domain.datasets import DatasetLimits
 from sextant_ingress.infrastructure.event_wakeups import EventWakeups
-from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
@@ -47,17 +48,12 @@ async def api(
     async def ready() -> bool:
         return True
 
+    feed = EventFeed(PostgresEventLog(engine), EventWakeups(infra.postgres, channel=NOTIFY_CHANNEL))
+    limits = DatasetLimits(max_bytes=256 * 1024, max_rows=1000)
     app = create_app(
-        store=PostgresAnalysisStore(engine),
-        keys=keys,
-        feed=EventFeed(
-            PostgresEventLog(engine), EventWakeups(infra.postgres, channel=NOTIFY_CHANNEL)
-        ),
-        engine=engine,
+        use_cases(engine, relay=None, feed=feed, keys=keys, limits=limits),
         checks={"postgres": ready},
         max_body_bytes=getattr(request, "param", 64 * 1024),
-        max_dataset_bytes=256 * 1024,
-        max_dataset_rows=1000,
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ingress") as client:

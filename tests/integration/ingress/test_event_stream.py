@@ -15,9 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisCompleted, AnalysisProgressed, Envelope
+from sextant_ingress.bootstrap import use_cases
+from sextant_ingress.domain.datasets import DatasetLimits
 from sextant_ingress.domain.events import AnalysisEvent
 from sextant_ingress.infrastructure.event_wakeups import EventWakeups
-from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
@@ -62,9 +63,8 @@ async def live(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Live
     wakeups = EventWakeups(infra.postgres, channel=NOTIFY_CHANNEL)
     # A poll interval far longer than any wait below: only a notification can wake a stream.
     feed = EventFeed(log, wakeups, poll_interval_s=60, keepalive_s=120)
-    app = create_app(
-        store=PostgresAnalysisStore(engine), keys=keys, feed=feed, engine=engine, checks={}
-    )
+    limits = DatasetLimits(max_bytes=1_000_000, max_rows=1000)
+    app = create_app(use_cases(engine, relay=None, feed=feed, keys=keys, limits=limits), checks={})
     port = free_port()
     server = http_server(app, host="127.0.0.1", port=port)
     wakeups.start()

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from sextant_ingress.bootstrap import bootstrap
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
-from sextant_ingress.presentation.settings import IngressSettings
+from sextant_ingress.settings import IngressSettings
 from sextant_platform.database import create_engine
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import start_ingress

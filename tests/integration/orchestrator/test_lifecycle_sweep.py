@@ -205,3 +205,29 @@ async def test_checkpoints_of_analyses_that_ended_elsewhere_are_let_expire(
     assert await redis.smembers(f"{prefix}:threads") == {str(running).encode()}
     assert 0 < await redis.ttl(f"{prefix}:t:{ended}:cp:1") <= 3600
     assert await redis.ttl(f"{prefix}:t:{running}:cp:1") == -1  # no expiry
+
+
+async def test_an_analysis_whose_stored_request_is_unreadable_still_ends(
+    engine: AsyncEngine, redis: Redis
+) -> None:
+    """A row whose stored request is no request (another program or an older version
+    wrote it) stopped every sweep, and with it the orchestrator, after each restart. It is
+    not driven again (there is nothing to run it from), and past its deadline it ends."""
+    stuck = await _admitted(engine, age_s=DAY_S * 2, lease_expired_s=DAY_S * 1.9)
+    await _execute(
+        engine,
+        "UPDATE analyses SET request = CAST(:r AS jsonb) WHERE analysis_id = :id",
+        r='{"question": "from an older version"}',
+        id=stuck,
+    )
+    sweep = _sweep(engine, redis, f"test:sweep:{uuid.uuid4().hex[:8]}")
+
+    report = await sweep()
+
+    assert report.overdue >= 1
+    row = await analysis_row(engine, stuck)
+    assert row is not None
+    assert row.status == "failed"
+    assert row.error is not None
+    assert row.error["code"] == "deadline_exceeded"
+    assert await _outbox(engine, "analysis.requested.v1", stuck) == []

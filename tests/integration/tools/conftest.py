@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sextant_tools.bootstrap import ToolsService, bootstrap
-from sextant_tools.presentation.settings import ToolsSettings
+from sextant_tools.settings import ToolsSettings
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import skip_group_to_end
 

@@ -11,6 +11,7 @@ import pytest
 
 from sextant_contracts import AnalysisRequested, Envelope
 from sextant_orchestrator.application.run_analysis import RunAnalysis
+from sextant_orchestrator.domain.analysis import OverdueAnalysis
 from tests.unit.orchestrator.fakes import (
     InMemoryAnalyses,
     NoInlineData,
@@ -111,7 +112,8 @@ async def test_an_analysis_ended_elsewhere_stops_its_run() -> None:
     running = asyncio.create_task(use_case(request))
     await workflow.paused.wait()
 
-    assert await use_case.end_overdue(request, deadline_s=3600)
+    overdue = OverdueAnalysis(request.payload.analysis_id, request.tenant_id)
+    assert await use_case.end_overdue(overdue, deadline_s=3600)
     workflow.resume.set()
     await running
 

@@ -1,7 +1,7 @@
 """Run the embeddings service: ``python -m sextant_embeddings`` (Kafka + HTTP on one loop)."""
 
 from sextant_embeddings.bootstrap import bootstrap
-from sextant_embeddings.presentation.settings import EmbeddingsSettings
+from sextant_embeddings.settings import EmbeddingsSettings
 from sextant_platform.service_main import RunningService, run_service
 
 

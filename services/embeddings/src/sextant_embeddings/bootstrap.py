@@ -13,12 +13,12 @@ from sextant_embeddings.domain.limits import RequestLimits, vectors_fitting
 from sextant_embeddings.domain.ports import EmbeddingService
 from sextant_embeddings.infrastructure.backends import load_embedding_service
 from sextant_embeddings.presentation.http_api import create_http_app
-from sextant_embeddings.presentation.settings import EmbeddingsSettings
 from sextant_embeddings.presentation.subscriber import (
     COMMIT_INTERVAL_S,
     REQUESTS,
     served_embeddings,
 )
+from sextant_embeddings.settings import EmbeddingsSettings
 from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
 from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES

@@ -6,7 +6,7 @@
 import sys
 
 from sextant_ingress.bootstrap import bootstrap
-from sextant_ingress.presentation.settings import IngressSettings
+from sextant_ingress.settings import IngressSettings
 from sextant_platform.service_main import RunningService, run_on_loop, run_service
 
 

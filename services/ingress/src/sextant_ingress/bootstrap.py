@@ -8,14 +8,20 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
+from sextant_ingress.application.cancel_analysis import CancelAnalysis
+from sextant_ingress.application.submit_analysis import SubmitAnalysis
+from sextant_ingress.application.upload_dataset import UploadDataset
+from sextant_ingress.application.views import AnalysisViews
+from sextant_ingress.domain.datasets import DatasetLimits
 from sextant_ingress.infrastructure.event_wakeups import EventWakeups
 from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_ingress.infrastructure.postgres_datasets import PostgresDatasets
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
-from sextant_ingress.presentation.api import create_app
+from sextant_ingress.presentation.api import IngressUseCases, create_app
 from sextant_ingress.presentation.event_recorder import EventRecorder, event_recorder_consumer
 from sextant_ingress.presentation.event_stream import EventFeed
-from sextant_ingress.presentation.settings import IngressSettings
+from sextant_ingress.settings import IngressSettings
 from sextant_platform.database import create_engine
 from sextant_platform.health import database_check, kafka_check, redis_check
 from sextant_platform.kafka import create_broker
@@ -52,6 +58,27 @@ class IngressApp:
         await self.engine.dispose()
 
 
+def use_cases(
+    engine: AsyncEngine,
+    *,
+    relay: OutboxRelay | None,
+    feed: EventFeed,
+    keys: PostgresApiKeys,
+    limits: DatasetLimits,
+) -> IngressUseCases:
+    """The use cases and views over PostgreSQL (``relay``, when given, is woken after
+    each write to the outbox)."""
+    analyses = PostgresAnalysisStore(engine, relay)
+    return IngressUseCases(
+        submit=SubmitAnalysis(analyses),
+        cancel=CancelAnalysis(analyses),
+        upload=UploadDataset(PostgresDatasets(engine), limits),
+        views=AnalysisViews(analyses),
+        feed=feed,
+        keys=keys,
+    )
+
+
 def bootstrap(settings: IngressSettings) -> IngressApp:
     engine = create_engine(settings.POSTGRES)
     broker = create_broker(settings.KAFKA, client_id=settings.SERVICE_NAME)
@@ -70,19 +97,15 @@ def bootstrap(settings: IngressSettings) -> IngressApp:
     feed = EventFeed(
         log, wakeups, poll_interval_s=settings.SSE_POLL_S, keepalive_s=settings.SSE_KEEPALIVE_S
     )
+    limits = DatasetLimits(max_bytes=settings.MAX_DATASET_BYTES, max_rows=settings.MAX_DATASET_ROWS)
     api = create_app(
-        store=PostgresAnalysisStore(engine, relay),
-        keys=keys,
-        feed=feed,
-        engine=engine,
+        use_cases(engine, relay=relay, feed=feed, keys=keys, limits=limits),
         checks={
             "kafka": kafka_check(broker),
             "postgres": database_check(engine),
             "redis": redis_check(redis),
         },
         max_body_bytes=settings.MAX_BODY_BYTES,
-        max_dataset_bytes=settings.MAX_DATASET_BYTES,
-        max_dataset_rows=settings.MAX_DATASET_ROWS,
     )
     return IngressApp(
         api=api,

@@ -1,7 +1,7 @@
 """Run the orchestrator: ``python -m sextant_orchestrator`` (Kafka consumers + probes)."""
 
 from sextant_orchestrator.bootstrap import bootstrap
-from sextant_orchestrator.presentation.settings import OrchestratorSettings
+from sextant_orchestrator.settings import OrchestratorSettings
 from sextant_platform.service_main import RunningService, run_service
 
 

@@ -35,8 +35,8 @@ from sextant_orchestrator.presentation.consumers import (
     AnalysisIntake,
     register_cancellation_subscriber,
 )
-from sextant_orchestrator.presentation.settings import OrchestratorSettings
 from sextant_orchestrator.presentation.sweeper import LifecycleSweeper
+from sextant_orchestrator.settings import OrchestratorSettings
 from sextant_platform.database import create_engine
 from sextant_platform.health import (
     HealthApp,

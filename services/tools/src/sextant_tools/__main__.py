@@ -3,7 +3,7 @@
 from sextant_platform.health import HealthApp, database_check, kafka_check
 from sextant_platform.service_main import RunningService, run_service
 from sextant_tools.bootstrap import bootstrap
-from sextant_tools.presentation.settings import ToolsSettings
+from sextant_tools.settings import ToolsSettings
 
 
 async def build(settings: ToolsSettings) -> RunningService:

@@ -22,8 +22,8 @@ from sextant_tools.infrastructure.postgres_dataset_store import PostgresDatasetS
 from sextant_tools.infrastructure.process_pool_runner import ProcessPoolToolRunner
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
 from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool
-from sextant_tools.presentation.settings import ToolsSettings
 from sextant_tools.presentation.subscriber import COMMIT_INTERVAL_S, REQUESTS, served_tools
+from sextant_tools.settings import ToolsSettings
 
 
 @dataclass

@@ -26,6 +26,10 @@ class NotCancellable(Exception):
     """The analysis is already finished."""
 
 
+class SubmissionTooLarge(Exception):
+    """The request's event would be over the size Kafka takes (inline data, documents)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Accepted:
     analysis_id: UUID

@@ -32,9 +32,10 @@ from sextant_ingress.domain.submissions import (
     IdempotencyConflict,
     NotCancellable,
     NotFound,
+    SubmissionTooLarge,
 )
 from sextant_platform.database import autocommit
-from sextant_platform.outbox import OutboxRelay, enqueue
+from sextant_platform.outbox import EventTooLarge, OutboxRelay, enqueue
 
 _BY_KEY = text(
     "SELECT analysis_id, request_hash FROM analysis_views"
@@ -119,6 +120,8 @@ class PostgresAnalysisStore:
                     key=str(request.analysis_id),
                     envelope=envelope,
                 )
+        except EventTooLarge as error:
+            raise SubmissionTooLarge(str(error)) from error
         except IntegrityError:
             # Two submissions with one key raced; the other one won.
             if idempotency_key is None:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_ingress.application.ports import ApiKeys
 from sextant_ingress.presentation.problems import ApiProblem
 
 
@@ -19,7 +19,7 @@ async def resolve_tenant(
         key = authorization[7:].strip()
     if not key:
         raise ApiProblem(401, "Unauthorized", "send an API key: Authorization: Bearer <key>")
-    keys: PostgresApiKeys = request.app.state.keys
+    keys: ApiKeys = request.app.state.keys
     found = await keys.tenant_for(key)
     if found is None:
         raise ApiProblem(401, "Unauthorized", "the API key is not valid")

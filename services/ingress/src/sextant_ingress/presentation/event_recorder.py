@@ -31,8 +31,8 @@ from sextant_contracts.catalogue import (
     ANALYSIS_FAILED,
     ANALYSIS_PROGRESS,
 )
+from sextant_ingress.application.ports import EventLog
 from sextant_ingress.domain.events import AnalysisEvent, EventKind, sequence_of
-from sextant_ingress.infrastructure.postgres_events import PostgresEventLog
 from sextant_ingress.presentation.metrics import EVENTS_RECORDED
 from sextant_platform.coalescer import Coalescer
 from sextant_platform.kafka.long_running_consumer import (
@@ -56,7 +56,7 @@ MAX_BATCH_EVENTS = 500
 class EventRecorder:
     """Validates each record against its topic's contract and records it, batched."""
 
-    def __init__(self, log: PostgresEventLog) -> None:
+    def __init__(self, log: EventLog) -> None:
         self._log = log
         self._envelopes: dict[str, Any] = {
             name: Envelope.__class_getitem__(topic(name).payload) for name in FOLLOWED
@@ -92,7 +92,7 @@ class EventRecorder:
 
 def event_recorder_consumer(
     broker: KafkaBroker,
-    log: PostgresEventLog,
+    log: EventLog,
     *,
     settings: KafkaSettings,
     group_id: str,

@@ -20,11 +20,10 @@ from uuid import UUID
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
+from sextant_ingress.application.ports import EventLog, EventWakeups
+from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.domain.events import AnalysisEvent, parse_last_event_id
 from sextant_ingress.domain.submissions import NotFound
-from sextant_ingress.infrastructure.event_wakeups import EventWakeups
-from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
-from sextant_ingress.infrastructure.postgres_events import PostgresEventLog
 from sextant_ingress.presentation.auth import Tenant
 from sextant_ingress.presentation.metrics import SSE_STREAMS_OPEN
 from sextant_ingress.presentation.problems import ApiProblem, problem_responses
@@ -36,7 +35,7 @@ EVENT_STREAM = "text/event-stream"
 class EventFeed:
     """What the stream reads from and waits on, and how patiently."""
 
-    log: PostgresEventLog
+    log: EventLog
     wakeups: EventWakeups
     poll_interval_s: float = 2.0
     keepalive_s: float = 15.0
@@ -114,7 +113,7 @@ async def _frames(
                 last_write = time.monotonic()
 
 
-def event_stream_router(store: PostgresAnalysisStore, feed: EventFeed) -> APIRouter:
+def event_stream_router(views: AnalysisViews, feed: EventFeed) -> APIRouter:
     router = APIRouter()
 
     @router.get(
@@ -136,7 +135,7 @@ def event_stream_router(store: PostgresAnalysisStore, feed: EventFeed) -> APIRou
         except ValueError as error:
             raise ApiProblem(422, "Invalid request", str(error)) from error
         try:
-            await store.get(analysis_id, tenant_id=tenant_id)
+            await views.one(analysis_id, tenant_id=tenant_id)
         except NotFound as error:
             raise ApiProblem(404, "Not found", str(error)) from error
         return StreamingResponse(

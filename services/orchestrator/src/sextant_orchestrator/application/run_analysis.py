@@ -59,7 +59,7 @@ from sextant_contracts.analysis import (
     MAX_UNGROUNDED_VALUE_CHARS,
 )
 from sextant_contracts.base import Contract
-from sextant_orchestrator.domain.analysis import TERMINAL_STATUSES
+from sextant_orchestrator.domain.analysis import TERMINAL_STATUSES, OverdueAnalysis
 from sextant_orchestrator.domain.clipping import clip
 from sextant_orchestrator.domain.errors import (
     DependencyUnavailable,
@@ -163,11 +163,16 @@ class RunAnalysis:
         reason = f"the analysis could not be run: {type(error).__name__}: {error}"
         await self._fail(request, code, reason, None)
 
-    async def end_overdue(self, request: Envelope[AnalysisRequested], deadline_s: float) -> bool:
+    async def end_overdue(self, overdue: OverdueAnalysis, deadline_s: float) -> bool:
         """The analysis outlived its deadline (whatever held it up): it ends ``failed``
-        with ``deadline_exceeded`` and its one terminal event; False if it had ended."""
+        with ``deadline_exceeded`` and its one terminal event; False if it had ended.
+        Only its id and tenant are needed: its stored request may not even be readable."""
         reason = f"the analysis did not finish within its deadline of {deadline_s:g}s"
-        return await self._fail(request, "deadline_exceeded", reason, None)
+        failed = _failed(overdue.analysis_id, "deadline_exceeded", reason, None)
+        envelope = Envelope.wrap(
+            failed, tenant_id=overdue.tenant_id, correlation_id=str(overdue.analysis_id)
+        )
+        return await self._repository.finish(overdue.analysis_id, envelope)
 
     async def _own_and_run(self, request: Envelope[AnalysisRequested]) -> None:
         """Claim and run until the analysis is terminal. A run that lost its lease claims
@@ -388,13 +393,7 @@ class RunAnalysis:
     async def _fail(
         self, request: Envelope[AnalysisRequested], code: str, reason: str, at: StepAt | None
     ) -> bool:
-        failed = AnalysisFailed(
-            analysis_id=request.payload.analysis_id,
-            error_code=code,
-            reason=clip(storable_text(reason), MAX_FAILURE_REASON_CHARS),
-            failed_step=WorkflowStep(at.step) if at else None,
-            last_progress_sequence=sequence(at, StepStatus.STARTED) if at else None,
-        )
+        failed = _failed(request.payload.analysis_id, code, reason, at)
         return await self._repository.finish(
             request.payload.analysis_id, self._envelope(request, failed)
         )
@@ -477,3 +476,13 @@ def citations(state: AnalysisState) -> list[Citation]:
                 )
             )
     return found
+
+
+def _failed(analysis_id: UUID, code: str, reason: str, at: StepAt | None) -> AnalysisFailed:
+    return AnalysisFailed(
+        analysis_id=analysis_id,
+        error_code=code,
+        reason=clip(storable_text(reason), MAX_FAILURE_REASON_CHARS),
+        failed_step=WorkflowStep(at.step) if at else None,
+        last_progress_sequence=sequence(at, StepStatus.STARTED) if at else None,
+    )

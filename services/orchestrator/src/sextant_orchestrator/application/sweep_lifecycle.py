@@ -69,9 +69,9 @@ class SweepLifecycle:
         )
         overdue = await self._store.overdue(deadline_s=policy.deadline_s, limit=policy.batch)
         ended = [
-            request.payload.analysis_id
-            for request in overdue
-            if await self._run.end_overdue(request, policy.deadline_s)
+            analysis.analysis_id
+            for analysis in overdue
+            if await self._run.end_overdue(analysis, policy.deadline_s)
         ]
         report.overdue = len(ended)
         if ended:

@@ -44,6 +44,7 @@ __all__ = [
     "LeaseLive",
     "LifecycleRefused",
     "NotLeaseHolder",
+    "OverdueAnalysis",
     "sql_list",
 ]
 
@@ -66,6 +67,14 @@ class LeaseLive(LifecycleRefused):
     def __init__(self, owner: str, expires_in_s: float) -> None:
         super().__init__(f"held by {owner} for {expires_in_s:.1f}s more")
         self.expires_in_s = expires_in_s
+
+
+@dataclass(frozen=True)
+class OverdueAnalysis:
+    """An unfinished analysis past its deadline: what ending it needs, and no more."""
+
+    analysis_id: UUID
+    tenant_id: str
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sextant_contracts import (
     AnalysisRequested,
     Envelope,
 )
-from sextant_orchestrator.domain.analysis import Analysis, AnalysisStatus
+from sextant_orchestrator.domain.analysis import Analysis, AnalysisStatus, OverdueAnalysis
 from sextant_orchestrator.domain.progress import Position, StepDone
 from sextant_orchestrator.domain.state import AnalysisState, ToolOutcome
 
@@ -94,8 +94,8 @@ class LifecycleStore(Protocol):
         over and resumes it; how many were driven again."""
         ...
 
-    async def overdue(self, *, deadline_s: float, limit: int) -> list[Envelope[AnalysisRequested]]:
-        """The requests of unfinished analyses accepted over ``deadline_s`` ago."""
+    async def overdue(self, *, deadline_s: float, limit: int) -> list[OverdueAnalysis]:
+        """Unfinished analyses accepted over ``deadline_s`` ago."""
         ...
 
     async def wake_runs(self, analysis_ids: list[UUID]) -> None:

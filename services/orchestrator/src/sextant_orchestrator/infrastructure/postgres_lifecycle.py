@@ -5,10 +5,13 @@ the same however many analyses have finished; ``FOR UPDATE SKIP LOCKED`` lets ev
 orchestrator instance sweep at once without two re-driving the same analysis.
 """
 
+import json
+import logging
 import uuid
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,12 +21,15 @@ from sextant_orchestrator.domain.analysis import (
     TERMINAL_STATUSES,
     UNFINISHED_STATUSES,
     AnalysisStatus,
+    OverdueAnalysis,
     sql_list,
 )
 from sextant_orchestrator.infrastructure.postgres_analyses import RESULT_TOPICS
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_platform.database import autocommit
 from sextant_platform.outbox import OutboxRelay, enqueue
+
+logger = logging.getLogger(__name__)
 
 REQUESTS_TOPIC = ANALYSIS_REQUESTED.name
 _TERMINAL_TOPICS = sorted(topic for _, topic in RESULT_TOPICS.values())
@@ -39,7 +45,7 @@ _REDRIVE = text(
     " RETURNING a.analysis_id, a.tenant_id, a.request::text AS request"
 )
 _OVERDUE = text(
-    "SELECT analysis_id, tenant_id, request::text AS request FROM analyses"  # noqa: S608 - status lists from the domain
+    "SELECT analysis_id, tenant_id FROM analyses"  # noqa: S608 - status lists from the domain
     f" WHERE status IN {sql_list(UNFINISHED_STATUSES)}"
     " AND created_at < now() - make_interval(secs => :deadline_s)"
     " ORDER BY created_at LIMIT :limit"
@@ -75,12 +81,22 @@ _PRUNES = {
 }
 
 
-def _request(row: Any) -> Envelope[AnalysisRequested]:
-    return Envelope.wrap(
-        AnalysisRequested.model_validate_json(row.request),
-        tenant_id=row.tenant_id,
-        correlation_id=str(row.analysis_id),
-    )
+def _stored_request(row: Any) -> AnalysisRequested | None:
+    """The stored request, the row's id standing for the one inside; None when the stored
+    JSON is no request (a row another program or an older version wrote): one such row
+    used to stop every sweep, and with it the process, again after each restart."""
+    try:
+        stored = json.loads(row.request)
+        if isinstance(stored, dict):
+            return AnalysisRequested.model_validate({**stored, "analysis_id": row.analysis_id})
+    except (json.JSONDecodeError, ValidationError):
+        pass
+    logger.warning("stored request unreadable", extra={"analysis_id": str(row.analysis_id)})
+    return None
+
+
+def _envelope(row: Any, request: AnalysisRequested) -> Envelope[AnalysisRequested]:
+    return Envelope.wrap(request, tenant_id=row.tenant_id, correlation_id=str(row.analysis_id))
 
 
 def _uuids(values: list[str]) -> list[str]:
@@ -107,22 +123,26 @@ class PostgresLifecycleStore:
         async with self._engine.begin() as connection:
             rows = (await connection.execute(_REDRIVE, params)).all()
             for row in rows:
+                request = _stored_request(row)
+                if request is None:
+                    continue  # nothing to run it from: the deadline will end it
                 await enqueue(
                     connection,
                     topic=REQUESTS_TOPIC,
                     key=str(row.analysis_id),
-                    envelope=_request(row),
+                    envelope=_envelope(row, request),
                 )
         if rows and self._relay is not None:
             self._relay.wake()
         return len(rows)
 
-    async def overdue(self, *, deadline_s: float, limit: int) -> list[Envelope[AnalysisRequested]]:
+    async def overdue(self, *, deadline_s: float, limit: int) -> list[OverdueAnalysis]:
         async with self._one_statement.connect() as connection:
             rows = (
                 await connection.execute(_OVERDUE, {"deadline_s": deadline_s, "limit": limit})
             ).all()
-        return [_request(row) for row in rows]
+        # Ending one needs only its id and tenant: an unreadable request ends too.
+        return [OverdueAnalysis(row.analysis_id, row.tenant_id) for row in rows]
 
     async def wake_runs(self, analysis_ids: list[UUID]) -> None:
         params = {"channel": CANCEL_CHANNEL, "ids": [str(i) for i in analysis_ids]}

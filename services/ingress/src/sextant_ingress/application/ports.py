@@ -1,0 +1,93 @@
+"""The ingress's ports: what its use cases and views need from storage, as Protocols.
+
+The PostgreSQL adapters in ``infrastructure/`` implement them; the unit tests use the
+in-memory fakes in ``tests/unit/ingress/fakes.py``.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+from uuid import UUID
+
+from sextant_contracts import AnalysisRequested
+from sextant_ingress.domain.datasets import DatasetMediaType
+from sextant_ingress.domain.events import AnalysisEvent
+from sextant_ingress.domain.submissions import Accepted, AnalysisView
+
+
+class AnalysisSubmissions(Protocol):
+    """Records submissions and sends commands; owns no lifecycle column."""
+
+    async def submit(
+        self,
+        request: AnalysisRequested,
+        *,
+        tenant_id: str,
+        idempotency_key: str | None,
+        request_hash: str,
+        correlation_id: str | None,
+    ) -> Accepted:
+        """Record the request and its event in one transaction; an idempotent replay
+        returns the earlier one. Raises IdempotencyConflict, SubmissionTooLarge."""
+        ...
+
+    async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> None:
+        """Send the cancel command. Raises NotFound, NotCancellable."""
+        ...
+
+
+class AnalysisReads(Protocol):
+    """Analyses as the API shows them."""
+
+    async def get(self, analysis_id: UUID, *, tenant_id: str) -> AnalysisView:
+        """Raises NotFound (another tenant's analysis is not found either)."""
+        ...
+
+    async def list(
+        self, *, tenant_id: str, status: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[AnalysisView], str | None]:
+        """Newest first, and the cursor of the next page (None on the last). Raises
+        ValueError for a cursor that is not one."""
+        ...
+
+
+class Datasets(Protocol):
+    async def add(
+        self, *, dataset_id: UUID, tenant_id: str, media_type: DatasetMediaType, content: bytes
+    ) -> str:
+        """Store the content; its sha256."""
+        ...
+
+
+class ApiKeys(Protocol):
+    async def tenant_for(self, key: str) -> str | None:
+        """The tenant of an API key, or None when it is not a valid one."""
+        ...
+
+
+class EventLog(Protocol):
+    """The analysis events the ingress recorded (the SSE stream's source)."""
+
+    async def record_each(self, events: Sequence[AnalysisEvent]) -> list[bool | Exception]:
+        """Record a batch; per event: new (True), a duplicate (False), or its error."""
+        ...
+
+    async def after(
+        self, analysis_id: UUID, *, tenant_id: str, sequence: int, limit: int = 100
+    ) -> list[AnalysisEvent]:
+        """The tenant's events of ``analysis_id`` after ``sequence``, in order."""
+        ...
+
+    async def settled_terminal(
+        self, analysis_id: UUID, *, tenant_id: str, settled_s: float
+    ) -> AnalysisEvent | None:
+        """The terminal event of an analysis that ended over ``settled_s`` ago, from
+        wherever it was published (for analyses whose events were never recorded here)."""
+        ...
+
+
+class EventWakeups(Protocol):
+    def signal_for(self, analysis_id: UUID) -> AbstractAsyncContextManager[asyncio.Event]:
+        """An event set whenever ``analysis_id`` gets a new record (take it before reading)."""
+        ...

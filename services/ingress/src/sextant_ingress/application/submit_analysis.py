@@ -1,0 +1,34 @@
+"""Use case: accept an analysis submission (REST), exactly once per idempotency key."""
+
+import uuid
+from typing import Any
+
+from sextant_contracts import AnalysisRequested, AnalysisSubmission
+from sextant_ingress.application.ports import AnalysisSubmissions
+from sextant_ingress.domain.submissions import Accepted, fingerprint
+
+
+class SubmitAnalysis:
+    """A validated submission becomes an ``AnalysisRequested`` with a new id, recorded
+    with its event in one transaction; the same key with the same body returns the
+    earlier analysis, with another body raises IdempotencyConflict."""
+
+    def __init__(self, submissions: AnalysisSubmissions) -> None:
+        self._submissions = submissions
+
+    async def __call__(
+        self,
+        submission: AnalysisSubmission,
+        *,
+        body: dict[str, Any],
+        tenant_id: str,
+        idempotency_key: str | None,
+    ) -> Accepted:
+        request = AnalysisRequested(analysis_id=uuid.uuid4(), **dict(submission))
+        return await self._submissions.submit(
+            request,
+            tenant_id=tenant_id,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint(body),
+            correlation_id=None,
+        )

@@ -1,0 +1,75 @@
+"""What an uploaded dataset is, independent of HTTP and storage: its shape and its limits."""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+DatasetMediaType = Literal["text/csv", "application/json"]
+DATASET_MEDIA_TYPES: tuple[DatasetMediaType, ...] = ("text/csv", "application/json")
+
+
+class DatasetUnreadable(ValueError):
+    """The bytes are not a dataset of their media type (with the reason)."""
+
+
+class DatasetTooLarge(ValueError):
+    """The dataset is over a limit (bytes or rows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetLimits:
+    max_bytes: int
+    max_rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDataset:
+    dataset_id: UUID
+    media_type: DatasetMediaType
+    size_bytes: int
+    sha256: str
+    rows: int
+    columns: int
+
+
+def measure(media_type: DatasetMediaType, content: bytes) -> tuple[int, int]:
+    """(rows, columns) of an upload; DatasetUnreadable with a readable reason when malformed.
+
+    CPU-bound (it reads every row): run it off the event loop.
+    """
+    try:
+        decoded = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetUnreadable(f"the dataset is not UTF-8 (byte {error.start})") from error
+    if media_type == "text/csv":
+        return _measure_csv(decoded)
+    return _measure_json(decoded)
+
+
+def _measure_csv(decoded: str) -> tuple[int, int]:
+    reader = csv.reader(io.StringIO(decoded, newline=""))
+    try:
+        header = next(reader, None)
+        data_rows = sum(1 for _ in reader)
+    except csv.Error as error:
+        raise DatasetUnreadable(
+            f"the CSV is malformed (line {reader.line_num}): {error}"
+        ) from error
+    if header is None or data_rows == 0:
+        raise DatasetUnreadable("a CSV dataset needs a header row and at least one data row")
+    return data_rows, len(header)
+
+
+def _measure_json(decoded: str) -> tuple[int, int]:
+    try:
+        records = json.loads(decoded)
+    except json.JSONDecodeError as error:
+        raise DatasetUnreadable(f"the dataset is not valid JSON: {error}") from error
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise DatasetUnreadable("a JSON dataset is a list of records (objects)")
+    if not records:
+        raise DatasetUnreadable("the JSON dataset has no records")
+    return len(records), len({key for record in records for key in record})
