@@ -45,9 +45,13 @@ def supervised(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]
         stderr=subprocess.DEVNULL,
     )
     yield process, tmp_path
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    if process.poll() is None:  # stopped as make stop does, so it stops its programs too
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _log(tmp_path: Path) -> str:
