@@ -8,14 +8,14 @@ code of every service and library and fail on a second spelling.
 
 import ast
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import get_args
-
-import pytest
 
 from sextant_contracts import TOPICS
 from sextant_contracts.catalogue import dlq_topic_name, retry_topic_name
 from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
+from sextant_contracts.tools import LIST_TOOLS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = REPO_ROOT / "libs/platform/src/sextant_platform/database/migrations"
@@ -52,29 +52,25 @@ def _strings(path: Path) -> list[tuple[int, str]]:
     ]
 
 
-def test_the_sources_are_found() -> None:
-    assert len(SOURCES) > 100
+def topic_names_in(path: Path) -> list[tuple[int, str]]:
+    return [(line, value) for line, value in _strings(path) if value in TOPIC_NAMES]
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_no_topic_name_is_spelled_outside_the_contracts(path: Path) -> None:
-    spelled = [(line, value) for line, value in _strings(path) if value in TOPIC_NAMES]
-    assert spelled == [], "import the topic from sextant_contracts.catalogue instead"
+def reserved_tool_names_in(path: Path) -> list[tuple[int, str]]:
+    return [(line, value) for line, value in _strings(path) if value == LIST_TOOLS]
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_no_status_is_spelled_in_sql_outside_the_contracts(path: Path) -> None:
-    spelled = [
+def sql_statuses_in(path: Path) -> list[tuple[int, str]]:
+    return [
         (line, value)
         for line, value in _strings(path)
         if SQL.search(value) and SQL_STATUS.search(value)
     ]
-    assert spelled == [], "build the SQL from sextant_contracts.status (sql_list, the enum)"
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_the_status_list_is_not_a_second_literal(path: Path) -> None:
-    """A ``Literal[...]`` naming every status is a second spelling of the status type."""
+def status_literals_in(path: Path) -> list[tuple[int, str]]:
+    """``Literal[...]`` types naming every status: second spellings of the status type."""
+    found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Subscript) and getattr(node.value, "id", None) == "Literal":
             words = {
@@ -82,7 +78,38 @@ def test_the_status_list_is_not_a_second_literal(path: Path) -> None:
                 for element in ast.walk(node.slice)
                 if isinstance(element, ast.Constant) and isinstance(element.value, str)
             }
-            assert not words >= STATUS_WORDS, f"line {node.lineno}: use AnalysisStatusName"
+            if words >= STATUS_WORDS:
+                found.append((node.lineno, "Literal[...]"))
+    return found
+
+
+def _everywhere(check: Callable[[Path], list[tuple[int, str]]]) -> dict[str, list[int]]:
+    found = {str(path.relative_to(REPO_ROOT)): check(path) for path in SOURCES}
+    return {path: [line for line, _ in hits] for path, hits in found.items() if hits}
+
+
+def test_the_sources_are_found() -> None:
+    assert len(SOURCES) > 100
+
+
+def test_no_topic_name_is_spelled_outside_the_contracts() -> None:
+    """Import the topic from ``sextant_contracts.catalogue`` instead."""
+    assert _everywhere(topic_names_in) == {}
+
+
+def test_the_reserved_tool_name_is_not_spelled_outside_the_contracts() -> None:
+    """Import ``LIST_TOOLS`` from ``sextant_contracts.tools`` instead."""
+    assert _everywhere(reserved_tool_names_in) == {}
+
+
+def test_no_status_is_spelled_in_sql_outside_the_contracts() -> None:
+    """Build the SQL from ``sextant_contracts.status`` (``sql_list``, the enum)."""
+    assert _everywhere(sql_statuses_in) == {}
+
+
+def test_the_status_list_is_not_a_second_literal() -> None:
+    """Use ``AnalysisStatusName``."""
+    assert _everywhere(status_literals_in) == {}
 
 
 def test_the_status_type_and_the_enum_say_the_same_words() -> None:
@@ -95,12 +122,11 @@ def test_the_checks_catch_a_second_spelling(tmp_path: Path) -> None:
     sample.write_text(
         "from typing import Literal\n"
         "TOPIC = 'tools.requested.v1'\n"
+        "RESERVED = 'list_tools'\n"
         "SQL = \"SELECT 1 WHERE status IN ('completed', 'failed')\"\n"
         "Status = Literal['accepted', 'running', 'completed', 'failed', 'cancelled']\n"
     )
-    with pytest.raises(AssertionError):
-        test_no_topic_name_is_spelled_outside_the_contracts(sample)
-    with pytest.raises(AssertionError):
-        test_no_status_is_spelled_in_sql_outside_the_contracts(sample)
-    with pytest.raises(AssertionError):
-        test_the_status_list_is_not_a_second_literal(sample)
+    assert topic_names_in(sample) == [(2, "tools.requested.v1")]
+    assert reserved_tool_names_in(sample) == [(3, "list_tools")]
+    assert [line for line, _ in sql_statuses_in(sample)] == [4]
+    assert [line for line, _ in status_literals_in(sample)] == [5]

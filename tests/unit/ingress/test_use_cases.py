@@ -1,6 +1,7 @@
 """The ingress's use cases over fakes of its own ports: every path, no servers."""
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -19,13 +20,13 @@ from sextant_ingress.domain.submissions import (
 )
 from tests.unit.ingress.fakes import FakeAnalyses, FakeDatasets
 
-BODY = {
+BODY: dict[str, Any] = {
     "question": "Which region sells most?",
     "inline_dataset": {"media_type": "text/csv", "content": "region,sales\nn,1\n"},
 }
 
 
-def _submission(body: dict[str, object] = BODY) -> AnalysisSubmission:
+def _submission(body: dict[str, Any] = BODY) -> AnalysisSubmission:
     return AnalysisSubmission.model_validate(body)
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sextant_contracts import AnalysisProgressed, AnalysisRequested, Envelope
+from sextant_contracts.status import AnalysisStatus
 from sextant_orchestrator.domain.analysis import Analysis, LeaseLive, LifecycleRefused
 from sextant_orchestrator.domain.errors import LeaseHeld, StepFailed
 from sextant_orchestrator.domain.ports import TerminalOutcome
@@ -32,7 +33,7 @@ class InMemoryAnalyses:
     ) -> str:
         analysis_id = request.payload.analysis_id
         analysis = self.analyses.setdefault(
-            analysis_id, Analysis(analysis_id, request.tenant_id, "accepted")
+            analysis_id, Analysis(analysis_id, request.tenant_id, AnalysisStatus.ACCEPTED)
         )
         if analysis.ended:
             return analysis.status

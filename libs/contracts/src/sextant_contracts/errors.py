@@ -1,6 +1,7 @@
 """The structured error carried by replies (tool results, embedding replies)."""
 
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
 from pydantic import StringConstraints, ValidationError
 
@@ -15,13 +16,23 @@ class ReplyError(Contract):
     retryable: bool = False
 
 
-def describe_validation_error(error: ValidationError, *, limit: int = 5) -> str:
-    """A one-line, human-readable summary of what failed validation (first ``limit`` errors)."""
+def describe_validation_error(
+    error: ValidationError | Sequence[Mapping[str, Any]],
+    *,
+    limit: int = 5,
+    whole: str = "body",
+) -> str:
+    """A one-line, human-readable summary of what failed validation (first ``limit``
+    errors): ``where: why; ...``, ``whole`` naming an error of the whole input.
+
+    Takes pydantic's ``ValidationError`` or its ``errors()`` list (what FastAPI's
+    ``RequestValidationError`` gives): every service words its validation errors alike."""
+    details = error.errors(include_url=False) if isinstance(error, ValidationError) else error
     parts = []
-    for detail in error.errors(include_url=False)[:limit]:
-        location = ".".join(str(part) for part in detail["loc"]) or "body"
+    for detail in details[:limit]:
+        location = ".".join(str(part) for part in detail["loc"]) or whole
         parts.append(f"{location}: {detail['msg']}")
-    more = error.error_count() - limit
+    more = len(details) - limit
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)

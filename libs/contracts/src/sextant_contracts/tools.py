@@ -12,6 +12,11 @@ ToolName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
 ]
 
+LIST_TOOLS = "list_tools"
+"""The reserved tool name that asks for the catalogue: the reply's result is
+``{"tools": [{name, description, parameters}]}`` (JSON Schema), so the orchestrator can
+bind the tools to an LLM without importing the tools service."""
+
 
 class ToolInvocationRequested(Contract):
     """Run tool ``tool_name`` with ``arguments`` over a dataset held by reference."""

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sextant_contracts.errors import describe_validation_error
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
 from sextant_ingress.application.ports import ApiKeys
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
@@ -109,9 +110,7 @@ def _handle_problems(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
+        details = describe_validation_error(error.errors(), limit=10)
         return problem(422, "Invalid request", details[:2000], str(request.url.path))
 
     @app.exception_handler(StarletteHTTPException)

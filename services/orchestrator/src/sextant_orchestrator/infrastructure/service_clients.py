@@ -21,6 +21,7 @@ from sextant_contracts.catalogue import (
     TOOLS_REPLIED,
     TOOLS_REQUESTED,
 )
+from sextant_contracts.tools import LIST_TOOLS
 from sextant_orchestrator.domain.errors import DependencyUnavailable
 from sextant_orchestrator.domain.state import ToolOutcome
 from sextant_platform.kafka.request_reply import (
@@ -30,7 +31,6 @@ from sextant_platform.kafka.request_reply import (
 )
 from sextant_platform.settings import KafkaSettings
 
-LIST_TOOLS = "list_tools"
 ReplyT = TypeVar("ReplyT", ToolInvocationReplied, EmbeddingReplied)
 
 

@@ -9,13 +9,11 @@ import time
 from collections import OrderedDict
 
 from sextant_contracts import ReplyError, ToolInvocationReplied, ToolInvocationRequested
+from sextant_contracts.tools import LIST_TOOLS
 from sextant_tools.domain.errors import InvalidToolArguments, ToolError, UnknownTool
 from sextant_tools.domain.ports import DatasetStore, ToolRunner, WebFetcher
 
 RECENT_REPLIES = 1024
-LIST_TOOLS = "list_tools"
-"""Reserved tool name: the reply's result is ``{"tools": [{name, description, parameters}]}``,
-so the orchestrator can bind the catalogue to an LLM without importing this service."""
 
 
 class InvokeTool:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import pandas as pd
 from pydantic import Field, JsonValue, ValidationError
 
+from sextant_contracts.errors import describe_validation_error
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.tools.arguments import ToolArguments
 from sextant_tools.infrastructure.tools.columns import require_columns
@@ -44,9 +45,7 @@ class Tool(ABC, Generic[ArgsT]):
         try:
             parsed: ArgsT = self.arguments.model_validate(raw)  # type: ignore[assignment]
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in error.errors()
-            )
+            problems = describe_validation_error(error, limit=10, whole="arguments")
             raise InvalidToolArguments(f"{self.name}: {problems}") from None
         return parsed
 
