@@ -7,7 +7,13 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sextant_contracts import AnalysisSubmission
+from sextant_contracts import (
+    AnalysisSubmission,
+    Citation,
+    Finding,
+    TokenUsage,
+    ToolCallRecord,
+)
 from sextant_contracts.analysis import CancelReason
 from sextant_contracts.errors import describe_validation_error
 from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
@@ -40,7 +46,8 @@ class AcceptedOut(BaseModel):
 
 
 class AnalysisOut(BaseModel):
-    """An analysis as the API shows it (read straight from the stored view)."""
+    """An analysis as the API shows it (read straight from the stored view); its parts
+    are the contracts' own shapes, the ones the terminal events carry."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -48,7 +55,7 @@ class AnalysisOut(BaseModel):
     status: AnalysisStatusName
     question: str
     answer: str | None
-    citations: list[dict[str, Any]]
+    citations: list[Citation]
     ungrounded_numbers: list[str] = Field(
         description="Numbers in the answer that no tool result, passage or the question"
         " contains: treat them as unverified."
@@ -57,12 +64,12 @@ class AnalysisOut(BaseModel):
         description="Names in the answer (categories, places, columns) that no tool result,"
         " passage, the dataset's profile or the question contains: treat them as unverified."
     )
-    findings: list[dict[str, Any]] = Field(
+    findings: list[Finding] = Field(
         description="What the tool results say, one statement each: values, the tool call"
         " that computed them (call_id) and the path of each value in that call's result."
     )
-    tool_calls: list[dict[str, Any]]
-    usage: dict[str, Any]
+    tool_calls: list[ToolCallRecord]
+    usage: TokenUsage
     timings_ms: dict[str, Any]
     error: dict[str, Any] | None
     created_at: datetime
