@@ -62,10 +62,11 @@ async def test_an_accepted_request_survives_a_broker_outage(
     isolated = dataclasses.replace(infra, kafka=broker.settings)
     tenant = f"outage-{uuid.uuid4().hex[:8]}"
     key = await PostgresApiKeys(engine).create(tenant_id=tenant)
+    tools_port = free_port()
     tools = ServiceProcess(
         "sextant_tools",
         isolated,
-        env={"SEXTANT_TOOLS_HTTP_PORT": str(free_port()), "SEXTANT_TOOLS_CONSUMER_GROUP": "t"},
+        env={"SEXTANT_TOOLS_HTTP_PORT": str(tools_port), "SEXTANT_TOOLS_CONSUMER_GROUP": "t"},
         name="outage-tools",
     ).start()
     ingress_port = free_port()
@@ -86,6 +87,9 @@ async def test_an_accepted_request_survives_a_broker_outage(
         try:
             base = f"http://127.0.0.1:{ingress_port}"
             await asyncio.to_thread(ingress.wait_http, f"{base}/readyz")
+            # Every service connected before the outage (a tools service still starting
+            # when the broker went away could not connect, and exited: no supervisor here).
+            await asyncio.to_thread(tools.wait_http, f"http://127.0.0.1:{tools_port}/readyz")
 
             await asyncio.to_thread(broker.stop)
             async with httpx.AsyncClient(
