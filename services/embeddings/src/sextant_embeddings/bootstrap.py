@@ -15,7 +15,6 @@ from sextant_embeddings.infrastructure.backends import load_embedding_service
 from sextant_embeddings.presentation.http_api import create_http_app
 from sextant_embeddings.presentation.subscriber import (
     COMMIT_INTERVAL_S,
-    REQUESTS,
     served_embeddings,
 )
 from sextant_embeddings.settings import EmbeddingsSettings
@@ -102,7 +101,6 @@ async def bootstrap(
         server,
         broker,
         settings.KAFKA,
-        request_topic=REQUESTS.name,
         group_id=settings.CONSUMER_GROUP,
         client_id=settings.SERVICE_NAME,
         max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,

@@ -22,7 +22,7 @@ from sextant_tools.infrastructure.postgres_dataset_store import PostgresDatasetS
 from sextant_tools.infrastructure.process_pool_runner import ProcessPoolToolRunner
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
 from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool
-from sextant_tools.presentation.subscriber import COMMIT_INTERVAL_S, REQUESTS, served_tools
+from sextant_tools.presentation.subscriber import COMMIT_INTERVAL_S, served_tools
 from sextant_tools.settings import ToolsSettings
 
 
@@ -96,7 +96,6 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         server,
         broker,
         settings.KAFKA,
-        request_topic=REQUESTS.name,
         group_id=settings.CONSUMER_GROUP,
         client_id=settings.SERVICE_NAME,
         max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,

@@ -132,6 +132,10 @@ class RequestReplyServer(Generic[Request, Reply]):
             trace=event.trace,
         )
 
+    @property
+    def request_topic(self) -> str:
+        return self._served.request_topic
+
     def _reply_topic(self, requested: str | None) -> str:
         return reply_topic_for(requested, default=self._served.reply_topic, allowed=self._allowed)
 
@@ -192,18 +196,17 @@ def request_reply_consumer(
     broker: KafkaBroker,
     settings: KafkaSettings,
     *,
-    request_topic: str,
     group_id: str,
     client_id: str,
     max_in_flight: int,
     commit_interval_s: float,
 ) -> LongRunningConsumer:
-    """Serve ``request_topic`` with ``server``, up to ``max_in_flight`` requests at once;
+    """Serve the server's request topic, up to ``max_in_flight`` requests at once;
     records that are not requests go to ``<topic>.dlq`` with the reason."""
     return dead_lettering_consumer(
         broker,
         settings,
-        [request_topic],
+        [server.request_topic],
         group_id=group_id,
         client_id=client_id,
         handler=server.handle,
