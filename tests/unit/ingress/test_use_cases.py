@@ -34,8 +34,8 @@ async def test_a_submission_becomes_a_request_with_a_new_id() -> None:
     analyses = FakeAnalyses()
     submit = SubmitAnalysis(analyses)
 
-    first = await submit(_submission(), body=BODY, tenant_id="acme", idempotency_key=None)
-    second = await submit(_submission(), body=BODY, tenant_id="acme", idempotency_key=None)
+    first = await submit(_submission(), tenant_id="acme", idempotency_key=None)
+    second = await submit(_submission(), tenant_id="acme", idempotency_key=None)
 
     assert first.created
     assert second.created
@@ -47,8 +47,8 @@ async def test_the_same_key_and_body_replay_the_first_submission() -> None:
     analyses = FakeAnalyses()
     submit = SubmitAnalysis(analyses)
 
-    first = await submit(_submission(), body=BODY, tenant_id="acme", idempotency_key="k1")
-    again = await submit(_submission(), body=BODY, tenant_id="acme", idempotency_key="k1")
+    first = await submit(_submission(), tenant_id="acme", idempotency_key="k1")
+    again = await submit(_submission(), tenant_id="acme", idempotency_key="k1")
 
     assert again.analysis_id == first.analysis_id
     assert not again.created
@@ -57,17 +57,30 @@ async def test_the_same_key_and_body_replay_the_first_submission() -> None:
 
 async def test_the_same_key_with_another_body_is_a_conflict() -> None:
     submit = SubmitAnalysis(FakeAnalyses())
-    await submit(_submission(), body=BODY, tenant_id="acme", idempotency_key="k1")
+    await submit(_submission(), tenant_id="acme", idempotency_key="k1")
     other = {**BODY, "question": "Something else?"}
 
     with pytest.raises(IdempotencyConflict):
-        await submit(_submission(other), body=other, tenant_id="acme", idempotency_key="k1")
+        await submit(_submission(other), tenant_id="acme", idempotency_key="k1")
+
+
+async def test_the_same_request_spelled_differently_replays() -> None:
+    """The key guards the request as validated, not its bytes: defaults spelled out
+    and white space around the question make the same request."""
+    submit = SubmitAnalysis(FakeAnalyses())
+    first = await submit(_submission(), tenant_id="acme", idempotency_key="k1")
+    spelled_out = {**BODY, "question": f"  {BODY['question']} ", "documents": [], "options": {}}
+
+    again = await submit(_submission(spelled_out), tenant_id="acme", idempotency_key="k1")
+
+    assert again.analysis_id == first.analysis_id
+    assert not again.created
 
 
 async def test_another_tenant_may_use_the_same_key() -> None:
     submit = SubmitAnalysis(FakeAnalyses())
-    mine = await submit(_submission(), body=BODY, tenant_id="acme", idempotency_key="k1")
-    theirs = await submit(_submission(), body=BODY, tenant_id="globex", idempotency_key="k1")
+    mine = await submit(_submission(), tenant_id="acme", idempotency_key="k1")
+    theirs = await submit(_submission(), tenant_id="globex", idempotency_key="k1")
     assert theirs.created
     assert theirs.analysis_id != mine.analysis_id
 
@@ -75,14 +88,12 @@ async def test_another_tenant_may_use_the_same_key() -> None:
 async def test_a_submission_too_large_for_its_event_is_refused() -> None:
     submit = SubmitAnalysis(FakeAnalyses(max_request_bytes=100))
     with pytest.raises(SubmissionTooLarge):
-        await submit(_submission(), body=BODY, tenant_id="acme", idempotency_key=None)
+        await submit(_submission(), tenant_id="acme", idempotency_key=None)
 
 
 async def test_cancel_sends_the_command_until_the_analysis_ends() -> None:
     analyses = FakeAnalyses()
-    accepted = await SubmitAnalysis(analyses)(
-        _submission(), body=BODY, tenant_id="acme", idempotency_key=None
-    )
+    accepted = await SubmitAnalysis(analyses)(_submission(), tenant_id="acme", idempotency_key=None)
     cancel = CancelAnalysis(analyses)
 
     await cancel(accepted.analysis_id, tenant_id="acme", reason="changed my mind")
@@ -95,9 +106,7 @@ async def test_cancel_sends_the_command_until_the_analysis_ends() -> None:
 
 async def test_another_tenants_analysis_is_not_found() -> None:
     analyses = FakeAnalyses()
-    accepted = await SubmitAnalysis(analyses)(
-        _submission(), body=BODY, tenant_id="acme", idempotency_key=None
-    )
+    accepted = await SubmitAnalysis(analyses)(_submission(), tenant_id="acme", idempotency_key=None)
     with pytest.raises(NotFound):
         await CancelAnalysis(analyses)(accepted.analysis_id, tenant_id="globex", reason="x")
     with pytest.raises(NotFound):
@@ -112,7 +121,7 @@ async def test_views_page_by_status() -> None:
     analyses = FakeAnalyses()
     submit = SubmitAnalysis(analyses)
     ids = [
-        (await submit(_submission(), body=BODY, tenant_id="acme", idempotency_key=None)).analysis_id
+        (await submit(_submission(), tenant_id="acme", idempotency_key=None)).analysis_id
         for _ in range(3)
     ]
     analyses.finish("acme", ids[1], AnalysisStatus.FAILED)
@@ -141,11 +150,30 @@ async def test_an_upload_is_measured_and_stored() -> None:
 
 
 @pytest.mark.parametrize(
+    ("content", "rows", "columns"),
+    [
+        (b"a,b\n", 0, 2),  # a header alone is an empty dataset
+        (b"\n\na,b\n\n1,2\n\n", 1, 2),  # blank lines skipped, as pandas does
+        (b'"a\nb",c\n1,2', 1, 2),  # a quoted line break stays in its field
+        (b"x" * 200_000 + b"\n1", 1, 1),  # a field longer than csv's default limit
+    ],
+)
+async def test_any_text_with_a_header_is_a_csv_dataset(
+    content: bytes, rows: int, columns: int
+) -> None:
+    stored = await UploadDataset(FakeDatasets(), DatasetLimits(max_bytes=10**6, max_rows=9))(
+        tenant_id="acme", media_type="text/csv", content=content
+    )
+    assert (stored.rows, stored.columns) == (rows, columns)
+
+
+@pytest.mark.parametrize(
     ("media_type", "content", "error", "says"),
     [
         ("text/csv", b"a,b\n" + b"1,2\n" * 4, DatasetTooLarge, "4 rows; the limit is 3"),
         ("text/csv", b"a," * 600, DatasetTooLarge, "the limit is 1000 bytes"),
-        ("text/csv", b"a,b\n", DatasetUnreadable, "at least one data row"),
+        ("text/csv", b" \r\n\t\n", DatasetUnreadable, "needs at least a header row"),
+        ("text/csv", b"a,b\n1,\x00\n", DatasetUnreadable, "NUL"),
         ("text/csv", b"a\n\xff\n", DatasetUnreadable, "not UTF-8"),
         ("application/json", b'{"a": 1}', DatasetUnreadable, "list of records"),
         ("application/json", b"[]", DatasetUnreadable, "no records"),

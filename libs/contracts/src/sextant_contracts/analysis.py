@@ -4,7 +4,17 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, JsonValue, StringConstraints, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from sextant_contracts.base import Contract
 
@@ -22,21 +32,59 @@ MAX_DOCUMENTS = 50
 MAX_DOCUMENT_CHARS = 100_000
 
 
-def _without_nul(value: str) -> str:
-    """PostgreSQL's text and jsonb cannot hold U+0000: refused here, it is a clear 4xx
-    (or DLQ reason) instead of a database error after the request was taken."""
-    if "\x00" in value:
-        raise ValueError("must not contain the NUL character (U+0000)")
-    return value
+NUL_FREE_PATTERN = r"^[^\x00]*$"
+"""JSON Schema of text PostgreSQL can store: no U+0000 (ECMA 262 and Python agree)."""
+
+_WHITE_SPACE = (
+    "\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+"""Exactly what Python's ``str.strip()`` removes, spelled out: ``\\s`` means slightly
+different sets in Python, ECMA 262 and Rust, and the schema must say one thing."""
+
+VISIBLE_NUL_FREE_PATTERN = rf"^[^\x00]*[^\x00{_WHITE_SPACE}][^\x00]*$"
+"""Also at least one character that is not white space."""
 
 
-Storable = AfterValidator(_without_nul)
+class _StoredText:
+    """A text field that ends up in PostgreSQL, whose text and jsonb cannot hold U+0000:
+    refused here, a clear 4xx (or DLQ reason) instead of a database error after the
+    request was taken. With ``visible``, also refused when it is only white space, and
+    stripped once accepted. The rule is in the JSON Schema too (``pattern``), so the
+    published documents say exactly what is accepted."""
+
+    def __init__(self, *, visible: bool = False) -> None:
+        self.visible = visible
+
+    def _check(self, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain the NUL character (U+0000)")
+        if self.visible:
+            value = value.strip()
+            if not value:
+                raise ValueError("must not be empty or only white space")
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = VISIBLE_NUL_FREE_PATTERN if self.visible else NUL_FREE_PATTERN
+        return json_schema
+
+
+Storable = _StoredText()
 """For every text field that ends up stored in PostgreSQL."""
 
 Question = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS),
-    Storable,
+    StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS),
+    _StoredText(visible=True),
 ]
 CancelReason = Annotated[str, StringConstraints(max_length=1000), Storable]
 
@@ -94,8 +142,29 @@ class AnalysisOptions(Contract):
     language: Annotated[str, StringConstraints(min_length=2, max_length=16), Storable] = "en"
 
 
+ONE_DATASET_SOURCE: dict[str, Any] = {
+    "not": {
+        "anyOf": [
+            {
+                "required": ["dataset_id", "inline_dataset"],
+                "properties": {
+                    "dataset_id": {"type": "string"},
+                    "inline_dataset": {"type": "object"},
+                },
+            },
+            {"properties": {"dataset_id": {"type": "null"}, "inline_dataset": {"type": "null"}}},
+        ]
+    }
+}
+"""Exactly one of ``dataset_id`` and ``inline_dataset`` given (present and not null), as
+JSON Schema: neither both nor none. Written with ``not`` rather than ``oneOf`` because
+client generators read ``not`` as a constraint and still build one typed model."""
+
+
 class AnalysisSubmission(Contract):
     """What a client asks (REST body); the service assigns the analysis id."""
+
+    model_config = ConfigDict(json_schema_extra=ONE_DATASET_SOURCE)
 
     question: Question
     dataset_id: UUID | None = None

@@ -1,7 +1,6 @@
 """Use case: accept an analysis submission (REST), exactly once per idempotency key."""
 
 import uuid
-from typing import Any
 
 from sextant_contracts import AnalysisRequested, AnalysisSubmission
 from sextant_ingress.application.ports import AnalysisSubmissions
@@ -10,8 +9,9 @@ from sextant_ingress.domain.submissions import Accepted, fingerprint
 
 class SubmitAnalysis:
     """A validated submission becomes an ``AnalysisRequested`` with a new id, recorded
-    with its event in one transaction; the same key with the same body returns the
-    earlier analysis, with another body raises IdempotencyConflict."""
+    with its event in one transaction; the same key with the same submission (as
+    validated: defaults filled in, the question stripped) returns the earlier analysis,
+    with another one raises IdempotencyConflict."""
 
     def __init__(self, submissions: AnalysisSubmissions) -> None:
         self._submissions = submissions
@@ -20,7 +20,6 @@ class SubmitAnalysis:
         self,
         submission: AnalysisSubmission,
         *,
-        body: dict[str, Any],
         tenant_id: str,
         idempotency_key: str | None,
     ) -> Accepted:
@@ -29,6 +28,6 @@ class SubmitAnalysis:
             request,
             tenant_id=tenant_id,
             idempotency_key=idempotency_key,
-            request_hash=fingerprint(body),
+            request_hash=fingerprint(submission.model_dump(mode="json")),
             correlation_id=None,
         )

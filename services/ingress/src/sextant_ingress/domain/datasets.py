@@ -10,6 +10,8 @@ from uuid import UUID
 DatasetMediaType = Literal["text/csv", "application/json"]
 DATASET_MEDIA_TYPES: tuple[DatasetMediaType, ...] = ("text/csv", "application/json")
 
+csv.field_size_limit(2**31 - 1)  # a field as long as the upload allows (pandas has no limit)
+
 
 class DatasetUnreadable(ValueError):
     """The bytes are not a dataset of their media type (with the reason)."""
@@ -50,17 +52,16 @@ def measure(media_type: DatasetMediaType, content: bytes) -> tuple[int, int]:
 
 
 def _measure_csv(decoded: str) -> tuple[int, int]:
-    reader = csv.reader(io.StringIO(decoded, newline=""))
-    try:
-        header = next(reader, None)
-        data_rows = sum(1 for _ in reader)
-    except csv.Error as error:
-        raise DatasetUnreadable(
-            f"the CSV is malformed (line {reader.line_num}): {error}"
-        ) from error
-    if header is None or data_rows == 0:
-        raise DatasetUnreadable("a CSV dataset needs a header row and at least one data row")
-    return data_rows, len(header)
+    """A CSV is any text with something in it (not only white space) and no NUL: its
+    first non-blank record is the header, the non-blank records after it are the rows
+    (none is an empty dataset). Blank lines are skipped, as pandas does."""
+    if "\x00" in decoded:
+        raise DatasetUnreadable("the CSV contains the NUL character (U+0000)")
+    if not decoded.strip():
+        raise DatasetUnreadable("the CSV is empty: it needs at least a header row")
+    records = (record for record in csv.reader(io.StringIO(decoded, newline="")) if record)
+    header = next(records)
+    return sum(1 for _ in records), len(header)
 
 
 def _measure_json(decoded: str) -> tuple[int, int]:
@@ -68,6 +69,8 @@ def _measure_json(decoded: str) -> tuple[int, int]:
         records = json.loads(decoded)
     except json.JSONDecodeError as error:
         raise DatasetUnreadable(f"the dataset is not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise DatasetUnreadable("the JSON is nested too deeply to be a dataset") from error
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise DatasetUnreadable("a JSON dataset is a list of records (objects)")
     if not records:

@@ -36,14 +36,20 @@ def sequence_of(kind: EventKind, payload: dict[str, Any]) -> int:
     return TERMINAL_SEQUENCE if kind in TERMINAL_KINDS else int(payload["sequence"])
 
 
+LAST_EVENT_ID_PATTERN = r"^[0-9]{1,7}$"
+"""The form of every event id of a stream (what the OpenAPI document states)."""
+
+
 def parse_last_event_id(value: str | None) -> int:
     """The sequence to resume after; -1 (from the start) when absent.
 
-    Raises ValueError for anything that is not an id this API handed out.
+    Every id of the documented form is a position: one past the terminal event's is read
+    as the terminal event's (the client has seen everything). Raises ValueError only for
+    a value of another form (the API refuses those before they get here).
     """
-    if value is None or value.strip() == "":
+    if value is None:
         return -1
     text = value.strip()
-    if not text.isdigit() or int(text) > TERMINAL_SEQUENCE:
+    if not text.isascii() or not text.isdigit():
         raise ValueError(f"Last-Event-ID {value[:40]!r} is not an event id of this stream")
-    return int(text)
+    return min(int(text), TERMINAL_SEQUENCE)

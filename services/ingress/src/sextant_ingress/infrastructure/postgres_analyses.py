@@ -9,8 +9,6 @@ transaction: once it returns, the request survives any crash and any broker outa
 relay publishes it when Kafka is back). That is what makes answering 202 honest.
 """
 
-import base64
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +24,7 @@ from sextant_contracts import (
 from sextant_contracts.catalogue import ANALYSIS_CANCEL_REQUESTED, ANALYSIS_REQUESTED
 from sextant_contracts.status import AnalysisStatus
 from sextant_ingress.domain.events import TERMINAL_KINDS
+from sextant_ingress.domain.paging import decode_cursor, encode_cursor
 from sextant_ingress.domain.submissions import (
     Accepted,
     AnalysisView,
@@ -66,19 +65,6 @@ CANCELLATIONS_TOPIC = ANALYSIS_CANCEL_REQUESTED.name
 
 def _view(row: Any) -> AnalysisView:
     return AnalysisView(*row)
-
-
-def encode_cursor(created_at: datetime, analysis_id: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{analysis_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """Raises ValueError on anything that is not a cursor this API handed out."""
-    try:
-        created, identifier = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), UUID(identifier)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError("invalid cursor") from error
 
 
 class PostgresAnalysisStore:

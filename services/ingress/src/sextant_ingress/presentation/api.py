@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sextant_contracts.errors import describe_validation_error
@@ -22,9 +23,10 @@ from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.upload_dataset import UploadDataset
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.presentation.event_stream import EventFeed, event_stream_router
+from sextant_ingress.presentation.openapi_document import exact_openapi
 from sextant_ingress.presentation.problems import ApiProblem, problem
 from sextant_ingress.presentation.routers.analyses import analyses_router
-from sextant_ingress.presentation.routers.datasets import UPLOAD_PATH, datasets_router
+from sextant_ingress.presentation.routers.datasets import UPLOAD_PATHS, datasets_router
 from sextant_ingress.presentation.routers.probes import probes_router
 from sextant_platform.health import ReadinessCheck
 from sextant_platform.metrics import HttpMetrics
@@ -55,7 +57,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_bytes if scope["path"] == UPLOAD_PATH else self.default_bytes
+        limit = self.upload_bytes if scope["path"] in UPLOAD_PATHS else self.default_bytes
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         too_large = problem(413, "Payload too large", f"the body limit is {limit} bytes")
@@ -92,6 +94,7 @@ def create_app(
     app.include_router(datasets_router(use_cases.upload))
     app.include_router(probes_router(checks))
     _handle_problems(app)
+    app.openapi = exact_openapi(app)  # type: ignore[method-assign]
     # Body limits inside the app, so a limit hit while streaming the body becomes a
     # problem response through the exception handlers; metrics outermost, to see all.
     app.add_middleware(
@@ -118,4 +121,19 @@ def _handle_problems(app: FastAPI) -> None:
         if error.status_code == 400:  # FastAPI's "error parsing the body": malformed input
             detail = f"the body could not be parsed: {error.detail}"
             return problem(422, "Invalid request", detail, str(request.url.path))
-        return problem(error.status_code, "HTTP error", str(error.detail), str(request.url.path))
+        answer = problem(error.status_code, "HTTP error", str(error.detail), request.url.path)
+        answer.headers.update(error.headers or {})
+        if error.status_code == 405:  # Allow lists every method of the path (RFC 9110)
+            answer.headers["Allow"] = ", ".join(allowed_methods(request))
+        return answer
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (Starlette's own 405 names
+    only the first route that matched the path, not all of them)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)

@@ -22,13 +22,24 @@ from fastapi.responses import StreamingResponse
 
 from sextant_ingress.application.ports import EventLog, EventWakeups
 from sextant_ingress.application.views import AnalysisViews
-from sextant_ingress.domain.events import AnalysisEvent, parse_last_event_id
+from sextant_ingress.domain.events import (
+    LAST_EVENT_ID_PATTERN,
+    TERMINAL_SEQUENCE,
+    AnalysisEvent,
+    parse_last_event_id,
+)
 from sextant_ingress.domain.submissions import NotFound
 from sextant_ingress.presentation.auth import Tenant
 from sextant_ingress.presentation.metrics import SSE_STREAMS_OPEN
 from sextant_ingress.presentation.problems import ApiProblem, problem_responses
 
 EVENT_STREAM = "text/event-stream"
+_STREAM_EXAMPLE = (
+    "retry: 2000\n\n"
+    'id: 0\nevent: progress\ndata: {"payload":{"step":"profile","status":'
+    '"started","sequence":0}}\n\n'
+    'id: 1000000\nevent: completed\ndata: {"payload":{"answer":"..."}}\n\n'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +76,8 @@ async def follow(
 ) -> AsyncIterator[str]:
     """Frames after sequence ``after`` until the terminal one; comments keep it alive."""
     yield f"retry: {feed.client_retry_ms}\n\n"
+    if after >= TERMINAL_SEQUENCE:
+        return  # the client has seen the terminal event: nothing follows it
     with SSE_STREAMS_OPEN.track_inprogress():
         async for frame in _frames(feed, analysis_id, tenant_id=tenant_id, after=after):
             yield frame
@@ -119,17 +132,38 @@ def event_stream_router(views: AnalysisViews, feed: EventFeed) -> APIRouter:
     @router.get(
         "/v1/analyses/{analysis_id}/events",
         response_class=StreamingResponse,
+        operation_id="follow_analysis",
+        summary="Follow an analysis as Server-Sent Events",
         responses={
-            200: {"content": {EVENT_STREAM: {"schema": {"type": "string"}}}},
+            200: {
+                "description": "A text/event-stream: each event's id is its sequence, its"
+                " event name its kind (progress, completed, failed, cancelled), its data"
+                " the event's envelope as JSON; the stream ends after the terminal event.",
+                "content": {
+                    EVENT_STREAM: {
+                        "schema": {"type": "string"},
+                        "example": _STREAM_EXAMPLE,
+                    }
+                },
+            },
             **problem_responses(404),
         },
     )
     async def events(
         analysis_id: UUID,
         tenant_id: Tenant,
-        last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+        last_event_id: Annotated[
+            str | None,
+            Header(
+                pattern=LAST_EVENT_ID_PATTERN,
+                description="The id of the last event you received: the stream resumes"
+                " after it (what EventSource sends when it reconnects).",
+                examples=["3"],
+            ),
+        ] = None,
     ) -> StreamingResponse:
-        """Follow an analysis: its progress events, then its terminal event."""
+        """Its progress events (replayed from the start, or after Last-Event-ID), then
+        its terminal event; comment frames keep an idle stream open."""
         try:
             after = parse_last_event_id(last_event_id)
         except ValueError as error:

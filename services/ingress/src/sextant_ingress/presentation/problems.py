@@ -18,6 +18,9 @@ class ProblemDetails(BaseModel):
     instance: str | None = None
 
 
+PROBLEM_SCHEMA_REF = "#/components/schemas/ProblemDetails"
+"""Every problem response refers to one schema (the OpenAPI document registers it)."""
+
 _MEANINGS = {
     401: "No API key, or one that is not valid.",
     404: "No such resource for your tenant.",
@@ -31,7 +34,7 @@ _MEANINGS = {
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` documenting the problems a route can answer (plus 401 and
     422, which every authenticated route can)."""
-    schema = ProblemDetails.model_json_schema()
+    schema = {"$ref": PROBLEM_SCHEMA_REF}
     return {
         status: {"description": _MEANINGS[status], "content": {PROBLEM: {"schema": schema}}}
         for status in sorted({401, 422, *statuses})

@@ -1,11 +1,11 @@
 """``/v1/analyses``: submit, fetch, list and cancel (the event stream is its own router)."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Body, Header, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from sextant_contracts import (
     AnalysisSubmission,
@@ -14,12 +14,12 @@ from sextant_contracts import (
     TokenUsage,
     ToolCallRecord,
 )
-from sextant_contracts.analysis import CancelReason
-from sextant_contracts.errors import describe_validation_error
+from sextant_contracts.analysis import ONE_DATASET_SOURCE, CancelReason
 from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.views import AnalysisViews
+from sextant_ingress.domain.paging import CURSOR_PATTERN
 from sextant_ingress.domain.submissions import (
     AnalysisView,
     IdempotencyConflict,
@@ -36,7 +36,50 @@ class SubmissionBody(AnalysisSubmission):
     """The REST body: events tolerate unknown fields (forward compatibility); a client's
     unknown field is a typo worth a 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            **ONE_DATASET_SOURCE,
+            "examples": [
+                {
+                    "question": "Which region has the highest total sales?",
+                    "dataset_id": "5b0c7a3e-2f6d-4f0a-9d0e-1c2b3a4d5e6f",
+                },
+                {
+                    "question": "What is the average price per category?",
+                    "inline_dataset": {
+                        "media_type": "text/csv",
+                        "content": "category,price\nbooks,12.5\ngames,40\nbooks,7.5\n",
+                    },
+                    "options": {"max_rounds": 3},
+                },
+            ],
+        },
+    )
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=255,
+        description="Any text up to 255 characters. The same key with the same submission"
+        " returns the first analysis (202 again, no new one); with another submission, 409.",
+        examples=["order-2026-12-02-0001"],
+    ),
+]
+
+LINKS_TO_ANALYSIS = {
+    verb: {
+        "operationId": operation,
+        "parameters": {"analysis_id": "$response.body#/analysis_id"},
+        "description": description,
+    }
+    for verb, operation, description in (
+        ("fetch", "fetch_analysis", "The analysis just accepted."),
+        ("follow", "follow_analysis", "Its progress events, then its terminal event."),
+        ("cancel", "cancel_analysis", "Stop it at its next step boundary."),
+    )
+}
 
 
 class AcceptedOut(BaseModel):
@@ -86,7 +129,14 @@ class AnalysisPage(BaseModel):
 
 
 class CancelBody(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "wrong dataset"}]})
+
     reason: CancelReason = "cancelled by user"
+
+
+class CancellingOut(BaseModel):
+    analysis_id: UUID
+    status: Literal["cancelling"] = "cancelling"
 
 
 def analyses_router(
@@ -98,22 +148,24 @@ def analyses_router(
         "/v1/analyses",
         status_code=202,
         response_model=AcceptedOut,
-        responses=problem_responses(409, 413),
+        operation_id="submit_analysis",
+        summary="Ask a question about a dataset",
+        responses={
+            202: {"description": "Accepted; it will end.", "links": LINKS_TO_ANALYSIS},
+            **problem_responses(409, 413),
+        },
     )
     async def submit_analysis(
-        body: dict[str, Any],
+        submission: Annotated[SubmissionBody, Body()],
         response: Response,
         tenant_id: Tenant,
-        idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> AcceptedOut:
-        try:
-            submission = SubmissionBody.model_validate(body)
-        except ValidationError as error:
-            detail = describe_validation_error(error)
-            raise ApiProblem(422, "Invalid request", detail) from error
+        """Accept an analysis: answered once it and its request event are stored; it
+        always ends (completed, failed or cancelled), and its links say how to follow it."""
         try:
             accepted = await submit(
-                submission, body=body, tenant_id=tenant_id, idempotency_key=idempotency_key
+                submission, tenant_id=tenant_id, idempotency_key=idempotency_key
             )
         except IdempotencyConflict as error:
             raise ApiProblem(409, "Idempotency key reused", str(error)) from error
@@ -133,7 +185,11 @@ def analyses_router(
         )
 
     @router.get(
-        "/v1/analyses/{analysis_id}", response_model=AnalysisOut, responses=problem_responses(404)
+        "/v1/analyses/{analysis_id}",
+        response_model=AnalysisOut,
+        operation_id="fetch_analysis",
+        summary="An analysis: its status, and its answer once it has one",
+        responses=problem_responses(404),
     )
     async def fetch(analysis_id: UUID, tenant_id: Tenant) -> AnalysisOut:
         try:
@@ -141,29 +197,48 @@ def analyses_router(
         except NotFound as error:
             raise ApiProblem(404, "Not found", str(error)) from error
 
-    @router.get("/v1/analyses", response_model=AnalysisPage, responses=problem_responses())
+    @router.get(
+        "/v1/analyses",
+        response_model=AnalysisPage,
+        operation_id="list_analyses",
+        summary="Your analyses, newest first",
+        responses=problem_responses(),
+    )
     async def listing(
         tenant_id: Tenant,
-        status: AnalysisStatusName | None = None,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        status: Annotated[
+            AnalysisStatusName | None, Query(description="Only analyses in this status.")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+        cursor: Annotated[
+            str | None,
+            Query(
+                pattern=CURSOR_PATTERN,
+                description="The previous page's next_cursor: the page continues after it."
+                " Any value of this form is a position in the list (one no analysis"
+                " has simply continues from where it would be).",
+                examples=["AAYH3q1iNIDm2dwIYxNEPb0yq1NwIyPK"],
+            ),
+        ] = None,
     ) -> AnalysisPage:
-        try:
-            found, next_cursor = await views.page(
-                tenant_id=tenant_id, status=status, limit=limit, cursor=cursor
-            )
-        except ValueError as error:
-            raise ApiProblem(422, "Invalid request", str(error)) from error
+        found, next_cursor = await views.page(
+            tenant_id=tenant_id, status=status, limit=limit, cursor=cursor
+        )
         return AnalysisPage(items=[AnalysisOut.of(v) for v in found], next_cursor=next_cursor)
 
     @router.post(
         "/v1/analyses/{analysis_id}/cancel",
         status_code=202,
+        response_model=CancellingOut,
+        operation_id="cancel_analysis",
+        summary="Stop an analysis at its next step boundary",
         responses=problem_responses(404, 409, 413),
     )
     async def cancel_analysis(
         analysis_id: UUID, tenant_id: Tenant, body: CancelBody | None = None
-    ) -> dict[str, Any]:
+    ) -> CancellingOut:
+        """Ask a running analysis to stop; it ends ``cancelled`` (or, if it finished
+        first, as it finished). 409 when it has already ended."""
         reason = (body or CancelBody()).reason
         try:
             await cancel(analysis_id, tenant_id=tenant_id, reason=reason)
@@ -171,6 +246,6 @@ def analyses_router(
             raise ApiProblem(404, "Not found", str(error)) from error
         except NotCancellable as error:
             raise ApiProblem(409, "Not cancellable", str(error)) from error
-        return {"analysis_id": str(analysis_id), "status": "cancelling"}
+        return CancellingOut(analysis_id=analysis_id)
 
     return router

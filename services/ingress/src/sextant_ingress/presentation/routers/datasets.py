@@ -1,13 +1,14 @@
 """``/v1/datasets``: upload a dataset (raw body or multipart) to analyse by reference."""
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sextant_contracts.analysis import VISIBLE_NUL_FREE_PATTERN
 from sextant_ingress.application.upload_dataset import UploadDataset
 from sextant_ingress.domain.datasets import (
     DATASET_MEDIA_TYPES,
@@ -20,19 +21,72 @@ from sextant_ingress.presentation.metrics import DATASETS_UPLOADED_BYTES
 from sextant_ingress.presentation.problems import ApiProblem, problem_responses
 
 UPLOAD_PATH = "/v1/datasets"
-UPLOAD_BODY: dict[str, Any] = {
+FORM_UPLOAD_PATH = "/v1/datasets/form"
+UPLOAD_PATHS = frozenset({UPLOAD_PATH, FORM_UPLOAD_PATH})
+"""Where bodies may be as large as a dataset (every other body has the small limit)."""
+
+_CSV_EXAMPLE = "region,sales\nnorth,120\nsouth,80\n"
+_CSV_RULE = (
+    "UTF-8 CSV: the first non-blank record is the header, the non-blank records after it"
+    " the rows (a header alone is an empty dataset). Any text with something besides white"
+    " space in it and no NUL character is read this way."
+)
+_LIMITS = "Limits: the body's bytes and the rows, as settings say (413 above them)."
+RAW_UPLOAD_BODY: dict[str, Any] = {
     "required": True,
+    "description": f"The dataset as the body: CSV or JSON records. {_LIMITS}",
     "content": {
-        "text/csv": {"schema": {"type": "string"}},
-        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        "text/csv": {
+            # No "type": a raw body is text whatever a generator meant it to be; the
+            # pattern is the rule (JSON Schema applies it to text, which a body is).
+            "schema": {"pattern": VISIBLE_NUL_FREE_PATTERN, "description": _CSV_RULE},
+            "example": _CSV_EXAMPLE,
+        },
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "object"},
+                "description": "Records: one object per row; the columns are every key.",
+            },
+            "example": [{"region": "north", "sales": 120}, {"region": "south", "sales": 80}],
+        },
+    },
+}
+FORM_UPLOAD_BODY: dict[str, Any] = {
+    "required": True,
+    "description": f"The dataset as the 'file' part of a form (what browsers send). {_LIMITS}",
+    "content": {
         "multipart/form-data": {
             "schema": {
                 "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "pattern": VISIBLE_NUL_FREE_PATTERN,
+                        "description": f"The dataset file. {_CSV_RULE} JSON records instead"
+                        " when the part's Content-Type is application/json or its file name"
+                        " ends in .json.",
+                        "example": _CSV_EXAMPLE,
+                    }
+                },
                 "required": ["file"],
-            }
+            },
+            "encoding": {"file": {"contentType": "text/csv"}},
         },
     },
+}
+
+
+_LINKS_TO_DATASET = {
+    "ask": {
+        "operationId": "submit_analysis",
+        "requestBody": {
+            "question": "How many rows are there?",
+            "dataset_id": "$response.body#/dataset_id",
+        },
+        "description": "Ask a question about the dataset just stored.",
+    }
 }
 
 
@@ -47,22 +101,12 @@ class DatasetOut(BaseModel):
 
 def datasets_router(upload: UploadDataset) -> APIRouter:
     router = APIRouter()
+    responses: dict[int | str, dict[str, Any]] = {
+        201: {"description": "Stored.", "links": _LINKS_TO_DATASET},
+        **problem_responses(413, 415),
+    }
 
-    @router.post(
-        UPLOAD_PATH,
-        status_code=201,
-        response_model=DatasetOut,
-        responses=problem_responses(413, 415),
-        openapi_extra={"requestBody": UPLOAD_BODY},
-    )
-    async def upload_dataset(
-        request: Request,
-        tenant_id: Tenant,
-        content_type: Annotated[str, Header()] = "",
-    ) -> DatasetOut:
-        """Store a dataset: the raw body (text/csv or application/json records), or a
-        multipart/form-data form whose ``file`` part is one of those."""
-        media_type, content = await _dataset_from(request, content_type)
+    async def store(tenant_id: str, media_type: DatasetMediaType, content: bytes) -> DatasetOut:
         try:
             stored = await upload(tenant_id=tenant_id, media_type=media_type, content=content)
         except DatasetTooLarge as error:
@@ -79,7 +123,51 @@ def datasets_router(upload: UploadDataset) -> APIRouter:
             columns=stored.columns,
         )
 
+    @router.post(
+        UPLOAD_PATH,
+        status_code=201,
+        response_model=DatasetOut,
+        operation_id="upload_dataset",
+        summary="Store a dataset (the raw body) to analyse by reference",
+        responses=responses,
+        openapi_extra={"requestBody": RAW_UPLOAD_BODY},
+    )
+    async def upload_dataset(request: Request, tenant_id: Tenant) -> DatasetOut:
+        """Store a dataset sent as the body (text/csv, or application/json records);
+        then ask about it with its ``dataset_id``."""
+        media_type = _media_type(request.headers.get("content-type"))
+        if media_type is None:
+            raise _unsupported(
+                f"{UPLOAD_PATH} takes text/csv or application/json (records);"
+                f" send a multipart form to {FORM_UPLOAD_PATH}"
+            )
+        return await store(tenant_id, media_type, await request.body())
+
+    @router.post(
+        FORM_UPLOAD_PATH,
+        status_code=201,
+        response_model=DatasetOut,
+        operation_id="upload_dataset_form",
+        summary="Store a dataset sent as a form's file",
+        responses=responses,
+        openapi_extra={"requestBody": FORM_UPLOAD_BODY},
+    )
+    async def upload_dataset_form(request: Request, tenant_id: Tenant) -> DatasetOut:
+        """Store a dataset sent as the ``file`` part of a multipart/form-data form (a
+        separate operation from the raw upload, so each has one body type: generated
+        clients cannot call an operation that takes several)."""
+        media_type, content = await _dataset_from_form(request)
+        return await store(tenant_id, media_type, content)
+
     return router
+
+
+def _unsupported(detail: str) -> ApiProblem:
+    return ApiProblem(415, "Unsupported media type", detail)
+
+
+_UNTYPED_PARTS = frozenset({"", "application/octet-stream", "text/plain"})
+"""Part types that say nothing about the content (what browsers and tools send)."""
 
 
 def _media_type(content_type: str | None, filename: str | None = None) -> DatasetMediaType | None:
@@ -92,27 +180,23 @@ def _media_type(content_type: str | None, filename: str | None = None) -> Datase
     return by_suffix.get(suffix)
 
 
-async def _dataset_from(request: Request, content_type: str) -> tuple[DatasetMediaType, bytes]:
-    """(media type, bytes) of an upload, raw or multipart; 415/422 when neither fits."""
-    unsupported = ApiProblem(
-        415,
-        "Unsupported media type",
-        "upload text/csv or application/json (records), raw or as the 'file' part of"
-        " multipart/form-data",
-    )
-    if not content_type.lower().startswith("multipart/form-data"):
-        media_type = _media_type(content_type)
-        if media_type is None:
-            raise unsupported
-        return media_type, await request.body()
+async def _dataset_from_form(request: Request) -> tuple[DatasetMediaType, bytes]:
+    """(media type, bytes) of the form's ``file`` part; 415/422 when it has none."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise _unsupported(f"{FORM_UPLOAD_PATH} takes multipart/form-data with a 'file' part")
     try:
         form = await request.form(max_files=1, max_fields=10)
     except (AssertionError, ValueError, StarletteHTTPException) as error:
         raise ApiProblem(422, "Invalid request", f"unreadable multipart body: {error}") from error
     part = form.get("file")
+    if isinstance(part, str):  # a plain form field: the CSV text itself
+        return "text/csv", part.encode()
     if not isinstance(part, StarletteUploadFile):
         raise ApiProblem(422, "Invalid request", "the multipart form needs a 'file' part")
     media_type = _media_type(part.content_type, part.filename)
     if media_type is None:
-        raise unsupported
+        declared = (part.content_type or "").split(";")[0].strip().lower()
+        if declared not in _UNTYPED_PARTS:
+            raise _unsupported("the 'file' part is text/csv or application/json (records)")
+        media_type = "text/csv"  # untyped and no known suffix: read as CSV, the usual file
     return media_type, await part.read()
