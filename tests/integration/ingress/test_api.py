@@ -143,7 +143,20 @@ async def test_a_last_event_id_this_api_never_sent_is_422(api: Clients, last_eve
         headers={**api.a, "Last-Event-ID": last_event_id},
     )
     assert response.status_code == 422
-    assert "Last-Event-ID" in response.json()["detail"]
+    assert "last-event-id" in response.json()["detail"].lower()
+
+
+async def test_a_last_event_id_past_the_terminal_event_ends_the_stream_at_once(
+    api: Clients,
+) -> None:
+    """Every id of the documented form is a position: past the last, nothing follows."""
+    created = await api.client.post("/v1/analyses", json=body(), headers=api.a)
+    response = await api.client.get(
+        f"/v1/analyses/{created.json()['analysis_id']}/events",
+        headers={**api.a, "Last-Event-ID": "9999999"},
+    )
+    assert response.status_code == 200
+    assert response.text.strip() == "retry: 2000"
 
 
 async def test_idempotency_key_replays_the_same_analysis_and_rejects_another_body(
@@ -245,6 +258,10 @@ async def test_list_pages_with_a_cursor_and_filters_by_status(api: Clients) -> N
     assert completed.json()["items"] == []
     bad = await api.client.get("/v1/analyses?cursor=bm9wZQ", headers=api.a)
     assert bad.status_code == 422
+    assert "cursor" in bad.json()["detail"]
+    unknown = await api.client.get(f"/v1/analyses?cursor={'A' * 32}", headers=api.a)
+    assert unknown.status_code == 200  # a well-formed cursor is a position (here: the start)
+    assert unknown.json()["items"] == []
 
 
 async def test_cancel_sends_the_command_and_leaves_the_lifecycle_to_the_orchestrator(

@@ -7,25 +7,19 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sextant_cli.rest import StreamEvent, sse_events
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.ingress.service import start_ingress
+from tests.integration.ingress.conftest import Stack
 from tests.integration.kafka_helpers import eventually, wait_until
 from tests.integration.orchestrator.fake_openai import (
-    FakeOpenAI,
     Scripted,
     completion,
-    running_fake_openai,
 )
 from tests.integration.orchestrator.service import (
     ANSWER,
@@ -34,48 +28,12 @@ from tests.integration.orchestrator.service import (
     SALES_CSV,
     TENANT,
     events_for,
-    llm_env,
     plan_then_answer,
     publish_request,
     request_envelope,
     saw_tool_results,
-    start_orchestrator,
     wait_terminal,
 )
-
-pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
-
-
-@dataclass
-class Stack:
-    base_url: str
-    api_key: str
-    fake: FakeOpenAI
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"}
-
-
-@pytest.fixture(scope="module")
-async def stack(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Stack]:
-    async with running_fake_openai() as fake:
-        fake.responder = plan_then_answer
-        orchestrator, _ = await start_orchestrator(
-            infra,
-            name="e2e-orchestrator",
-            group=f"e2e-orchestrator-{uuid.uuid4().hex[:8]}",
-            llm_env=llm_env(fake),
-        )
-        ingress, base_url = await start_ingress(infra, name="e2e-ingress")
-        try:
-            key = await PostgresApiKeys(engine).create(tenant_id=TENANT, name="e2e")
-            yield Stack(base_url, key, fake)
-            assert await asyncio.to_thread(ingress.stop) == 0
-            assert await asyncio.to_thread(orchestrator.stop) == 0
-        finally:
-            ingress.kill()
-            orchestrator.kill()
 
 
 async def follow(stack: Stack, analysis_id: str) -> list[StreamEvent]:

@@ -128,3 +128,14 @@ def test_a_large_numeric_csv_takes_the_fast_path() -> None:
     assert not _probe_says_pandas(content)
     assert _parse_csv_with_arrow(content) is not None
     pd.testing.assert_frame_equal(load_frame(content, "text/csv", HUGE), _pandas_reference(content))
+
+
+def test_nested_values_in_json_records_become_their_json_text() -> None:
+    """pandas cannot hash a list: a profile of such a column raised TypeError in the
+    worker (found by schemathesis uploading generated records)."""
+    content = b'[{"a": [1, 2], "b": {"x": 1}, "c": 1}, {"a": "plain", "b": null, "c": 2}]'
+    frame = load_frame(content, "application/json", LIMITS)
+    assert frame["a"].tolist() == ["[1, 2]", "plain"]
+    assert frame["b"].tolist()[0] == '{"x": 1}'
+    assert frame["c"].tolist() == [1, 2]
+    assert frame["a"].nunique() == 2

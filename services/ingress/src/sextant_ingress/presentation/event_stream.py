@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header
@@ -24,6 +24,7 @@ from sextant_ingress.application.ports import EventLog, EventWakeups
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.domain.events import (
     LAST_EVENT_ID_PATTERN,
+    TERMINAL_KINDS,
     TERMINAL_SEQUENCE,
     AnalysisEvent,
     parse_last_event_id,
@@ -34,6 +35,32 @@ from sextant_ingress.presentation.metrics import SSE_STREAMS_OPEN
 from sextant_ingress.presentation.problems import ApiProblem, problem_responses
 
 EVENT_STREAM = "text/event-stream"
+_EVENT_SCHEMA: dict[str, Any] = {
+    "description": "One event of the stream (OpenAPI 3.2's itemSchema for text/event-stream).",
+    "type": "object",
+    "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": LAST_EVENT_ID_PATTERN},
+        "event": {"enum": ["progress", *sorted(TERMINAL_KINDS)]},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {
+                "description": "The event's envelope, as on its Kafka topic (see the"
+                " AsyncAPI document): payload is the AnalysisProgressed, AnalysisCompleted,"
+                " AnalysisFailed or AnalysisCancelled record.",
+                "type": "object",
+                "required": ["event_id", "event_type", "occurred_at", "payload"],
+                "properties": {
+                    "event_id": {"type": "string", "format": "uuid"},
+                    "event_type": {"type": "string"},
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                    "payload": {"type": "object"},
+                },
+            },
+        },
+    },
+}
 _STREAM_EXAMPLE = (
     "retry: 2000\n\n"
     'id: 0\nevent: progress\ndata: {"payload":{"step":"profile","status":'
@@ -140,10 +167,7 @@ def event_stream_router(views: AnalysisViews, feed: EventFeed) -> APIRouter:
                 " event name its kind (progress, completed, failed, cancelled), its data"
                 " the event's envelope as JSON; the stream ends after the terminal event.",
                 "content": {
-                    EVENT_STREAM: {
-                        "schema": {"type": "string"},
-                        "example": _STREAM_EXAMPLE,
-                    }
+                    EVENT_STREAM: {"itemSchema": _EVENT_SCHEMA, "example": _STREAM_EXAMPLE}
                 },
             },
             **problem_responses(404),

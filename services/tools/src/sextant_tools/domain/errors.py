@@ -46,6 +46,13 @@ class DatasetTooLarge(ToolError):
     code = "dataset_too_large"
 
 
+class ToolFailed(ToolError):
+    """The calculation raised something no tool expects (a defect, or data no one
+    foresaw). Still an answer: the agent can try another way and the analysis ends."""
+
+    code = "tool_failed"
+
+
 class ToolTimedOut(ToolError):
     code = "tool_timed_out"
     retryable = True

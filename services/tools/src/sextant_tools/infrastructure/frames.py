@@ -114,7 +114,21 @@ def _parse_json_records(text: str) -> pd.DataFrame:
         raise DatasetUnreadable(f"JSON could not be parsed: {error}") from None
     if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
         raise DatasetUnreadable("JSON datasets must be a list of records (objects)")
-    return pd.DataFrame.from_records(data)
+    return _nested_values_as_json(pd.DataFrame.from_records(data))
+
+
+def _nested_values_as_json(frame: pd.DataFrame) -> pd.DataFrame:
+    """Lists and objects inside records become their JSON text: a cell every tool can
+    count, group and compare (pandas cannot hash a list), shown as the record had it."""
+    for name in frame.select_dtypes(include="object").columns:
+        column = frame[name]
+        nested = column.map(lambda value: isinstance(value, list | dict))
+        if nested.any():
+            frame[name] = column.where(
+                ~nested,
+                column[nested].map(lambda value: json.dumps(value, ensure_ascii=False)),
+            )
+    return frame
 
 
 def load_frame(content: Content, media_type: MediaType, limits: DatasetLimits) -> pd.DataFrame:

@@ -5,6 +5,7 @@ so they never touch the event loop. Each result says which columns and how many 
 used, so an answer citing it can be checked.
 """
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
@@ -13,7 +14,7 @@ import pandas as pd
 from pydantic import Field, JsonValue, ValidationError
 
 from sextant_contracts.errors import describe_validation_error
-from sextant_tools.domain.errors import InvalidToolArguments
+from sextant_tools.domain.errors import InvalidToolArguments, ToolError, ToolFailed
 from sextant_tools.infrastructure.tools.arguments import ToolArguments
 from sextant_tools.infrastructure.tools.columns import require_columns
 from sextant_tools.infrastructure.tools.filters import RowFilter, apply_filters
@@ -21,6 +22,7 @@ from sextant_tools.infrastructure.tools.filters import RowFilter, apply_filters
 __all__ = ["FilteredArguments", "Tool", "ToolArguments", "require_columns"]
 
 ArgsT = TypeVar("ArgsT", bound=ToolArguments)
+_log = logging.getLogger(__name__)
 
 
 class FilteredArguments(ToolArguments):
@@ -55,13 +57,25 @@ class Tool(ABC, Generic[ArgsT]):
         args = self.parse_arguments(raw_arguments)
         filters: list[RowFilter] = list(getattr(args, "filters", []))
         if not filters:
-            return self.compute(frame, args)
+            return self._compute_or_fail(frame, args)
         selected = apply_filters(frame, filters)
-        result = self.compute(selected, args)
+        result = self._compute_or_fail(selected, args)
         result["rows"] = len(selected)
         result["rows_before_filters"] = len(frame)
         result["filters"] = [f.model_dump(mode="json") for f in filters]
         return result
+
+    def _compute_or_fail(self, frame: pd.DataFrame, args: ArgsT) -> dict[str, JsonValue]:
+        """``compute``; anything it raises that is not a ToolError becomes ToolFailed (an
+        answer with the reason), logged with its traceback: a defect must not leave the
+        request unanswered until its caller's timeout."""
+        try:
+            return self.compute(frame, args)
+        except ToolError:
+            raise
+        except Exception as error:
+            _log.exception("tool %s failed", self.name)
+            raise ToolFailed(f"{self.name} failed on this data: {error!r}") from None
 
     @abstractmethod
     def compute(self, frame: pd.DataFrame, args: ArgsT) -> dict[str, JsonValue]: ...
