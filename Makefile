@@ -44,7 +44,7 @@ test-integration: infra-up ## run the integration tests only
 lint: install ## ruff (lint + format check) and mypy --strict
 	@echo "[make] ruff check"; $(UV) run --frozen ruff check .
 	@echo "[make] ruff format --check"; $(UV) run --frozen ruff format --check .
-	@echo "[make] mypy"; $(UV) run --frozen mypy libs/contracts/src libs/platform/src libs/cli/src services/*/src tests/unit/ingress tests/unit/orchestrator/fakes.py tests/unit/orchestrator/test_run_analysis.py tests/unit/tools/fakes.py tests/unit/tools/test_invoke_tool.py
+	@echo "[make] mypy"; $(UV) run --frozen mypy libs/contracts/src libs/platform/src libs/cli/src libs/checkpoint-redis/src services/*/src tests/unit/ingress tests/unit/orchestrator/fakes.py tests/unit/orchestrator/test_run_analysis.py tests/unit/tools/fakes.py tests/unit/tools/test_invoke_tool.py
 
 format: install ## apply ruff fixes and formatting
 	@$(UV) run --frozen ruff check --fix .

@@ -11,12 +11,12 @@ from typing import Any
 from uuid import UUID
 
 from redis.asyncio import Redis
+from sextant_checkpoint_redis import PlainRedisSaver
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.application.sweep_lifecycle import SweepLifecycle, SweepPolicy
-from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
 from sextant_orchestrator.infrastructure.postgres_lifecycle import PostgresLifecycleStore
 from sextant_platform.outbox import enqueue

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from langchain_openai import ChatOpenAI
 from redis.asyncio import Redis
+from sextant_checkpoint_redis import PlainRedisSaver
 
 from sextant_orchestrator.domain.errors import StepFailed
-from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
 from sextant_orchestrator.infrastructure.graphs.workflow import build_workflow
 from sextant_orchestrator.infrastructure.llm.policy import LlmCallPolicy

@@ -17,13 +17,15 @@ thread can be deleted or given a TTL without SCAN):
 * ``{p}:t:{thread}:{ns}:writes:{id}``     hash: pending writes of a checkpoint
 
 Each ``put`` and ``put_writes`` is one MULTI/EXEC transaction: a crash never leaves a
-checkpoint without its blobs.
+checkpoint without its blobs. Besides the base capabilities it has every extended one of
+the conformance suite: ``acopy_thread``, ``adelete_for_runs`` and ``aprune``, plus
+``expire_thread`` (a TTL on a finished thread) for services that keep threads a while.
 """
 
 import json
 import random
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -47,8 +49,9 @@ def _pack(typed: tuple[str, bytes]) -> bytes:
     return typed[0].encode() + b"\x00" + typed[1]
 
 
-def _unpack(raw: bytes) -> tuple[str, bytes]:
-    kind, _, data = raw.partition(b"\x00")
+def _unpack(raw: bytes | str) -> tuple[str, bytes]:
+    """(type, bytes) of a packed value, whichever way the client decoded the reply."""
+    kind, _, data = (raw if isinstance(raw, bytes) else raw.encode()).partition(b"\x00")
     return kind.decode(), data
 
 
@@ -266,7 +269,7 @@ class PlainRedisSaver(BaseCheckpointSaver[str]):
         for channel, packed in zip(channels, raw, strict=True):
             if packed is None:
                 continue
-            typed = _unpack(packed if isinstance(packed, bytes) else packed.encode())
+            typed = _unpack(packed)
             if typed[0] != EMPTY:
                 values[channel] = self.serde.loads_typed(typed)
         return values
@@ -292,6 +295,115 @@ class PlainRedisSaver(BaseCheckpointSaver[str]):
         pipe.delete(*keys)
         pipe.srem(self._threads(), thread_id)
         await pipe.execute()
+
+    async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint, channel value and pending write of a thread (every
+        namespace) to another thread id, in one transaction; a source with nothing is
+        a no-op. Redis's COPY keeps each value byte for byte."""
+        source, target = self._thread(source_thread_id), self._thread(target_thread_id)
+        members = [_text(m) or "" for m in await self.redis.smembers(f"{source}:keys")]
+        if not members:
+            return
+        copied = [target + member.removeprefix(source) for member in members]
+        pipe = self.redis.pipeline(transaction=True)
+        for member, copy in zip(members, copied, strict=True):
+            pipe.copy(member, copy, replace=True)
+        pipe.sadd(f"{target}:keys", *copied)
+        pipe.sadd(self._threads(), target_thread_id)
+        await pipe.execute()
+
+    async def adelete_for_runs(self, run_ids: Iterable[str]) -> None:
+        """Delete the checkpoints (and their pending writes) that runs made, in every
+        thread still kept; channel values no remaining checkpoint uses go too. Reads each
+        kept checkpoint's metadata: meant for maintenance, not for every request."""
+        runs = set(run_ids)
+        if not runs:
+            return
+        threads = [_text(t) or "" for t in await self.redis.smembers(self._threads())]
+        for thread_id in threads:
+            for ns in await self._namespaces(thread_id):
+                doomed = [
+                    checkpoint_id
+                    for checkpoint_id in await self._checkpoint_ids(thread_id, ns)
+                    if await self._run_id(thread_id, ns, checkpoint_id) in runs
+                ]
+                await self._delete_checkpoints(thread_id, ns, doomed)
+
+    async def aprune(
+        self,
+        thread_ids: Sequence[str],
+        *,
+        strategy: Literal["keep_latest", "delete"] | str = "keep_latest",
+    ) -> None:
+        """``keep_latest``: each namespace of each thread keeps only its newest checkpoint
+        (with its pending writes and the channel values it uses); ``delete``: the threads
+        go entirely."""
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"unknown prune strategy {strategy!r}: keep_latest or delete")
+        for thread_id in thread_ids:
+            if strategy == "delete":
+                await self.adelete_thread(thread_id)
+                continue
+            for ns in await self._namespaces(thread_id):
+                older = (await self._checkpoint_ids(thread_id, ns))[1:]
+                await self._delete_checkpoints(thread_id, ns, older)
+
+    async def _namespaces(self, thread_id: str) -> list[str]:
+        return sorted(
+            _text(n) or "" for n in await self.redis.smembers(f"{self._thread(thread_id)}:ns")
+        )
+
+    async def _checkpoint_ids(self, thread_id: str, ns: str) -> list[str]:
+        """Newest first."""
+        ids = await self.redis.zrevrangebylex(self._index(thread_id, ns), "+", "-")
+        return [_text(i) or "" for i in ids]
+
+    async def _run_id(self, thread_id: str, ns: str, checkpoint_id: str) -> object:
+        packed = await self.redis.hget(self._checkpoint(thread_id, ns, checkpoint_id), "metadata")
+        if packed is None:
+            return None
+        metadata: CheckpointMetadata = self.serde.loads_typed(_unpack(packed))
+        return metadata.get("run_id")
+
+    async def _delete_checkpoints(self, thread_id: str, ns: str, doomed: list[str]) -> None:
+        """Delete these checkpoints of one namespace with their writes, then the channel
+        values that no checkpoint left in it refers to."""
+        if not doomed:
+            return
+        dead = [self._checkpoint(thread_id, ns, c) for c in doomed]
+        dead += [self._writes(thread_id, ns, c) for c in doomed]
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(*dead)
+        pipe.zrem(self._index(thread_id, ns), *doomed)
+        pipe.srem(f"{self._thread(thread_id)}:keys", *dead)
+        await pipe.execute()
+        await self._drop_unused_blobs(thread_id, ns)
+
+    async def _drop_unused_blobs(self, thread_id: str, ns: str) -> None:
+        used = set()
+        for checkpoint_id in await self._checkpoint_ids(thread_id, ns):
+            packed = await self.redis.hget(
+                self._checkpoint(thread_id, ns, checkpoint_id), "checkpoint"
+            )
+            if packed is None:
+                continue
+            checkpoint: Checkpoint = self.serde.loads_typed(_unpack(packed))
+            used |= {
+                self._blob(thread_id, ns, channel, version)
+                for channel, version in checkpoint["channel_versions"].items()
+            }
+        blob_prefix = f"{self._ns(thread_id, ns)}:blob:"
+        members = await self.redis.smembers(f"{self._thread(thread_id)}:keys")
+        unused = [
+            key
+            for key in (_text(m) or "" for m in members)
+            if key.startswith(blob_prefix) and key not in used
+        ]
+        if unused:
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.delete(*unused)
+            pipe.srem(f"{self._thread(thread_id)}:keys", *unused)
+            await pipe.execute()
 
     async def expire_thread(self, thread_id: str, ttl_s: int) -> None:
         """Let a finished thread's checkpoints disappear after ``ttl_s`` seconds."""

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from faststream.kafka import KafkaBroker
 from redis.asyncio import Redis
+from sextant_checkpoint_redis import PlainRedisSaver
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.application.sweep_lifecycle import SweepLifecycle, SweepPolicy
-from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
 from sextant_orchestrator.infrastructure.graphs.runner import LangGraphWorkflow
 from sextant_orchestrator.infrastructure.graphs.workflow import build_workflow

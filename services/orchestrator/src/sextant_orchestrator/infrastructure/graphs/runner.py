@@ -6,12 +6,12 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sextant_checkpoint_redis import PlainRedisSaver
 
 from sextant_contracts import WorkflowStep
 from sextant_orchestrator.domain.errors import TransientFailure
 from sextant_orchestrator.domain.progress import Position, StepAt, StepDone
 from sextant_orchestrator.domain.state import AnalysisState
-from sextant_orchestrator.infrastructure.checkpoints import PlainRedisSaver
 from sextant_orchestrator.infrastructure.graphs.workflow import (
     RECURSION_LIMIT,
     STEPS,
