@@ -70,19 +70,23 @@ async def _recreate(database: str) -> None:
 
 
 def fresh_database(baseline: Baseline | None, database: str) -> None:
-    """Drop and create ``database``, then apply the migrations of ``baseline`` (None:
-    today's). Both sides of a comparison start from an empty database of their own: the
-    shared one holds every earlier run's rows, which would weigh on one side only."""
+    """Drop and create ``database``, then create the topics and apply the migrations of
+    ``baseline`` (None: today's). Both sides of a comparison start from an empty
+    database of their own: the shared one holds every earlier run's rows, which would
+    weigh on one side only."""
     asyncio.run(_recreate(database))
     env = {**os.environ, "POSTGRES_DB": database}
     if baseline is not None:
         env["PYTHONPATH"] = baseline.python_path()
-    subprocess.run(
-        [sys.executable, "-m", "sextant_platform.provision", "migrate"],
-        cwd=baseline.worktree if baseline is not None else ROOT,
-        env=env,
-        check=True,
-    )
+    # The topics too: an older commit may consume topics today's catalogue no longer
+    # creates (before the one-consumer change, every topic had a ``.retry`` companion).
+    for step in ("topics", "migrate"):
+        subprocess.run(
+            [sys.executable, "-m", "sextant_platform.provision", step],
+            cwd=baseline.worktree if baseline is not None else ROOT,
+            env=env,
+            check=True,
+        )
 
 
 @contextlib.contextmanager

@@ -34,13 +34,10 @@ async def kafka_admin(infra: Infrastructure) -> AsyncIterator[AIOKafkaAdminClien
 
 @pytest.fixture
 async def fresh_topic(kafka_admin: AIOKafkaAdminClient) -> str:
-    """A unique topic with its .retry and .dlq companions: tests never share a topic."""
+    """A unique topic with its .dlq companion: tests never share a topic."""
     name = f"test.{uuid.uuid4().hex[:12]}"
     await kafka_admin.create_topics(
-        [
-            NewTopic(n, num_partitions=1, replication_factor=1)
-            for n in (name, f"{name}.retry", f"{name}.dlq")
-        ]
+        [NewTopic(n, num_partitions=1, replication_factor=1) for n in (name, f"{name}.dlq")]
     )
     return name
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sextant_contracts import TOPICS, AnalysisRequested, Envelope, InlineDataset
-from sextant_platform.kafka import create_broker, durable_subscriber
+from sextant_platform.kafka import create_broker
 from sextant_platform.kafka.admin import describe_broker, topic_names
 from tests.integration.infrastructure import REPO_ROOT, Infrastructure
 from tests.integration.kafka_helpers import wait_until
@@ -57,8 +57,8 @@ async def test_faststream_round_trip_over_a_real_topic(
     broker = create_broker(infra.kafka, client_id="test-roundtrip")
     received: list[Envelope[AnalysisRequested]] = []
 
-    @durable_subscriber(
-        broker, fresh_topic, group_id=f"g-{uuid.uuid4().hex[:8]}", settings=infra.kafka
+    @broker.subscriber(
+        fresh_topic, group_id=f"g-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest"
     )
     async def handle(event: Envelope[AnalysisRequested]) -> None:
         received.append(event)

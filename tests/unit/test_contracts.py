@@ -19,7 +19,6 @@ from sextant_contracts import (
     InlineDataset,
     TraceContext,
     dlq_topic_name,
-    retry_topic_name,
     topic,
 )
 
@@ -148,7 +147,6 @@ def test_catalogue_names_are_unique_and_versioned() -> None:
 def test_catalogue_lookup_and_companion_topics() -> None:
     spec = topic("analysis.requested.v1")
     assert spec.payload is AnalysisRequested
-    assert spec.retry_topic == retry_topic_name(spec.name) == "analysis.requested.v1.retry"
     assert spec.dlq_topic == dlq_topic_name(spec.name) == "analysis.requested.v1.dlq"
     with pytest.raises(KeyError, match="not in the catalogue"):
         topic("nope.v1")

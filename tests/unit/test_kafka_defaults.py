@@ -4,9 +4,7 @@ import pytest
 from faststream.middlewares import AckPolicy
 from pydantic import ValidationError
 
-from sextant_platform.kafka import SAFE_ACK_POLICY, RetryPolicy, broker_options, create_broker
-from sextant_platform.kafka.dead_letter import DeadLetterMiddleware
-from sextant_platform.kafka.subscription import subscriber_options
+from sextant_platform.kafka import SAFE_ACK_POLICY, broker_options, create_broker
 from sextant_platform.settings import KafkaSettings
 
 
@@ -31,24 +29,8 @@ def test_subscribers_commit_only_after_the_handler_succeeds() -> None:
     assert SAFE_ACK_POLICY not in (AckPolicy.ACK_FIRST, AckPolicy.ACK, AckPolicy.REJECT_ON_ERROR)
 
 
-def test_built_broker_carries_the_safe_ack_policy_and_dead_letter_middleware() -> None:
+def test_built_broker_carries_the_safe_ack_policy_and_creates_no_topics() -> None:
     broker = create_broker(KafkaSettings(), client_id="t")
     config = broker.config.broker_config
     assert config.ack_policy is AckPolicy.NACK_ON_ERROR
     assert config.allow_auto_create_topics is False
-    factories = [getattr(m, "func", m) for m in config.broker_middlewares]
-    assert DeadLetterMiddleware in factories
-
-
-def test_new_consumer_groups_start_from_the_earliest_offset() -> None:
-    assert subscriber_options(KafkaSettings(), group_id="g")["auto_offset_reset"] == "earliest"
-
-
-def test_retry_backoff_grows_exponentially_and_is_capped() -> None:
-    policy = RetryPolicy(max_attempts=5, backoff_s=0.5, backoff_max_s=3.0)
-    assert [policy.delay_before(n) for n in (2, 3, 4, 5, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
-
-
-def test_retry_policy_reads_its_bounds_from_settings() -> None:
-    settings = KafkaSettings(RETRY_MAX_ATTEMPTS=7, RETRY_BACKOFF_S=0.1, RETRY_BACKOFF_MAX_S=9)
-    assert RetryPolicy.from_settings(settings) == RetryPolicy(7, 0.1, 9)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import get_args
 
 from sextant_contracts import TOPICS
-from sextant_contracts.catalogue import dlq_topic_name, retry_topic_name
+from sextant_contracts.catalogue import dlq_topic_name
 from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
 from sextant_contracts.tools import LIST_TOOLS
 
@@ -21,11 +21,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = REPO_ROOT / "libs/platform/src/sextant_platform/database/migrations"
 """Migrations are history: each keeps the words it was written with."""
 
-TOPIC_NAMES = frozenset(
-    name
-    for spec in TOPICS
-    for name in (spec.name, retry_topic_name(spec.name), dlq_topic_name(spec.name))
-)
+TOPIC_NAMES = frozenset(name for spec in TOPICS for name in (spec.name, dlq_topic_name(spec.name)))
 STATUS_WORDS = frozenset(status.value for status in AnalysisStatus)
 SQL_STATUS = re.compile(r"'(" + "|".join(sorted(STATUS_WORDS)) + r")'")
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|VALUES)\b")

@@ -225,3 +225,14 @@ def test_bad_arguments_are_clear_errors(
         CATALOGUE.get(tool).run(frame, arguments)
     assert raised.value.code == code
     assert fragment in str(raised.value)
+
+
+def test_a_nearly_constant_column_correlates_as_pandas_says() -> None:
+    """Found by the property above: values 1e-129 apart make the product of the sums of
+    squares underflow, and pandas answers NaN where a stepwise division answered 1."""
+    frame = pd.DataFrame({"b": [1.298292e-129, 0.0], "c": [0, 1], "d": [1.0, 2.0]})
+    result = CATALOGUE.get("correlation_matrix").run(frame, {"method": "pearson"})
+    expected = frame.corr()
+    assert math.isnan(expected.loc["b", "b"])
+    assert result["matrix"]["b"]["b"] is None
+    assert close(result["matrix"]["c"]["d"], expected.loc["d", "c"])

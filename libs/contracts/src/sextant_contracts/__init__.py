@@ -25,7 +25,7 @@ from sextant_contracts.analysis import (
     ToolCallRecord,
     WorkflowStep,
 )
-from sextant_contracts.catalogue import TOPICS, TopicSpec, dlq_topic_name, retry_topic_name, topic
+from sextant_contracts.catalogue import TOPICS, TopicSpec, dlq_topic_name, topic
 from sextant_contracts.dead_letter import DeadLetter
 from sextant_contracts.embeddings import (
     EmbeddingReplied,
@@ -71,6 +71,5 @@ __all__ = [
     "TraceContext",
     "WorkflowStep",
     "dlq_topic_name",
-    "retry_topic_name",
     "topic",
 ]

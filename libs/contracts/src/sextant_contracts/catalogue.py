@@ -1,12 +1,9 @@
 """The topic catalogue: every Kafka topic Sextant uses, what travels on it, keyed by what.
 
 Producers and consumers take topic names from here and nowhere else. Each main topic
-has two companions that are derived, never declared by hand:
-
-* ``<topic>.retry`` — messages whose handler failed transiently, re-tried after a backoff
-  by the same service without blocking the main topic's partition;
-* ``<topic>.dlq`` — :class:`~sextant_contracts.dead_letter.DeadLetter` records for messages
-  that were malformed or kept failing.
+has one companion that is derived, never declared by hand: ``<topic>.dlq``, the
+:class:`~sextant_contracts.dead_letter.DeadLetter` records of messages a consumer could
+not take (malformed, or failing for a reason other than an outage it waited out).
 """
 
 from dataclasses import dataclass
@@ -23,7 +20,6 @@ from sextant_contracts.base import Contract
 from sextant_contracts.embeddings import EmbeddingReplied, EmbeddingRequested
 from sextant_contracts.tools import ToolInvocationReplied, ToolInvocationRequested
 
-RETRY_SUFFIX = ".retry"
 DLQ_SUFFIX = ".dlq"
 
 
@@ -41,17 +37,8 @@ class TopicSpec:
     retention_ms: int = 7 * 24 * 3600 * 1000
 
     @property
-    def retry_topic(self) -> str:
-        return retry_topic_name(self.name)
-
-    @property
     def dlq_topic(self) -> str:
         return dlq_topic_name(self.name)
-
-
-def retry_topic_name(topic_name: str) -> str:
-    """The retry companion of ``topic_name``."""
-    return f"{topic_name}{RETRY_SUFFIX}"
 
 
 def dlq_topic_name(topic_name: str) -> str:

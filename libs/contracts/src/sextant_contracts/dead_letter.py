@@ -25,5 +25,9 @@ class DeadLetter(Contract):
     consumer_group: str | None = None
     error_type: Annotated[str, StringConstraints(max_length=256)]
     error_message: Annotated[str, StringConstraints(max_length=8000)]
-    attempts: int = Field(ge=1)
+    attempts: int = Field(
+        ge=1,
+        description="Deliveries that failed. Consumers dead-letter at the first failure that"
+        " is not an outage (outages are waited out in place), so today always 1.",
+    )
     failed_at: datetime

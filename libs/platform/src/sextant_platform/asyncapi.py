@@ -24,8 +24,7 @@ ASYNCAPI_FILE = SCHEMA_DIR / "asyncapi.json"
 DESCRIPTION = (
     "Every topic Sextant uses. Each message is an Envelope (event id, type, schema version,"
     " time, tenant, correlation id, trace context) around the payload named in the channel."
-    " Every topic also has '<topic>.retry' (delayed redelivery) and '<topic>.dlq' (DeadLetter"
-    " records with the reason)."
+    " Every topic also has '<topic>.dlq' (DeadLetter records with the reason)."
 )
 
 

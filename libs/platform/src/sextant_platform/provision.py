@@ -1,7 +1,7 @@
 """Provision and inspect the infrastructure: ``python -m sextant_platform.provision <command>``.
 
 Commands:
-  topics    create every catalogue topic with its .retry and .dlq companions
+  topics    create every catalogue topic with its .dlq companion
   migrate   apply the Alembic migrations of the results schema
   describe  print what Kafka, PostgreSQL and Redis say about themselves
 """

@@ -35,11 +35,6 @@ class KafkaSettings(BaseSettings):
     SASL_MECHANISM: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     SASL_USERNAME: str | None = None
     SASL_PASSWORD: SecretStr | None = None
-    RETRY_MAX_ATTEMPTS: int = Field(
-        default=3, ge=1, le=20, description="Deliveries before the DLQ."
-    )
-    RETRY_BACKOFF_S: float = Field(default=0.5, gt=0, description="Delay before the first retry.")
-    RETRY_BACKOFF_MAX_S: float = Field(default=30.0, gt=0, description="Cap on one retry delay.")
     MAX_POLL_INTERVAL_MS: int = Field(default=300_000, ge=10_000)
     SESSION_TIMEOUT_MS: int = Field(default=30_000, ge=6_000)
     REQUEST_TIMEOUT_MS: int = Field(default=40_000, ge=1_000)

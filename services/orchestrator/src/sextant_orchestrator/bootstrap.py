@@ -31,9 +31,10 @@ from sextant_orchestrator.infrastructure.service_clients import (
     KafkaToolInvoker,
 )
 from sextant_orchestrator.presentation.consumers import (
+    CANCELLATIONS,
     REQUESTS,
     AnalysisIntake,
-    register_cancellation_subscriber,
+    CancellationIntake,
 )
 from sextant_orchestrator.presentation.sweeper import LifecycleSweeper
 from sextant_orchestrator.settings import OrchestratorSettings
@@ -70,6 +71,7 @@ class OrchestratorApp:
     engine: AsyncEngine
     redis: Redis
     consumer: LongRunningConsumer
+    cancellations: LongRunningConsumer
     relay: OutboxRelay
     tools: KafkaToolInvoker
     ranker: KafkaPassageRanker
@@ -85,11 +87,13 @@ class OrchestratorApp:
         await self.ranker.client.ready()
         self.relay.start()
         await self.consumer.start()
+        await self.cancellations.start()
         self.sweeper.start()
 
     async def close(self) -> None:
         await self.sweeper.stop()
         await self.consumer.stop()
+        await self.cancellations.stop()
         await self.relay.stop()
         await self.cancellation.stop()
         await self.tools.client.close()
@@ -170,8 +174,14 @@ async def bootstrap(
         handler=intake.handle,
         max_in_flight=settings.MAX_CONCURRENT_ANALYSES,
     )
-    register_cancellation_subscriber(
-        broker, repository, settings=settings.KAFKA, group_id=settings.CONSUMER_GROUP
+    cancellations = dead_lettering_consumer(
+        broker,
+        settings.KAFKA,
+        [CANCELLATIONS.name],
+        group_id=f"{settings.CONSUMER_GROUP}.cancel",
+        client_id=f"{settings.SERVICE_NAME}-{owner}-cancel",
+        handler=CancellationIntake(repository, outage_budget_s=settings.OUTAGE_BUDGET_S).handle,
+        max_in_flight=settings.MAX_CONCURRENT_ANALYSES,
     )
     probes = HealthApp(
         {
@@ -187,6 +197,7 @@ async def bootstrap(
         engine=engine,
         redis=redis,
         consumer=consumer,
+        cancellations=cancellations,
         relay=relay,
         tools=tools,
         ranker=ranker,

@@ -1,22 +1,11 @@
-"""Kafka plumbing on FastStream + aiokafka: broker factory, retry/DLQ, topic admin."""
+"""Kafka plumbing on FastStream + aiokafka: broker factory, consumers and their DLQ, admin."""
 
 from sextant_platform.kafka.broker import SAFE_ACK_POLICY, broker_options, create_broker
-from sextant_platform.kafka.dead_letter import (
-    DeadLetterMiddleware,
-    PermanentFailure,
-    RetryPolicy,
-    publish_dead_letter,
-)
-from sextant_platform.kafka.subscription import durable_subscriber, subscriber_options
+from sextant_platform.kafka.dead_letter import publish_dead_letter
 
 __all__ = [
     "SAFE_ACK_POLICY",
-    "DeadLetterMiddleware",
-    "PermanentFailure",
-    "RetryPolicy",
     "broker_options",
     "create_broker",
-    "durable_subscriber",
     "publish_dead_letter",
-    "subscriber_options",
 ]

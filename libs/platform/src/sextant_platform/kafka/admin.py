@@ -2,7 +2,7 @@
 
 Topics are created explicitly (the broker runs with ``auto.create.topics.enable=false``)
 so that each one gets the partition count the catalogue declares, together with its
-``.retry`` and ``.dlq`` companions.
+``.dlq`` companion.
 """
 
 import contextlib
@@ -60,13 +60,13 @@ def _is_broker_unavailable(error: BaseException) -> bool:
     )
 
 
-def topic_names(spec: TopicSpec) -> tuple[str, str, str]:
-    """The main, retry and dead-letter topic of ``spec``."""
-    return spec.name, spec.retry_topic, spec.dlq_topic
+def topic_names(spec: TopicSpec) -> tuple[str, str]:
+    """The main and dead-letter topic of ``spec``."""
+    return spec.name, spec.dlq_topic
 
 
 def new_topics(specs: tuple[TopicSpec, ...], replication_factor: int) -> list[NewTopic]:
-    """Every topic (main, retry, DLQ) the catalogue needs, with its settings."""
+    """Every topic (main, DLQ) the catalogue needs, with its settings."""
     topics = []
     for spec in specs:
         for name in topic_names(spec):
@@ -98,7 +98,7 @@ async def ensure_topics(
 async def ensure_catalogue_topics(
     settings: KafkaSettings, *, replication_factor: int = 1
 ) -> list[str]:
-    """Create every catalogue topic (with retry/DLQ companions); waits for the broker."""
+    """Create every catalogue topic (with its DLQ companion); waits for the broker."""
     async for attempt in transient_io_policy(
         _is_broker_unavailable, attempts=30, max_s=2.0, deadline_s=90
     ):

@@ -8,9 +8,10 @@ Defaults and why:
   handler returns. On an exception the consumer seeks back and the message is delivered
   again. (FastStream's Kafka default ``ACK_FIRST`` commits before handling, and
   ``AckPolicy.ACK``/``REJECT_ON_ERROR`` commit even when the handler failed: both lose
-  messages on a crash or error.) In practice the :class:`DeadLetterMiddleware` installed
-  here catches handler errors first and moves the message to the retry topic or DLQ, so
-  a NACK only happens when even that publish fails;
+  messages on a crash or error.) The services themselves consume through
+  :class:`~sextant_platform.kafka.long_running_consumer.LongRunningConsumer` (built on
+  :func:`create_consumer`), which commits in order after the work and dead-letters;
+  the broker publishes, and serves the subscribers of tests and tools;
 * no topic auto-creation: topics come from the contracts catalogue, with their
   partition counts, via ``python -m sextant_platform.provision topics``.
 """
@@ -27,7 +28,6 @@ from faststream.middlewares import AckPolicy
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry.sdk.trace import TracerProvider
 
-from sextant_platform.kafka.dead_letter import DeadLetterMiddleware, RetryPolicy
 from sextant_platform.settings import KafkaSettings
 
 SAFE_ACK_POLICY = AckPolicy.NACK_ON_ERROR
@@ -104,20 +104,12 @@ def create_broker(
     *,
     client_id: str,
     tracer_provider: TracerProvider | None = None,
-    retry_policy: RetryPolicy | None = None,
 ) -> KafkaBroker:
-    """A broker whose every subscriber retries failures via ``<topic>.retry`` and dead-letters.
-
-    The dead-letter middleware is broker-wide on purpose: no subscriber can forget it.
-    """
-    policy = retry_policy or RetryPolicy.from_settings(settings)
+    """The services' producer (and subscriber host) with the safe defaults above."""
     return KafkaBroker(
         **broker_options(settings, client_id=client_id),
         # FastStream logs every message received/processed; at INFO that costs more than
         # a small message's handling. Keep it for debugging.
         log_level=logging.DEBUG,
-        middlewares=(
-            KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
-            DeadLetterMiddleware.factory(policy),
-        ),
+        middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
     )

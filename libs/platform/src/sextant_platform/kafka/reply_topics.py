@@ -8,10 +8,8 @@ matches; a request naming another goes to the DLQ with the reason, unanswered.
 
 import re
 
-from sextant_platform.kafka.dead_letter import PermanentFailure
 
-
-class ReplyTopicNotAllowed(PermanentFailure):
+class ReplyTopicNotAllowed(ValueError):
     """The request names a reply topic this service does not answer on."""
 
 

@@ -37,7 +37,6 @@ from pydantic import ValidationError
 from sextant_contracts import Envelope
 from sextant_contracts.base import Contract
 from sextant_contracts.errors import describe_validation_error
-from sextant_platform.kafka.dead_letter import PermanentFailure
 from sextant_platform.kafka.long_running_consumer import (
     LongRunningConsumer,
     dead_lettering_consumer,
@@ -63,7 +62,7 @@ Request = TypeVar("Request", bound=Contract)
 Reply = TypeVar("Reply", bound=Contract)
 
 
-class NotARequest(PermanentFailure):
+class NotARequest(ValueError):
     """A record with no readable request id: nobody can be answered, so it is dead-lettered."""
 
 

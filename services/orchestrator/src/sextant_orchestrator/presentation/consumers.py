@@ -1,10 +1,14 @@
-"""The Kafka entrypoints: analysis requests (long-running) and cancellation requests."""
+"""The Kafka entrypoints: analysis requests (long-running) and cancellation requests.
+
+Both are records handed over by a :class:`~sextant_platform.kafka.long_running_consumer.
+LongRunningConsumer` (the one way every service consumes Kafka), with one policy: an
+outage is waited out in place, anything else goes to ``<topic>.dlq`` with the reason.
+"""
 
 import logging
-from typing import Any
 
 from aiokafka import ConsumerRecord
-from faststream.kafka import KafkaBroker
+from tenacity import AsyncRetrying
 
 from sextant_contracts import (
     AnalysisCancellationRequested,
@@ -15,15 +19,14 @@ from sextant_contracts.catalogue import ANALYSIS_CANCEL_REQUESTED, ANALYSIS_REQU
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, TransientFailure
 from sextant_orchestrator.domain.ports import AnalysisRepository
-from sextant_platform.kafka import durable_subscriber
 from sextant_platform.resilience import is_database_outage, transient_io_policy
-from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
 
 REQUESTS = ANALYSIS_REQUESTED
 CANCELLATIONS = ANALYSIS_CANCEL_REQUESTED
 RequestEnvelope = Envelope[AnalysisRequested]
+CancellationEnvelope = Envelope[AnalysisCancellationRequested]
 READABLE_SCHEMA_VERSION = 1
 """The major version of ``AnalysisRequested`` this orchestrator understands."""
 
@@ -36,6 +39,14 @@ class UnreadableSchemaVersion(ValueError):
 def is_infrastructure_outage(error: BaseException) -> bool:
     """PostgreSQL, Redis or the network away for a moment: worth waiting for."""
     return is_database_outage(error) or isinstance(error, TransientFailure)
+
+
+def outage_policy(budget_s: float) -> AsyncRetrying:
+    """Every intake's retry policy: an infrastructure outage is waited out (backoff up to
+    15 s) for ``budget_s``; any other error propagates at once, to the DLQ."""
+    return transient_io_policy(
+        is_infrastructure_outage, attempts=20, max_s=15.0, deadline_s=budget_s
+    )
 
 
 class AnalysisIntake:
@@ -59,12 +70,7 @@ class AnalysisIntake:
                 f"version {READABLE_SCHEMA_VERSION} of {REQUESTS.name}"
             )
         try:
-            async for attempt in transient_io_policy(
-                is_infrastructure_outage,
-                attempts=20,
-                max_s=15.0,
-                deadline_s=self._outage_budget_s,
-            ):
+            async for attempt in outage_policy(self._outage_budget_s):
                 with attempt:
                     await self._run(request)
         except AnalysisIdConflict:
@@ -78,25 +84,28 @@ class AnalysisIntake:
             raise
 
 
-def register_cancellation_subscriber(
-    broker: KafkaBroker,
-    repository: AnalysisRepository,
-    *,
-    settings: KafkaSettings,
-    group_id: str,
-) -> Any:
-    """Flag the analysis; the running workflow stops at its next step boundary."""
+class CancellationIntake:
+    """Decodes each cancellation record and flags its analysis; the running workflow
+    stops at its next step boundary.
 
-    @durable_subscriber(
-        broker, CANCELLATIONS.name, group_id=f"{group_id}.cancel", settings=settings
-    )
-    async def handle_cancellation(event: Envelope[AnalysisCancellationRequested]) -> None:
-        flagged = await repository.request_cancel(
-            event.payload.analysis_id, tenant_id=event.tenant_id, reason=event.payload.reason
-        )
+    The same rules as :class:`AnalysisIntake`: a malformed record goes to the DLQ at
+    once, a PostgreSQL outage is waited out for ``outage_budget_s``.
+    """
+
+    def __init__(self, repository: AnalysisRepository, *, outage_budget_s: float = 300.0) -> None:
+        self._repository = repository
+        self._outage_budget_s = outage_budget_s
+
+    async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        event = CancellationEnvelope.model_validate_json(record.value or b"")
+        async for attempt in outage_policy(self._outage_budget_s):
+            with attempt:
+                flagged = await self._repository.request_cancel(
+                    event.payload.analysis_id,
+                    tenant_id=event.tenant_id,
+                    reason=event.payload.reason,
+                )
         logger.info(
             "cancellation requested",
             extra={"analysis_id": str(event.payload.analysis_id), "flagged": flagged},
         )
-
-    return handle_cancellation

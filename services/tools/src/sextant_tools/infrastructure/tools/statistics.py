@@ -98,7 +98,14 @@ def correlation(frame: pd.DataFrame, method: Literal["pearson", "spearman"]) -> 
         return frame.corr(method=method)
     if method == "spearman":
         values = frame.rank(method="average").to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a constant column: NaN, as pandas
-        matrix = np.atleast_2d(np.corrcoef(values, rowvar=False))
+    with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+        covariance = np.atleast_2d(np.cov(values, rowvar=False))
+        spread = np.sqrt(np.diag(covariance))
+        matrix = covariance / spread[:, None] / spread[None, :]
+        # pandas gives NaN where the product of the two sums of squared deviations is 0
+        # in float64: a constant column, and also a nearly constant one whose product
+        # underflows (values ~1e-129 apart), where the stepwise division above gives 1.
+        squares = np.diag(covariance) * (len(values) - 1)
+        matrix[np.outer(squares, squares) == 0] = np.nan
     np.clip(matrix, -1.0, 1.0, out=matrix)
     return pd.DataFrame(matrix, index=frame.columns, columns=frame.columns)
