@@ -44,7 +44,7 @@ test-integration: infra-up ## run the integration tests only
 lint: install ## ruff (lint + format check) and mypy --strict
 	@echo "[make] ruff check"; $(UV) run --frozen ruff check .
 	@echo "[make] ruff format --check"; $(UV) run --frozen ruff format --check .
-	@echo "[make] mypy"; $(UV) run --frozen mypy libs/contracts/src libs/platform/src libs/cli/src libs/checkpoint-redis/src services/*/src tests/unit/ingress tests/unit/orchestrator/fakes.py tests/unit/orchestrator/test_run_analysis.py tests/unit/tools/fakes.py tests/unit/tools/test_invoke_tool.py
+	@echo "[make] mypy"; $(UV) run --frozen mypy libs/contracts/src libs/platform/src libs/kafka/src libs/storage/src libs/cli/src libs/checkpoint-redis/src services/*/src tests/unit/ingress tests/unit/orchestrator/fakes.py tests/unit/orchestrator/test_run_analysis.py tests/unit/tools/fakes.py tests/unit/tools/test_invoke_tool.py
 
 format: install ## apply ruff fixes and formatting
 	@$(UV) run --frozen ruff check --fix .
@@ -52,7 +52,7 @@ format: install ## apply ruff fixes and formatting
 
 schemas: install ## regenerate the committed JSON Schemas and the AsyncAPI document from the code
 	@$(PY) -m sextant_contracts.schemas export
-	@$(PY) -m sextant_platform.asyncapi
+	@$(PY) -m sextant_kafka.asyncapi
 
 schemas-release: install ## freeze the current schemas as the compatibility baseline (on release)
 	@$(PY) -m sextant_contracts.schemas release

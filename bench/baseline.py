@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from sextant_platform.database import create_engine
 from sextant_platform.settings import PostgresSettings
+from sextant_storage.database import create_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,6 +69,14 @@ async def _recreate(database: str) -> None:
         await admin.dispose()
 
 
+def _provision_module(baseline: Baseline | None) -> str:
+    """Where the provisioning command lives on that side: before the platform was split
+    into libraries (issue #21) it was ``sextant_platform.provision``."""
+    if baseline is not None and not (baseline.worktree / "libs" / "storage").exists():
+        return "sextant_platform.provision"
+    return "sextant_storage.provision"
+
+
 def fresh_database(baseline: Baseline | None, database: str) -> None:
     """Drop and create ``database``, then create the topics and apply the migrations of
     ``baseline`` (None: today's). Both sides of a comparison start from an empty
@@ -82,7 +90,7 @@ def fresh_database(baseline: Baseline | None, database: str) -> None:
     # creates (before the one-consumer change, every topic had a ``.retry`` companion).
     for step in ("topics", "migrate"):
         subprocess.run(
-            [sys.executable, "-m", "sextant_platform.provision", step],
+            [sys.executable, "-m", _provision_module(baseline), step],
             cwd=baseline.worktree if baseline is not None else ROOT,
             env=env,
             check=True,

@@ -47,7 +47,7 @@ from bench.e2e_bench import CSV, answer_at_once, llm_in_its_own_thread
 from bench.eval import cpu_model
 from sextant_contracts import AnalysisRequested, Envelope
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
-from sextant_platform.database import create_engine
+from sextant_storage.database import create_engine
 from tests.conftest import REPO_ROOT
 from tests.integration.infrastructure import Infrastructure, start_local
 from tests.integration.ingress.service import start_ingress

@@ -33,8 +33,8 @@ from bench.baseline import checkout, fresh_database, running_as
 from bench.cpu_time import cpu_by_part_s, infrastructure_roots
 from bench.eval import cpu_model
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
-from sextant_platform.database import create_engine
 from sextant_platform.settings import KafkaSettings, PostgresSettings, RedisSettings
+from sextant_storage.database import create_engine
 from tests.integration.infrastructure import Infrastructure, start_local
 from tests.integration.ingress.service import start_ingress
 from tests.integration.kafka_helpers import skip_group_to_end

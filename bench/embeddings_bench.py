@@ -37,8 +37,8 @@ from sextant_embeddings.infrastructure.openvino_backend import (
     UnsupportedModel,
 )
 from sextant_embeddings.infrastructure.sentence_model import from_vectors
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.request_reply import KafkaRequestReply
+from sextant_kafka import create_broker
+from sextant_kafka.request_reply import KafkaRequestReply
 from sextant_platform.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,7 +29,7 @@ import httpx
 from bench.eval_questions import HELD_OUT, QUESTIONS, SMOKE, Question, load_datasets
 from bench.eval_scoring import answer_is_right, tools_computed
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
-from sextant_platform.database import create_engine
+from sextant_storage.database import create_engine
 from tests.integration.infrastructure import Infrastructure, start_local
 from tests.integration.ingress.service import start_ingress
 from tests.integration.kafka_helpers import skip_group_to_end

@@ -30,8 +30,8 @@ from sqlalchemy import text
 
 from bench.eval import cpu_model
 from sextant_contracts import ToolInvocationReplied, ToolInvocationRequested
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.request_reply import KafkaRequestReply
+from sextant_kafka import create_broker
+from sextant_kafka.request_reply import KafkaRequestReply
 from sextant_tools.bootstrap import bootstrap
 from sextant_tools.settings import ToolsSettings
 from tests.integration.kafka_helpers import skip_group_to_end

@@ -27,8 +27,8 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_f
 
 from sextant_contracts import AnalysisRequested
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
-from sextant_platform.database import create_engine
 from sextant_platform.settings import KafkaSettings, PostgresSettings
+from sextant_storage.database import create_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / ".local" / "logs" / "run"

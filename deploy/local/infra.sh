@@ -14,9 +14,9 @@ case "${1:?usage: infra.sh up|down|status}" in
         "$HERE/redis.sh" up
         [[ -x "$PY" ]] || die "no Python environment at $PY; run 'make install' first."
         say "creating Kafka topics from the contracts catalogue"
-        "$PY" -m sextant_platform.provision topics
+        "$PY" -m sextant_storage.provision topics
         say "applying database migrations"
-        "$PY" -m sextant_platform.provision migrate
+        "$PY" -m sextant_storage.provision migrate
         say "infrastructure is up"
         ;;
     down)
@@ -30,7 +30,7 @@ case "${1:?usage: infra.sh up|down|status}" in
         "$HERE/postgres.sh" status || rc=1
         "$HERE/redis.sh" status || rc=1
         if [[ $rc -eq 0 && -x "$PY" ]]; then
-            "$PY" -m sextant_platform.provision describe || rc=1
+            "$PY" -m sextant_storage.provision describe || rc=1
         fi
         exit $rc
         ;;

@@ -9,9 +9,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_platform.database import create_engine, upgrade_to_head
-from sextant_platform.kafka.admin import admin_client, ensure_catalogue_topics
-from sextant_platform.redis_client import create_redis
+from sextant_kafka.admin import admin_client, ensure_catalogue_topics
+from sextant_storage.database import create_engine, upgrade_to_head
+from sextant_storage.redis_client import create_redis
 from tests.integration.infrastructure import Infrastructure, start
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
-from sextant_platform.kafka.admin import ensure_catalogue_topics
+from sextant_kafka.admin import ensure_catalogue_topics
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.orchestrator.fake_openai import running_fake_openai
 from tests.integration.orchestrator.service import (

@@ -6,8 +6,8 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sextant_contracts import TOPICS, AnalysisRequested, Envelope, InlineDataset
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.admin import describe_broker, topic_names
+from sextant_kafka import create_broker
+from sextant_kafka.admin import describe_broker, topic_names
 from tests.integration.infrastructure import REPO_ROOT, Infrastructure
 from tests.integration.kafka_helpers import wait_until
 

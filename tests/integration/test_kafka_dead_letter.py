@@ -15,8 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 
 from sextant_contracts import AnalysisRequested, DeadLetter, Envelope, InlineDataset
-from sextant_platform.kafka import broker_options, create_broker
-from sextant_platform.kafka.long_running_consumer import dead_lettering_consumer
+from sextant_kafka import broker_options, create_broker
+from sextant_kafka.long_running_consumer import dead_lettering_consumer
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import (
     committed_offset,

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from sextant_kafka.long_running_consumer import LongRunningConsumer
 from sextant_platform.fatal import failures
-from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, wait_until
 from tests.integration.orchestrator.service import group_lag

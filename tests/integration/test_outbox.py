@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisProgressed, Envelope, StepStatus, WorkflowStep
-from sextant_platform.kafka import create_broker
-from sextant_platform.outbox import OutboxRelay, enqueue
+from sextant_kafka import create_broker
+from sextant_storage.outbox import OutboxRelay, enqueue
 from tests.integration.infrastructure import Infrastructure
 
 _ROW = text("SELECT published_at, failure FROM outbox WHERE event_id = :event_id")

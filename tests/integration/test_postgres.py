@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_platform.database.migrate import MIGRATIONS_DIR, alembic_config
 from sextant_platform.settings import PostgresSettings
+from sextant_storage.database.migrate import MIGRATIONS_DIR, alembic_config
 
 
 async def test_migrations_are_at_head(engine: AsyncEngine) -> None:

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_platform.database import create_engine
-from sextant_platform.resilience import is_database_outage
+from sextant_storage.database import create_engine
+from sextant_storage.outages import is_database_outage
 from tests.integration.infrastructure import Infrastructure
 
 BACKEND_PID = text("SELECT pg_backend_pid()")

@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from sextant_platform.redis_client import create_redis
+from sextant_storage.redis_client import create_redis
 from tests.integration.infrastructure import Infrastructure, restart_local_redis
 
 

@@ -40,7 +40,7 @@ def test_secrets_never_appear_in_repr_or_dumps(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_sasl_without_credentials_is_a_clear_error() -> None:
-    from sextant_platform.kafka import broker_options
+    from sextant_kafka import broker_options
 
     with pytest.raises(ValueError, match="KAFKA_SASL_USERNAME"):
         broker_options(KafkaSettings(SECURITY_PROTOCOL="SASL_SSL"), client_id="t")

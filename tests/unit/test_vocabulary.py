@@ -18,7 +18,7 @@ from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
 from sextant_contracts.tools import LIST_TOOLS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MIGRATIONS = REPO_ROOT / "libs/platform/src/sextant_platform/database/migrations"
+MIGRATIONS = REPO_ROOT / "libs/storage/src/sextant_storage/database/migrations"
 """Migrations are history: each keeps the words it was written with."""
 
 TOPIC_NAMES = frozenset(name for spec in TOPICS for name in (spec.name, dlq_topic_name(spec.name)))

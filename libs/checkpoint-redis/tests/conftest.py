@@ -32,7 +32,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     directory = tmp_path_factory.mktemp("redis")
     command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir"]
-    process = subprocess.Popen(  # noqa: S603 - a fixed command line
+    process = subprocess.Popen(
         [*command, str(directory), "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

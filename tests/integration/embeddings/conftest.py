@@ -9,8 +9,8 @@ import pytest
 from sextant_contracts import EmbeddingReplied
 from sextant_embeddings.bootstrap import EmbeddingsApp, bootstrap
 from sextant_embeddings.settings import EmbeddingsSettings
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.request_reply import KafkaRequestReply
+from sextant_kafka import create_broker
+from sextant_kafka.request_reply import KafkaRequestReply
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import skip_group_to_end
 

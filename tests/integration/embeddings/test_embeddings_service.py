@@ -20,7 +20,7 @@ from sextant_contracts import (
     RankPassages,
 )
 from sextant_embeddings.bootstrap import EmbeddingsApp
-from sextant_platform.kafka.request_reply import KafkaRequestReply
+from sextant_kafka.request_reply import KafkaRequestReply
 from tests.embeddings_fixtures import REFERENCE_TEXTS
 from tests.integration.embeddings.conftest import MAX_CHARS_PER_TEXT
 from tests.integration.infrastructure import Infrastructure

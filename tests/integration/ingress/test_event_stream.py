@@ -24,9 +24,9 @@ from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, Postg
 from sextant_ingress.presentation.api import create_app
 from sextant_ingress.presentation.event_recorder import FOLLOWED, event_recorder_consumer
 from sextant_ingress.presentation.event_stream import EventFeed
+from sextant_kafka import create_broker
 from sextant_platform.http_server import http_server
-from sextant_platform.kafka import create_broker
-from sextant_platform.outbox import enqueue
+from sextant_storage.outbox import enqueue
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import (
     eventually,

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import pytest
 
+from sextant_kafka import create_broker
 from sextant_orchestrator.infrastructure.service_clients import (
     KafkaPassageRanker,
     KafkaToolInvoker,
 )
-from sextant_platform.kafka import create_broker
 from tests.integration.embeddings.conftest import embeddings_service  # noqa: F401 - fixture
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.tools.conftest import tools_service  # noqa: F401 - fixture

@@ -19,7 +19,7 @@ from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.application.sweep_lifecycle import SweepLifecycle, SweepPolicy
 from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
 from sextant_orchestrator.infrastructure.postgres_lifecycle import PostgresLifecycleStore
-from sextant_platform.outbox import enqueue
+from sextant_storage.outbox import enqueue
 from tests.integration.orchestrator.service import analysis_row, request_envelope
 from tests.integration.orchestrator.test_lease import NoDatasets, Progress, SlowStep
 

@@ -13,7 +13,7 @@ from langgraph.checkpoint.conformance.test_utils import (
 )
 from sextant_checkpoint_redis import PlainRedisSaver
 
-from sextant_platform.redis_client import create_redis
+from sextant_storage.redis_client import create_redis
 from tests.integration.infrastructure import Infrastructure, restart_local_redis
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from sextant_kafka import create_broker
 from sextant_orchestrator.infrastructure.service_clients import KafkaToolInvoker
-from sextant_platform.kafka import create_broker
 from tests.integration.infrastructure import Infrastructure
 
 Factory = Callable[[float], Awaitable[tuple[KafkaToolInvoker, list[str]]]]

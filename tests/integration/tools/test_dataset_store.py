@@ -9,8 +9,8 @@ from alembic import command
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_platform.database.datasets import CHUNK_BYTES
-from sextant_platform.database.migrate import alembic_config
+from sextant_storage.database.datasets import CHUNK_BYTES
+from sextant_storage.database.migrate import alembic_config
 from sextant_tools.domain.datasets import DatasetLimits
 from sextant_tools.domain.errors import DatasetNotFound, DatasetTooLarge
 from sextant_tools.infrastructure.postgres_dataset_store import PostgresDatasetStore

@@ -12,8 +12,8 @@ import pytest
 from faststream.kafka import KafkaBroker
 
 from sextant_contracts import Envelope, ToolInvocationReplied, ToolInvocationRequested
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.request_reply import (
+from sextant_kafka import create_broker
+from sextant_kafka.request_reply import (
     KafkaRequestReply,
     ReplyConsumerStopped,
     RequestTimedOut,

@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 
 from sextant_contracts import DeadLetter, Envelope, ToolInvocationReplied, ToolInvocationRequested
-from sextant_platform.kafka import create_broker
+from sextant_kafka import create_broker
 from sextant_tools.bootstrap import ToolsService
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import eventually, produce_raw, read_all, wait_until

@@ -9,7 +9,7 @@ from sextant_contracts import EmbeddingReplied, Envelope
 from sextant_contracts.embeddings import EncodedVectors
 from sextant_embeddings.bootstrap import _texts_per_request
 from sextant_embeddings.domain.limits import vectors_fitting
-from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
+from sextant_kafka.message_size import MAX_MESSAGE_BYTES
 
 
 def _reply_bytes(count: int, dimensions: int) -> int:

@@ -4,7 +4,7 @@ import uuid
 
 from sextant_contracts import AnalysisCompleted, AnalysisFailed, Envelope, ToolCallRecord
 from sextant_orchestrator.infrastructure.event_size import fitting_event
-from sextant_platform.outbox import published_size
+from sextant_storage.outbox import published_size
 
 
 def _call(call_id: str, cells: int) -> ToolCallRecord:

@@ -1,6 +1,6 @@
-"""Sextant's shared runtime: settings, Kafka, telemetry, resilience, database plumbing.
+"""Every service's runtime: settings, logging and tracing, metrics, health probes, the
+HTTP side, retry policies and ``run_service()``.
 
-Everything a service needs to talk to the infrastructure with safe defaults lives here
-so that each service's composition root stays a short list of "build this, hand it to
-that".
+Kafka lives in ``sextant_kafka`` and the stores (PostgreSQL, the outbox, Redis) in
+``sextant_storage``: each service installs only the libraries it uses.
 """

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -63,25 +62,6 @@ def transient_io_policy(
 def is_connection_error(error: BaseException) -> bool:
     """True for errors that mean "the other side is not reachable right now"."""
     return isinstance(error, ConnectionError | TimeoutError | OSError)
-
-
-TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57")
-"""Connection exception, insufficient resources, operator intervention (the server is
-starting, stopping or crashed: ``57P03`` "not yet accepting connections")."""
-TRANSIENT_SQLSTATES = ("40001", "40P01")
-"""Serialization failure and deadlock: the same statement succeeds when run again."""
-
-
-def is_database_outage(error: BaseException) -> bool:
-    """A connection failure, SQLAlchemy reporting that PostgreSQL went away, or an error
-    whose SQLSTATE says the server cannot serve right now (it says so for a restart,
-    which a caller should wait out, not treat as a failure of its work)."""
-    if is_connection_error(error) or isinstance(error, OperationalError | InterfaceError):
-        return True
-    if not isinstance(error, DBAPIError):
-        return False
-    sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
-    return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
 
 
 def retry_on_connection_errors(**overrides: Any) -> AsyncRetrying:

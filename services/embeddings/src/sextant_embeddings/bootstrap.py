@@ -18,10 +18,10 @@ from sextant_embeddings.presentation.subscriber import (
     served_embeddings,
 )
 from sextant_embeddings.settings import EmbeddingsSettings
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
-from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
-from sextant_platform.kafka.request_reply_server import (
+from sextant_kafka import create_broker
+from sextant_kafka.long_running_consumer import LongRunningConsumer
+from sextant_kafka.message_size import MAX_MESSAGE_BYTES
+from sextant_kafka.request_reply_server import (
     RequestReplyServer,
     request_reply_consumer,
 )

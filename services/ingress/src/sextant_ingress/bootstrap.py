@@ -22,12 +22,12 @@ from sextant_ingress.presentation.api import IngressUseCases, create_app
 from sextant_ingress.presentation.event_recorder import EventRecorder, event_recorder_consumer
 from sextant_ingress.presentation.event_stream import EventFeed
 from sextant_ingress.settings import IngressSettings
-from sextant_platform.database import create_engine
+from sextant_kafka import create_broker
+from sextant_kafka.long_running_consumer import LongRunningConsumer
 from sextant_platform.health import database_check, kafka_check, redis_check
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
-from sextant_platform.outbox import OutboxRelay
-from sextant_platform.redis_client import create_redis
+from sextant_storage.database import create_engine
+from sextant_storage.outbox import OutboxRelay
+from sextant_storage.redis_client import create_redis
 
 
 @dataclass

@@ -11,6 +11,11 @@ from redis.asyncio import Redis
 from sextant_checkpoint_redis import PlainRedisSaver
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_kafka import create_broker
+from sextant_kafka.long_running_consumer import (
+    LongRunningConsumer,
+    dead_lettering_consumer,
+)
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.application.sweep_lifecycle import SweepLifecycle, SweepPolicy
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
@@ -38,7 +43,6 @@ from sextant_orchestrator.presentation.consumers import (
 )
 from sextant_orchestrator.presentation.sweeper import LifecycleSweeper
 from sextant_orchestrator.settings import OrchestratorSettings
-from sextant_platform.database import create_engine
 from sextant_platform.health import (
     HealthApp,
     database_check,
@@ -46,14 +50,10 @@ from sextant_platform.health import (
     reading_check,
     redis_check,
 )
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.long_running_consumer import (
-    LongRunningConsumer,
-    dead_lettering_consumer,
-)
-from sextant_platform.outbox import OutboxRelay
-from sextant_platform.redis_client import create_redis
 from sextant_platform.telemetry import configure_tracing
+from sextant_storage.database import create_engine
+from sextant_storage.outbox import OutboxRelay
+from sextant_storage.redis_client import create_redis
 
 
 def instance_id(settings: OrchestratorSettings) -> str:

@@ -3,8 +3,8 @@ own settings use ``LLM_``)."""
 
 from pydantic import Field
 
+from sextant_kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_orchestrator.infrastructure.llm.settings import LlmSettings
-from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_platform.settings import ServiceSettings, service_config
 
 

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_platform.database import create_engine
-from sextant_platform.kafka import create_broker
-from sextant_platform.kafka.long_running_consumer import LongRunningConsumer
-from sextant_platform.kafka.request_reply_server import (
+from sextant_kafka import create_broker
+from sextant_kafka.long_running_consumer import LongRunningConsumer
+from sextant_kafka.request_reply_server import (
     RequestReplyServer,
     request_reply_consumer,
 )
 from sextant_platform.telemetry import configure_tracing
+from sextant_storage.database import create_engine
 from sextant_tools.application.invoke_tool import InvokeTool
 from sextant_tools.domain.datasets import DatasetLimits
 from sextant_tools.domain.ports import DatasetStore

@@ -2,7 +2,7 @@
 
 from pydantic import Field, IPvAnyNetwork
 
-from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
+from sextant_kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_platform.settings import ServiceSettings, service_config
 
 

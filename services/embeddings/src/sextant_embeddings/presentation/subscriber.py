@@ -12,7 +12,7 @@ from sextant_contracts import EmbeddingReplied, EmbeddingRequested, Envelope
 from sextant_contracts.catalogue import EMBEDDINGS_REPLIED, EMBEDDINGS_REQUESTED
 from sextant_embeddings.application.serve_request import ServeEmbeddingRequest
 from sextant_embeddings.domain.errors import INTERNAL, INVALID_REQUEST, EmbeddingError
-from sextant_platform.kafka.request_reply_server import InvalidRequest, ServedTopic
+from sextant_kafka.request_reply_server import InvalidRequest, ServedTopic
 
 REQUESTS = EMBEDDINGS_REQUESTED
 REPLIES = EMBEDDINGS_REPLIED

@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from sextant_platform.database.listener import PostgresListener
 from sextant_platform.settings import PostgresSettings
+from sextant_storage.database.listener import PostgresListener
 
 
 class EventWakeups:

@@ -33,8 +33,8 @@ from sextant_ingress.domain.submissions import (
     NotFound,
     SubmissionTooLarge,
 )
-from sextant_platform.database import autocommit
-from sextant_platform.outbox import EventTooLarge, OutboxRelay, enqueue
+from sextant_storage.database import autocommit
+from sextant_storage.outbox import EventTooLarge, OutboxRelay, enqueue
 
 _BY_KEY = text(
     "SELECT analysis_id, request_hash FROM analysis_views"

@@ -4,7 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_ingress.domain.api_keys import hash_api_key, new_api_key
-from sextant_platform.database import autocommit
+from sextant_storage.database import autocommit
 
 _RESOLVE = text("SELECT tenant_id FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL")
 _CREATE = text(

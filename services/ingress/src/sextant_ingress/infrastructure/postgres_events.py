@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sextant_contracts.status import TERMINAL_STATUSES, sql_list
 from sextant_ingress.domain.events import TERMINAL_SEQUENCE, AnalysisEvent
-from sextant_platform.database import autocommit
-from sextant_platform.postgres_text import storable_json
-from sextant_platform.resilience import is_database_outage
+from sextant_storage.database import autocommit
+from sextant_storage.outages import is_database_outage
+from sextant_storage.postgres_text import storable_json
 
 NOTIFY_CHANNEL = "sextant_analysis_events"
 

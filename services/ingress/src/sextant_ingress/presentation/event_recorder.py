@@ -34,13 +34,14 @@ from sextant_contracts.catalogue import (
 from sextant_ingress.application.ports import EventLog
 from sextant_ingress.domain.events import AnalysisEvent, EventKind, sequence_of
 from sextant_ingress.presentation.metrics import EVENTS_RECORDED
-from sextant_platform.coalescer import Coalescer
-from sextant_platform.kafka.long_running_consumer import (
+from sextant_kafka.long_running_consumer import (
     LongRunningConsumer,
     dead_lettering_consumer,
 )
-from sextant_platform.resilience import is_database_outage, transient_io_policy
+from sextant_platform.coalescer import Coalescer
+from sextant_platform.resilience import transient_io_policy
 from sextant_platform.settings import KafkaSettings
+from sextant_storage.outages import is_database_outage
 
 FOLLOWED: dict[str, EventKind] = {
     ANALYSIS_PROGRESS.name: "progress",

@@ -83,7 +83,7 @@ from sextant_orchestrator.domain.progress import (
     sequence,
 )
 from sextant_orchestrator.domain.state import AnalysisState
-from sextant_platform.postgres_text import storable_text
+from sextant_storage.postgres_text import storable_text
 
 logger = logging.getLogger(__name__)
 

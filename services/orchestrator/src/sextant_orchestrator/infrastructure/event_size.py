@@ -11,7 +11,7 @@ event leaves out the largest results, each marked ``result_omitted``, until it f
 from typing import Any
 
 from sextant_contracts import AnalysisCompleted, Envelope, ToolCallRecord
-from sextant_platform.outbox import MAX_EVENT_BYTES, published_size
+from sextant_storage.outbox import MAX_EVENT_BYTES, published_size
 
 
 def fitting_event(envelope: Envelope[Any], max_bytes: int = MAX_EVENT_BYTES) -> Envelope[Any]:

@@ -29,16 +29,16 @@ from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld, Un
 from sextant_orchestrator.domain.ports import TerminalOutcome
 from sextant_orchestrator.infrastructure.event_size import fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
-from sextant_platform.database import autocommit
-from sextant_platform.outbox import (
+from sextant_storage.database import autocommit
+from sextant_storage.outages import is_database_outage
+from sextant_storage.outbox import (
     MAX_EVENT_BYTES,
     EventTooLarge,
     OutboxRelay,
     enqueue,
     published_size,
 )
-from sextant_platform.postgres_text import storable_json, storable_text
-from sextant_platform.resilience import is_database_outage
+from sextant_storage.postgres_text import storable_json, storable_text
 
 _ENDED = sql_list(TERMINAL_STATUSES)
 _UNFINISHED = sql_list(UNFINISHED_STATUSES)

@@ -13,8 +13,8 @@ import contextlib
 from collections.abc import Iterator
 from uuid import UUID
 
-from sextant_platform.database.listener import PostgresListener
 from sextant_platform.settings import PostgresSettings
+from sextant_storage.database.listener import PostgresListener
 
 CANCEL_CHANNEL = "sextant_analysis_cancel"
 

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_platform.database.datasets import insert_dataset
+from sextant_storage.database.datasets import insert_dataset
 
 
 class PostgresDatasetWriter:

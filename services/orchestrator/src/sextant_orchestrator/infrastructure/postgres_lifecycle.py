@@ -26,8 +26,8 @@ from sextant_orchestrator.domain.analysis import (
 )
 from sextant_orchestrator.infrastructure.postgres_analyses import RESULT_TOPICS
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
-from sextant_platform.database import autocommit
-from sextant_platform.outbox import OutboxRelay, enqueue
+from sextant_storage.database import autocommit
+from sextant_storage.outbox import OutboxRelay, enqueue
 
 logger = logging.getLogger(__name__)
 

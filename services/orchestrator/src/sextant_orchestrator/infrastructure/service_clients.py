@@ -22,13 +22,13 @@ from sextant_contracts.catalogue import (
     TOOLS_REQUESTED,
 )
 from sextant_contracts.tools import LIST_TOOLS
-from sextant_orchestrator.domain.errors import DependencyUnavailable
-from sextant_orchestrator.domain.state import ToolOutcome
-from sextant_platform.kafka.request_reply import (
+from sextant_kafka.request_reply import (
     KafkaRequestReply,
     ReplyConsumerStopped,
     RequestTimedOut,
 )
+from sextant_orchestrator.domain.errors import DependencyUnavailable
+from sextant_orchestrator.domain.state import ToolOutcome
 from sextant_platform.settings import KafkaSettings
 
 ReplyT = TypeVar("ReplyT", ToolInvocationReplied, EmbeddingReplied)

@@ -1,6 +1,6 @@
 """The Kafka entrypoints: analysis requests (long-running) and cancellation requests.
 
-Both are records handed over by a :class:`~sextant_platform.kafka.long_running_consumer.
+Both are records handed over by a :class:`~sextant_kafka.long_running_consumer.
 LongRunningConsumer` (the one way every service consumes Kafka), with one policy: an
 outage is waited out in place, anything else goes to ``<topic>.dlq`` with the reason.
 """
@@ -19,7 +19,8 @@ from sextant_contracts.catalogue import ANALYSIS_CANCEL_REQUESTED, ANALYSIS_REQU
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, TransientFailure
 from sextant_orchestrator.domain.ports import AnalysisRepository
-from sextant_platform.resilience import is_database_outage, transient_io_policy
+from sextant_platform.resilience import transient_io_policy
+from sextant_storage.outages import is_database_outage
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_platform.database import autocommit
-from sextant_platform.database.datasets import insert_dataset, read_dataset_content
+from sextant_storage.database import autocommit
+from sextant_storage.database.datasets import insert_dataset, read_dataset_content
 from sextant_tools.domain.datasets import Dataset, DatasetLimits, MediaType
 from sextant_tools.domain.errors import DatasetNotFound, DatasetTooLarge
 

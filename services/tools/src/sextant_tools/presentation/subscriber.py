@@ -15,8 +15,9 @@ from sextant_contracts import (
     ToolInvocationRequested,
 )
 from sextant_contracts.catalogue import TOOLS_REPLIED, TOOLS_REQUESTED
-from sextant_platform.kafka.request_reply_server import InvalidRequest, ServedTopic
-from sextant_platform.resilience import is_database_outage, transient_io_policy
+from sextant_kafka.request_reply_server import InvalidRequest, ServedTopic
+from sextant_platform.resilience import transient_io_policy
+from sextant_storage.outages import is_database_outage
 from sextant_tools.application.invoke_tool import InvokeTool
 from sextant_tools.domain.errors import InvalidToolArguments, ResultTooLarge
 

@@ -1,8 +1,8 @@
 """Dead-lettering to ``<topic>.dlq``: what every consumer does with a record it cannot take.
 
 Every service consumes through
-:class:`~sextant_platform.kafka.long_running_consumer.LongRunningConsumer`, with one
-policy (see :func:`~sextant_platform.kafka.long_running_consumer.dead_lettering_consumer`):
+:class:`~sextant_kafka.long_running_consumer.LongRunningConsumer`, with one
+policy (see :func:`~sextant_kafka.long_running_consumer.dead_lettering_consumer`):
 
 1. A handler waits out an outage of our own infrastructure in place (a tenacity policy
    around the work), so a record is never failed for a restart of PostgreSQL or Redis.

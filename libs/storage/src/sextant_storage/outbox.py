@@ -42,9 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from sextant_contracts import Envelope
+from sextant_kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_platform.background import BackgroundTask
-from sextant_platform.kafka.message_size import MAX_MESSAGE_BYTES
-from sextant_platform.postgres_text import storable_json
+from sextant_storage.postgres_text import storable_json
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 import json
 
-from sextant_platform.postgres_text import storable_json, storable_text
+from sextant_storage.postgres_text import storable_json, storable_text
 
 
 def test_a_nul_in_text_becomes_the_replacement_character() -> None:

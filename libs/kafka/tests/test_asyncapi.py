@@ -3,7 +3,7 @@
 import json
 
 from sextant_contracts import TOPICS
-from sextant_platform.asyncapi import ASYNCAPI_FILE, asyncapi_document
+from sextant_kafka.asyncapi import ASYNCAPI_FILE, asyncapi_document
 
 
 def test_committed_asyncapi_matches_the_code() -> None:

@@ -33,9 +33,9 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import Gauge
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 
+from sextant_kafka.broker import create_consumer
+from sextant_kafka.dead_letter import publish_dead_letter
 from sextant_platform.fatal import die, must_not_die
-from sextant_platform.kafka.broker import create_consumer
-from sextant_platform.kafka.dead_letter import publish_dead_letter
 from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)

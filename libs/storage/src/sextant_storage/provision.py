@@ -1,4 +1,4 @@
-"""Provision and inspect the infrastructure: ``python -m sextant_platform.provision <command>``.
+"""Provision and inspect the infrastructure: ``python -m sextant_storage.provision <command>``.
 
 Commands:
   topics    create every catalogue topic with its .dlq companion
@@ -11,10 +11,10 @@ import sys
 
 from sqlalchemy import text
 
-from sextant_platform.database import create_engine, upgrade_to_head
-from sextant_platform.kafka.admin import admin_client, describe_broker, ensure_catalogue_topics
-from sextant_platform.redis_client import create_redis
+from sextant_kafka.admin import admin_client, describe_broker, ensure_catalogue_topics
 from sextant_platform.settings import KafkaSettings, PostgresSettings, RedisSettings
+from sextant_storage.database import create_engine, upgrade_to_head
+from sextant_storage.redis_client import create_redis
 
 
 async def _topics() -> None:

@@ -9,9 +9,9 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import UnsupportedCodecError
 
+from sextant_kafka.long_running_consumer import LongRunningConsumer, PartitionProgress
 from sextant_platform.fatal import failures, forget_failures, must_not_die
 from sextant_platform.health import HealthApp
-from sextant_platform.kafka.long_running_consumer import LongRunningConsumer, PartitionProgress
 from sextant_platform.settings import KafkaSettings
 
 pytestmark = pytest.mark.unit

@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from sextant_platform.database.engine import create_engine
 from sextant_platform.settings import PostgresSettings
+from sextant_storage.database.engine import create_engine
 
 
 def _run(connection: Connection, schema: str) -> None:

@@ -9,11 +9,11 @@ Defaults and why:
   again. (FastStream's Kafka default ``ACK_FIRST`` commits before handling, and
   ``AckPolicy.ACK``/``REJECT_ON_ERROR`` commit even when the handler failed: both lose
   messages on a crash or error.) The services themselves consume through
-  :class:`~sextant_platform.kafka.long_running_consumer.LongRunningConsumer` (built on
+  :class:`~sextant_kafka.long_running_consumer.LongRunningConsumer` (built on
   :func:`create_consumer`), which commits in order after the work and dead-letters;
   the broker publishes, and serves the subscribers of tests and tools;
 * no topic auto-creation: topics come from the contracts catalogue, with their
-  partition counts, via ``python -m sextant_platform.provision topics``.
+  partition counts, via ``python -m sextant_storage.provision topics``.
 """
 
 import logging

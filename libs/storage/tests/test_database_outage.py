@@ -9,7 +9,7 @@ never existed.
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from sextant_platform.resilience import is_database_outage
+from sextant_storage.outages import is_database_outage
 
 
 class _Driver(Exception):

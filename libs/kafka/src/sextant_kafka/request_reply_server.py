@@ -37,11 +37,11 @@ from pydantic import ValidationError
 from sextant_contracts import Envelope
 from sextant_contracts.base import Contract
 from sextant_contracts.errors import describe_validation_error
-from sextant_platform.kafka.long_running_consumer import (
+from sextant_kafka.long_running_consumer import (
     LongRunningConsumer,
     dead_lettering_consumer,
 )
-from sextant_platform.kafka.reply_topics import reply_topic_for
+from sextant_kafka.reply_topics import reply_topic_for
 from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ import pytest
 from faststream.middlewares import AckPolicy
 from pydantic import ValidationError
 
-from sextant_platform.kafka import SAFE_ACK_POLICY, broker_options, create_broker
+from sextant_kafka import SAFE_ACK_POLICY, broker_options, create_broker
 from sextant_platform.settings import KafkaSettings
 
 

@@ -1,7 +1,7 @@
 """Kafka plumbing on FastStream + aiokafka: broker factory, consumers and their DLQ, admin."""
 
-from sextant_platform.kafka.broker import SAFE_ACK_POLICY, broker_options, create_broker
-from sextant_platform.kafka.dead_letter import publish_dead_letter
+from sextant_kafka.broker import SAFE_ACK_POLICY, broker_options, create_broker
+from sextant_kafka.dead_letter import publish_dead_letter
 
 __all__ = [
     "SAFE_ACK_POLICY",

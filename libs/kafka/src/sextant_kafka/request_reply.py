@@ -30,8 +30,8 @@ from pydantic import ValidationError
 
 from sextant_contracts import Envelope
 from sextant_contracts.base import Contract
+from sextant_kafka.broker import create_consumer
 from sextant_platform.fatal import must_not_die
-from sextant_platform.kafka.broker import create_consumer
 from sextant_platform.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)

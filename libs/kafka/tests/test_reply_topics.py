@@ -2,7 +2,7 @@
 
 import pytest
 
-from sextant_platform.kafka.reply_topics import ReplyTopicNotAllowed, reply_topic_for
+from sextant_kafka.reply_topics import ReplyTopicNotAllowed, reply_topic_for
 
 ALLOWED = r"tools\.replied\.v1"
 
