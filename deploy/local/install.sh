@@ -25,9 +25,9 @@ fi
 say "installing the Python dependencies of uv.lock into .venv."
 say "A first install downloads about 3.5 GB of wheels (torch with its CUDA libraries is"
 say "about 2.9 GB of it: PyPI's Linux torch is the CUDA build) and compiles llama-cpp-python"
-say "from source (about 6-7 minutes on 2 cores; the downloads run meanwhile). Expect about"
-say "8 minutes on a 2-core machine the first time (measured on a 2-core AMD EPYC with empty"
-say "caches: 461 s to install, 523 s for all of 'make run'); uv's cache makes later installs"
+say "from source (about 5 minutes on 2 cores; the downloads run meanwhile). Expect about"
+say "6 minutes on a 2-core machine the first time (measured on a 2-core AMD EPYC with empty"
+say "caches: 313 s to install, 356 s for all of 'make run'); uv's cache makes later installs"
 say "take seconds."
 
 # llama-cpp-python has no Linux wheel on PyPI, so a first install compiles llama.cpp.

@@ -21,6 +21,7 @@ from sextant_contracts import (
     dlq_topic_name,
     topic,
 )
+from sextant_contracts.datasets import UnreadableRecords, json_records
 
 CSV = InlineDataset(media_type="text/csv", content="x,y\n1,2\n")
 
@@ -164,3 +165,20 @@ def test_wrap_reuses_its_envelope_class_across_garbage_collections() -> None:
     gc.collect()
     assert first() is not None, "the envelope class was collected"
     assert type(Envelope.wrap(request, tenant_id="t")) is first()
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ('{"a": 1}', "list of records"),
+        ("[1, 2]", "list of records"),
+        ("[{", "not valid JSON"),
+        ("[]", "no records"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_a_json_dataset_is_a_non_empty_array_of_objects(text: str, reason: str) -> None:
+    """One rule for the ingress (upload) and the tools (load), with the reason said."""
+    with pytest.raises(UnreadableRecords, match=reason):
+        json_records(text)
+    assert json_records('[{"a": 1}, {"b": [2]}]') == [{"a": 1}, {"b": [2]}]

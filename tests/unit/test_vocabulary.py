@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import get_args
 
-from sextant_contracts import TOPICS
+from sextant_contracts import TOPICS, tool_names
 from sextant_contracts.catalogue import dlq_topic_name
 from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
 from sextant_contracts.tools import LIST_TOOLS
@@ -54,6 +54,10 @@ def topic_names_in(path: Path) -> list[tuple[int, str]]:
 
 def reserved_tool_names_in(path: Path) -> list[tuple[int, str]]:
     return [(line, value) for line, value in _strings(path) if value == LIST_TOOLS]
+
+
+def tool_names_in(path: Path) -> list[tuple[int, str]]:
+    return [(line, value) for line, value in _strings(path) if value in tool_names.ALL]
 
 
 def sql_statuses_in(path: Path) -> list[tuple[int, str]]:
@@ -98,6 +102,20 @@ def test_the_reserved_tool_name_is_not_spelled_outside_the_contracts() -> None:
     assert _everywhere(reserved_tool_names_in) == {}
 
 
+def test_no_tool_name_is_spelled_outside_the_contracts() -> None:
+    """Import it from ``sextant_contracts.tool_names`` instead (the planner, the answer
+    composer and the tools service must agree on every name)."""
+    assert _everywhere(tool_names_in) == {}
+
+
+def test_every_served_tool_has_its_contract_name() -> None:
+    from sextant_tools.infrastructure.tools.catalogue import default_catalogue
+    from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool
+
+    served = {tool["name"] for tool in default_catalogue().describe()} | {SafeWebFetchTool.name}
+    assert served == tool_names.ALL
+
+
 def test_no_status_is_spelled_in_sql_outside_the_contracts() -> None:
     """Build the SQL from ``sextant_contracts.status`` (``sql_list``, the enum)."""
     assert _everywhere(sql_statuses_in) == {}
@@ -119,10 +137,12 @@ def test_the_checks_catch_a_second_spelling(tmp_path: Path) -> None:
         "from typing import Literal\n"
         "TOPIC = 'tools.requested.v1'\n"
         "RESERVED = 'list_tools'\n"
+        "PLAN = {'tool_name': 'correlation_matrix'}\n"
         "SQL = \"SELECT 1 WHERE status IN ('completed', 'failed')\"\n"
         "Status = Literal['accepted', 'running', 'completed', 'failed', 'cancelled']\n"
     )
     assert topic_names_in(sample) == [(2, "tools.requested.v1")]
     assert reserved_tool_names_in(sample) == [(3, "list_tools")]
-    assert [line for line, _ in sql_statuses_in(sample)] == [4]
-    assert [line for line, _ in status_literals_in(sample)] == [5]
+    assert tool_names_in(sample) == [(4, "correlation_matrix")]
+    assert [line for line, _ in sql_statuses_in(sample)] == [5]
+    assert [line for line, _ in status_literals_in(sample)] == [6]

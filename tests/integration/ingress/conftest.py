@@ -18,7 +18,6 @@ from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import start_ingress
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, running_fake_openai
 from tests.integration.orchestrator.service import (
-    TENANT,
     llm_env,
     plan_then_answer,
     start_orchestrator,
@@ -31,6 +30,10 @@ class Stack:
     base_url: str
     api_key: str
     fake: FakeOpenAI
+    tenant: str
+    """A tenant of this stack alone: what its clients list and follow is only what its
+    tests made (schemathesis, following the links of a listing, once followed another
+    test's analysis that no orchestrator would ever end, and waited on it for ever)."""
 
     @property
     def headers(self) -> dict[str, str]:
@@ -56,8 +59,9 @@ async def stack(
         )
         ingress, base_url = await start_ingress(infra, name="e2e-ingress")
         try:
-            key = await PostgresApiKeys(engine).create(tenant_id=TENANT, name="e2e")
-            yield Stack(base_url, key, fake)
+            tenant = f"e2e-{uuid.uuid4().hex[:8]}"
+            key = await PostgresApiKeys(engine).create(tenant_id=tenant, name="e2e")
+            yield Stack(base_url, key, fake, tenant)
             assert await asyncio.to_thread(ingress.stop) == 0
             assert await asyncio.to_thread(orchestrator.stop) == 0
         finally:

@@ -26,7 +26,6 @@ from tests.integration.orchestrator.service import (
     ANSWER_UNGROUNDED,
     DOCUMENTS,
     SALES_CSV,
-    TENANT,
     events_for,
     plan_then_answer,
     publish_request,
@@ -95,7 +94,7 @@ async def test_rest_submission_streams_progress_and_completes(
 async def test_an_analysis_published_to_kafka_is_followed_over_sse(
     stack: Stack, infra: Infrastructure
 ) -> None:
-    envelope = request_envelope()
+    envelope = request_envelope(tenant_id=stack.tenant)
     analysis_id = str(envelope.payload.analysis_id)
     await publish_request(infra.kafka, envelope)
 
@@ -160,7 +159,7 @@ async def test_the_cli_uploads_submits_follows_publishes_and_tails(
 
     published = json.loads(
         await sextant(
-            stack, infra, "publish", "Any outliers?", "--csv", str(csv), "--tenant", TENANT
+            stack, infra, "publish", "Any outliers?", "--csv", str(csv), "--tenant", stack.tenant
         )
     )
     tailed = await sextant(

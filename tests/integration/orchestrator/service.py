@@ -155,6 +155,7 @@ def request_envelope(
     *,
     question: str = "Which region sells the most, and are sales and units related?",
     dataset_id: uuid.UUID | None = None,
+    tenant_id: str = TENANT,
 ) -> Envelope[AnalysisRequested]:
     """A request over the sales CSV inline, or over a stored dataset."""
     data: dict[str, Any] = (
@@ -171,7 +172,7 @@ def request_envelope(
             "options": {"max_tool_calls": 4, "top_k_passages": 2},
         }
     )
-    return Envelope.wrap(request, tenant_id=TENANT, correlation_id=f"test-{request.analysis_id}")
+    return Envelope.wrap(request, tenant_id=tenant_id, correlation_id=f"test-{request.analysis_id}")
 
 
 async def publish_request(settings: KafkaSettings, envelope: Envelope[Any]) -> None:

@@ -190,25 +190,53 @@ def _readable_request(raw: bytes) -> tuple[UUID, dict[str, Any]] | None:
     return request_id, body
 
 
-def request_reply_consumer(
-    server: RequestReplyServer[Any, Any],
+class RequestServerSettings(Protocol):
+    """What :func:`serve_requests` reads of a service's settings (tools, embeddings)."""
+
+    @property
+    def KAFKA(self) -> KafkaSettings: ...  # noqa: N802 - the settings' field names
+
+    @property
+    def SERVICE_NAME(self) -> str: ...  # noqa: N802
+
+    @property
+    def CONSUMER_GROUP(self) -> str: ...  # noqa: N802
+
+    @property
+    def STALE_REQUEST_S(self) -> float: ...  # noqa: N802
+
+    @property
+    def REPLY_TOPICS_ALLOWED(self) -> str: ...  # noqa: N802
+
+    @property
+    def MAX_IN_FLIGHT_REQUESTS(self) -> int: ...  # noqa: N802
+
+
+def serve_requests(
+    served: ServedTopic[Any, Any],
     broker: KafkaBroker,
-    settings: KafkaSettings,
+    settings: RequestServerSettings,
     *,
-    group_id: str,
-    client_id: str,
-    max_in_flight: int,
+    max_reply_bytes: int,
     commit_interval_s: float,
 ) -> LongRunningConsumer:
-    """Serve the server's request topic, up to ``max_in_flight`` requests at once;
-    records that are not requests go to ``<topic>.dlq`` with the reason."""
+    """The consumer that serves ``served``'s request topic, up to
+    ``MAX_IN_FLIGHT_REQUESTS`` requests at once; records that are not requests go to
+    ``<topic>.dlq`` with the reason."""
+    server = RequestReplyServer(
+        broker,
+        served,
+        stale_after_s=settings.STALE_REQUEST_S,
+        max_reply_bytes=max_reply_bytes,
+        reply_topics_allowed=settings.REPLY_TOPICS_ALLOWED,
+    )
     return dead_lettering_consumer(
         broker,
-        settings,
+        settings.KAFKA,
         [server.request_topic],
-        group_id=group_id,
-        client_id=client_id,
+        group_id=settings.CONSUMER_GROUP,
+        client_id=settings.SERVICE_NAME,
         handler=server.handle,
-        max_in_flight=max_in_flight,
+        max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,
         commit_interval_s=commit_interval_s,
     )

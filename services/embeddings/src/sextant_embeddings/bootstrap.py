@@ -21,10 +21,7 @@ from sextant_embeddings.settings import EmbeddingsSettings
 from sextant_kafka import create_broker
 from sextant_kafka.long_running_consumer import LongRunningConsumer
 from sextant_kafka.message_size import MAX_MESSAGE_BYTES
-from sextant_kafka.request_reply_server import (
-    RequestReplyServer,
-    request_reply_consumer,
-)
+from sextant_kafka.request_reply_server import serve_requests
 from sextant_platform.telemetry import configure_tracing
 
 logger = logging.getLogger(__name__)
@@ -90,20 +87,11 @@ async def bootstrap(
         client_id=settings.SERVICE_NAME,
         tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
     )
-    server = RequestReplyServer(
-        broker,
+    consumer = serve_requests(
         served_embeddings(serve),
-        stale_after_s=settings.STALE_REQUEST_S,
-        max_reply_bytes=MAX_MESSAGE_BYTES,
-        reply_topics_allowed=settings.REPLY_TOPICS_ALLOWED,
-    )
-    consumer = request_reply_consumer(
-        server,
         broker,
-        settings.KAFKA,
-        group_id=settings.CONSUMER_GROUP,
-        client_id=settings.SERVICE_NAME,
-        max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,
+        settings,
+        max_reply_bytes=MAX_MESSAGE_BYTES,
         commit_interval_s=COMMIT_INTERVAL_S,
     )
 

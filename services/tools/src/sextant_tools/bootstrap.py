@@ -8,10 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_kafka import create_broker
 from sextant_kafka.long_running_consumer import LongRunningConsumer
-from sextant_kafka.request_reply_server import (
-    RequestReplyServer,
-    request_reply_consumer,
-)
+from sextant_kafka.request_reply_server import serve_requests
 from sextant_platform.telemetry import configure_tracing
 from sextant_storage.database import create_engine
 from sextant_tools.application.invoke_tool import InvokeTool
@@ -85,20 +82,11 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         client_id=settings.SERVICE_NAME,
         tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
     )
-    server = RequestReplyServer(
-        broker,
+    consumer = serve_requests(
         served_tools(invoke),
-        stale_after_s=settings.STALE_REQUEST_S,
-        max_reply_bytes=settings.MAX_REPLY_BYTES,
-        reply_topics_allowed=settings.REPLY_TOPICS_ALLOWED,
-    )
-    consumer = request_reply_consumer(
-        server,
         broker,
-        settings.KAFKA,
-        group_id=settings.CONSUMER_GROUP,
-        client_id=settings.SERVICE_NAME,
-        max_in_flight=settings.MAX_IN_FLIGHT_REQUESTS,
+        settings,
+        max_reply_bytes=settings.MAX_REPLY_BYTES,
         commit_interval_s=COMMIT_INTERVAL_S,
     )
     return ToolsService(broker=broker, consumer=consumer, engine=engine, runner=runner, store=store)

@@ -2,10 +2,11 @@
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
+
+from sextant_contracts.datasets import UnreadableRecords, json_records
 
 DatasetMediaType = Literal["text/csv", "application/json"]
 DATASET_MEDIA_TYPES: tuple[DatasetMediaType, ...] = ("text/csv", "application/json")
@@ -66,13 +67,7 @@ def _measure_csv(decoded: str) -> tuple[int, int]:
 
 def _measure_json(decoded: str) -> tuple[int, int]:
     try:
-        records = json.loads(decoded)
-    except json.JSONDecodeError as error:
-        raise DatasetUnreadable(f"the dataset is not valid JSON: {error}") from error
-    except RecursionError as error:
-        raise DatasetUnreadable("the JSON is nested too deeply to be a dataset") from error
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise DatasetUnreadable("a JSON dataset is a list of records (objects)")
-    if not records:
-        raise DatasetUnreadable("the JSON dataset has no records")
+        records = json_records(decoded)
+    except UnreadableRecords as error:
+        raise DatasetUnreadable(str(error)) from error
     return len(records), len({key for record in records for key in record})

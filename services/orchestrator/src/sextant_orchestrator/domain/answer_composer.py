@@ -10,6 +10,7 @@ supply the figures.
 import difflib
 from typing import Any
 
+from sextant_contracts import tool_names
 from sextant_orchestrator.domain.findings import findings_of, format_value
 from sextant_orchestrator.domain.question_planner import Intent
 from sextant_orchestrator.domain.question_reading import QuestionReading
@@ -68,9 +69,9 @@ def _answer(intent: Intent, outcomes: list[ToolOutcome]) -> str:
     result: dict[str, Any] = first["result"] or {}
     cite = f"[{first['call_id']}]"
     where = describe_filters(intent.filters)
-    if first["tool_name"] == "query":
+    if first["tool_name"] == tool_names.QUERY:
         return _from_query(intent, result, cite, where)
-    if first["tool_name"] == "correlation_matrix":
+    if first["tool_name"] == tool_names.CORRELATION_MATRIX:
         matrix = result.get("matrix") or {}
         value = (matrix.get(intent.measure) or {}).get(intent.group)
         return (
@@ -78,7 +79,7 @@ def _answer(intent: Intent, outcomes: list[ToolOutcome]) -> str:
             f"{intent.group}{where} is {format_value(value)} {cite} ({_strength(value)}), over "
             f"{format_value(result.get('rows'))} rows."
         )
-    if first["tool_name"] == "outlier_detection":
+    if first["tool_name"] == tool_names.OUTLIER_DETECTION:
         bounds = result.get("bounds") or {}
         extra = ""
         if "lower" in bounds:
@@ -91,7 +92,7 @@ def _answer(intent: Intent, outcomes: list[ToolOutcome]) -> str:
             f"by the {result.get('method')} rule{extra} {cite}, out of "
             f"{format_value(result.get('rows_considered'))} values."
         )
-    if first["tool_name"] == "descriptive_statistics":
+    if first["tool_name"] == tool_names.DESCRIPTIVE_STATISTICS:
         stats = (result.get("statistics") or {}).get(intent.measure) or {}
         return (
             f"{intent.measure}{where}: mean {format_value(stats.get('mean'))}, median "

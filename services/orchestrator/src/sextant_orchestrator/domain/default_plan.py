@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from sextant_contracts import tool_names
 from sextant_orchestrator.domain.state import PlannedCall
 
 MAX_OUTLIER_COLUMNS = 3
@@ -22,13 +23,17 @@ def default_plan(profile: dict[str, Any], *, max_calls: int) -> list[PlannedCall
     calls: list[PlannedCall] = []
     if len(numeric) >= 2:
         calls.append(
-            {"call_id": "", "tool_name": "correlation_matrix", "arguments": {"method": "pearson"}}
+            {
+                "call_id": "",
+                "tool_name": tool_names.CORRELATION_MATRIX,
+                "arguments": {"method": "pearson"},
+            }
         )
     for column in numeric[:MAX_OUTLIER_COLUMNS]:
         calls.append(
             {
                 "call_id": "",
-                "tool_name": "outlier_detection",
+                "tool_name": tool_names.OUTLIER_DETECTION,
                 "arguments": {"column": column, "method": "iqr"},
             }
         )

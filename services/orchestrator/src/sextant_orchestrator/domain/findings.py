@@ -7,6 +7,7 @@ tool call that computed it (``T1``) and where each value sits in that result
 
 from typing import Any, TypedDict
 
+from sextant_contracts import tool_names
 from sextant_orchestrator.domain.state import ToolOutcome
 
 MAX_FINDINGS_PER_RESULT = 10
@@ -45,19 +46,19 @@ def findings_of(outcome: ToolOutcome) -> list[Finding]:
     if outcome["error"] is not None or not isinstance(result, dict):
         return []
     name = outcome["tool_name"]
-    if name == "query":
+    if name == tool_names.QUERY:
         return _query_findings(outcome, result)
-    if name == "correlation_matrix":
+    if name == tool_names.CORRELATION_MATRIX:
         return _correlation_findings(outcome, result)
-    if name == "outlier_detection":
+    if name == tool_names.OUTLIER_DETECTION:
         return _outlier_findings(outcome, result)
-    if name == "top_categories":
+    if name == tool_names.TOP_CATEGORIES:
         return _category_findings(outcome, result)
-    if name in ("descriptive_statistics", "profile_dataset"):
+    if name in (tool_names.DESCRIPTIVE_STATISTICS, tool_names.PROFILE_DATASET):
         return _statistics_findings(outcome, result)
-    if name == "group_by_aggregate":
+    if name == tool_names.GROUP_BY_AGGREGATE:
         return _group_findings(outcome, result)
-    if name == "time_series_trend":
+    if name == tool_names.TIME_SERIES_TREND:
         return _trend_findings(outcome, result)
     return []
 

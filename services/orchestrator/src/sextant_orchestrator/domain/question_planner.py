@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sextant_contracts import tool_names
 from sextant_orchestrator.domain.default_plan import default_plan
 from sextant_orchestrator.domain.question_reading import (
     Meanings,
@@ -317,7 +318,7 @@ def _calls(intent: Intent, reading: QuestionReading) -> list[dict[str, Any]]:
         return [
             _query(aggregates=[{"fn": "nunique", "column": intent.measure}], **with_filters),
             {
-                "tool_name": "top_categories",
+                "tool_name": tool_names.TOP_CATEGORIES,
                 "arguments": {"column": intent.measure, **with_filters},
             },
         ]
@@ -349,14 +350,14 @@ def _calls(intent: Intent, reading: QuestionReading) -> list[dict[str, Any]]:
     if intent.kind == "correlation" and intent.measure and intent.group:
         return [
             {
-                "tool_name": "correlation_matrix",
+                "tool_name": tool_names.CORRELATION_MATRIX,
                 "arguments": {"columns": [intent.measure, intent.group], **with_filters},
             }
         ]
     if intent.kind == "outliers" and intent.measure:
         return [
             {
-                "tool_name": "outlier_detection",
+                "tool_name": tool_names.OUTLIER_DETECTION,
                 "arguments": {"column": intent.measure, "method": "iqr", **with_filters},
             }
         ]
@@ -371,7 +372,7 @@ def _calls(intent: Intent, reading: QuestionReading) -> list[dict[str, Any]]:
     if intent.kind == "overview" and intent.measure:
         return [
             {
-                "tool_name": "descriptive_statistics",
+                "tool_name": tool_names.DESCRIPTIVE_STATISTICS,
                 "arguments": {"columns": [intent.measure], **with_filters},
             }
         ]
@@ -379,4 +380,4 @@ def _calls(intent: Intent, reading: QuestionReading) -> list[dict[str, Any]]:
 
 
 def _query(**arguments: Any) -> dict[str, Any]:
-    return {"tool_name": "query", "arguments": arguments}
+    return {"tool_name": tool_names.QUERY, "arguments": arguments}

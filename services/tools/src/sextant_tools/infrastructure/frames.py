@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from sextant_contracts.datasets import UnreadableRecords, json_records
 from sextant_tools.domain.datasets import DatasetLimits, MediaType
 from sextant_tools.domain.errors import DatasetTooLarge, DatasetUnreadable
 
@@ -109,12 +110,10 @@ def _parse_csv(content: Content) -> pd.DataFrame:
 
 def _parse_json_records(text: str) -> pd.DataFrame:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise DatasetUnreadable(f"JSON could not be parsed: {error}") from None
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise DatasetUnreadable("JSON datasets must be a list of records (objects)")
-    return _nested_values_as_json(pd.DataFrame.from_records(data))
+        records = json_records(text)
+    except UnreadableRecords as error:
+        raise DatasetUnreadable(str(error)) from None
+    return _nested_values_as_json(pd.DataFrame.from_records(records))
 
 
 def _nested_values_as_json(frame: pd.DataFrame) -> pd.DataFrame:

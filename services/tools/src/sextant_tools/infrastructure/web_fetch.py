@@ -23,6 +23,7 @@ import httpcore
 import httpx
 from pydantic import Field, HttpUrl, JsonValue
 
+from sextant_contracts import tool_names
 from sextant_tools.domain.errors import InvalidToolArguments, ToolError
 from sextant_tools.domain.web import AddressNotAllowed, check_destination
 from sextant_tools.infrastructure.tools.base import ToolArguments
@@ -97,7 +98,7 @@ class WebFetchArguments(ToolArguments):
 class SafeWebFetchTool:
     """Fetches one public web page (text, JSON or CSV) for the agent's lookups."""
 
-    name = "web_fetch"
+    name = tool_names.WEB_FETCH
     description = (
         "Fetch a public http(s) URL and return its text (text, JSON or CSV only, size-capped). "
         "Private, loopback and link-local addresses are refused."

@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from sextant_contracts import WorkflowStep
+from sextant_contracts import WorkflowStep, tool_names
 from sextant_orchestrator.domain.answer_composer import compose_answer, compose_unresolved
 from sextant_orchestrator.domain.errors import DependencyUnavailable, StepFailed
 from sextant_orchestrator.domain.findings import findings_of
@@ -114,7 +114,7 @@ class WorkflowNodes:
         started = time.perf_counter()
         outcome = await self.tools.invoke(
             call_id=PROFILE_CALL_ID,
-            tool_name="profile_dataset",
+            tool_name=tool_names.PROFILE_DATASET,
             dataset_id=state["dataset_id"],
             arguments={},
             tenant_id=state["tenant_id"],

@@ -5,6 +5,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, JsonValue
 
+from sextant_contracts import tool_names
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import (
     FilteredArguments,
@@ -27,7 +28,7 @@ class GroupByArguments(FilteredArguments):
 class GroupByAggregateTool(Tool[GroupByArguments]):
     """One aggregate of a numeric column per group (null group keys kept as a group)."""
 
-    name = "group_by_aggregate"
+    name = tool_names.GROUP_BY_AGGREGATE
     description = (
         "Group rows by one or more columns and aggregate a numeric column "
         "(mean, sum, count, min, max, median or sample std). At most 1000 groups are returned."
@@ -64,7 +65,7 @@ class ValueCountsArguments(FilteredArguments):
 class TopCategoriesTool(Tool[ValueCountsArguments]):
     """The most frequent values of a column, with counts and shares."""
 
-    name = "top_categories"
+    name = tool_names.TOP_CATEGORIES
     description = "Most frequent values of a column with their counts and share of rows."
     arguments = ValueCountsArguments
 

@@ -5,6 +5,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, JsonValue
 
+from sextant_contracts import tool_names
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_series
 
@@ -22,7 +23,7 @@ class OutlierArguments(FilteredArguments):
 class OutlierDetectionTool(Tool[OutlierArguments]):
     """Rows whose value lies outside Q1-k·IQR..Q3+k·IQR, or whose |z| exceeds a limit."""
 
-    name = "outlier_detection"
+    name = tool_names.OUTLIER_DETECTION
     description = (
         "Find outliers in a numeric column by the IQR rule (outside Q1-k*IQR..Q3+k*IQR, k=1.5) "
         "or by z-score (|x-mean|/std > 3, sample std). Nulls are ignored."

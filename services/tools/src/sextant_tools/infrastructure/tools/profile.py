@@ -10,6 +10,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, JsonValue
 
+from sextant_contracts import tool_names
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_columns
 from sextant_tools.infrastructure.tools.columns import as_dates
@@ -34,7 +35,7 @@ class DatasetProfileTool(Tool[ProfileArguments]):
     """Every column's kind, nulls and distinct count, its values when few, and the
     numeric columns' descriptive statistics."""
 
-    name = "profile_dataset"
+    name = tool_names.PROFILE_DATASET
     description = (
         "Describe every column: kind (numeric, boolean, datetime, categorical, text), nulls, "
         "distinct values, the values themselves when there are few, date ranges, and "

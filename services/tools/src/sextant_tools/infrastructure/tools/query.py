@@ -12,6 +12,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, JsonValue, model_validator
 
+from sextant_contracts import tool_names
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.arguments import ToolArguments
@@ -85,7 +86,7 @@ class QueryArguments(FilteredArguments):
 class QueryTool(Tool[QueryArguments]):
     """Filters, groups, aggregates and ranks in one call; each output row is a group."""
 
-    name = "query"
+    name = tool_names.QUERY
     description = (
         "Filter rows (==, !=, <, <=, >, >=, in, not_in, between, is_null, not_null, contains), "
         "group by columns or time buckets of a date column (year, quarter, month, week, "

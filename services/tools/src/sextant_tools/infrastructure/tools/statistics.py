@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, JsonValue
 
+from sextant_contracts import tool_names
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_columns
@@ -21,7 +22,7 @@ class StatisticsArguments(FilteredArguments):
 class DescriptiveStatisticsTool(Tool[StatisticsArguments]):
     """Count, nulls, mean, sample std (ddof=1), min, quartiles, max per numeric column."""
 
-    name = "descriptive_statistics"
+    name = tool_names.DESCRIPTIVE_STATISTICS
     description = (
         "Per numeric column: count of non-null values, null count, mean, standard deviation "
         "(sample, ddof=1), min, 25th/50th/75th percentiles and max."
@@ -68,7 +69,7 @@ class CorrelationArguments(FilteredArguments):
 class CorrelationMatrixTool(Tool[CorrelationArguments]):
     """Pairwise correlation (Pearson or Spearman), nulls dropped pairwise."""
 
-    name = "correlation_matrix"
+    name = tool_names.CORRELATION_MATRIX
     description = "Pairwise Pearson or Spearman correlation between numeric columns."
     arguments = CorrelationArguments
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from pydantic import JsonValue
 
+from sextant_contracts import tool_names
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import (
@@ -28,7 +29,7 @@ class TrendArguments(FilteredArguments):
 class TimeSeriesTrendTool(Tool[TrendArguments]):
     """Aggregate per period, least-squares slope per period, and first-to-last growth rate."""
 
-    name = "time_series_trend"
+    name = tool_names.TIME_SERIES_TREND
     description = (
         "Resample a value column by day/week/month/quarter/year (sum or mean), then report the "
         "least-squares slope per period and the growth rate from the first to the last period."
