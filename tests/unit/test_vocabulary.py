@@ -15,6 +15,7 @@ from typing import get_args
 from sextant_contracts import TOPICS, tool_names
 from sextant_contracts.catalogue import dlq_topic_name
 from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
+from sextant_contracts.tool_arguments import ARGUMENTS
 from sextant_contracts.tools import LIST_TOOLS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -112,8 +113,24 @@ def test_every_served_tool_has_its_contract_name() -> None:
     from sextant_tools.infrastructure.tools.catalogue import default_catalogue
     from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool
 
-    served = {tool["name"] for tool in default_catalogue().describe()} | {SafeWebFetchTool.name}
+    catalogue = default_catalogue()
+    served = {tool["name"] for tool in catalogue.describe()} | {SafeWebFetchTool.name}
     assert served == tool_names.ALL
+
+
+def test_every_served_tool_takes_its_contract_argument_model() -> None:
+    """The tools validate with the models callers build from (``ARGUMENTS``), and what
+    ``list_tools`` publishes is those models' JSON Schema."""
+    from sextant_tools.infrastructure.tools.catalogue import default_catalogue
+    from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool
+
+    catalogue = default_catalogue()
+    for described in catalogue.describe():
+        name = described["name"]
+        assert catalogue.get(name).arguments is ARGUMENTS[name], name
+        assert described["parameters"] == catalogue.get(name).json_schema()
+    assert SafeWebFetchTool.arguments is ARGUMENTS[tool_names.WEB_FETCH]
+    assert set(ARGUMENTS) == tool_names.ALL
 
 
 def test_no_status_is_spelled_in_sql_outside_the_contracts() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from sextant_contracts.tool_arguments import ARGUMENTS
 from sextant_orchestrator.domain.answer_composer import compose_answer, compose_unresolved
 from sextant_orchestrator.domain.findings import findings_of
 from sextant_orchestrator.domain.grounding import ungrounded_names, ungrounded_numbers
@@ -32,6 +33,7 @@ def answer(frame: pd.DataFrame, question: str) -> tuple[OfflinePlan, list[ToolOu
     plan = plan_question(question, profile)
     outcomes: list[ToolOutcome] = []
     for number, call in enumerate(plan.calls, start=1):
+        ARGUMENTS[call["tool_name"]].model_validate(call["arguments"])  # the contract's model
         result: dict[str, Any] | None = CATALOGUE.get(call["tool_name"]).run(
             frame, call["arguments"]
         )

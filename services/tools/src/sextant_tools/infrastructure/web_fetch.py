@@ -21,12 +21,12 @@ from typing import Any
 
 import httpcore
 import httpx
-from pydantic import Field, HttpUrl, JsonValue
+from pydantic import JsonValue
 
 from sextant_contracts import tool_names
+from sextant_contracts.tool_arguments import WebFetchArguments
 from sextant_tools.domain.errors import InvalidToolArguments, ToolError
 from sextant_tools.domain.web import AddressNotAllowed, check_destination
-from sextant_tools.infrastructure.tools.base import ToolArguments
 
 ALLOWED_CONTENT_TYPES = ("text/", "application/json", "application/csv", "application/xml")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -89,10 +89,6 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
-
-
-class WebFetchArguments(ToolArguments):
-    url: HttpUrl = Field(description="An http(s) URL on the public internet.")
 
 
 class SafeWebFetchTool:

@@ -1,9 +1,5 @@
-"""The base of every tool's arguments."""
+"""The base of every tool's arguments (defined in the contracts, shared with callers)."""
 
-from pydantic import BaseModel, ConfigDict
+from sextant_contracts.tool_arguments import ToolArguments
 
-
-class ToolArguments(BaseModel):
-    """Strict about unknown keys, so a model's typo is an error it can correct."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = ["ToolArguments"]

@@ -11,28 +11,18 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import pandas as pd
-from pydantic import Field, JsonValue, ValidationError
+from pydantic import JsonValue, ValidationError
 
 from sextant_contracts.errors import describe_validation_error
+from sextant_contracts.tool_arguments import FilteredArguments, RowFilter, ToolArguments
 from sextant_tools.domain.errors import InvalidToolArguments, ToolError, ToolFailed
-from sextant_tools.infrastructure.tools.arguments import ToolArguments
 from sextant_tools.infrastructure.tools.columns import require_columns
-from sextant_tools.infrastructure.tools.filters import RowFilter, apply_filters
+from sextant_tools.infrastructure.tools.filters import apply_filters
 
 __all__ = ["FilteredArguments", "Tool", "ToolArguments", "require_columns"]
 
 ArgsT = TypeVar("ArgsT", bound=ToolArguments)
 _log = logging.getLogger(__name__)
-
-
-class FilteredArguments(ToolArguments):
-    """Arguments of a tool that works on the rows meeting ``filters`` (every data tool)."""
-
-    filters: list[RowFilter] = Field(
-        default_factory=list,
-        max_length=20,
-        description="Only rows meeting every condition are used.",
-    )
 
 
 class Tool(ABC, Generic[ArgsT]):

@@ -6,32 +6,15 @@ model can correct itself in its next round instead of reporting on zero rows.
 """
 
 import difflib
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
-from pydantic import Field, JsonValue
 
+from sextant_contracts.tool_arguments import RowFilter
 from sextant_tools.domain.errors import InvalidToolArguments, ValueNotFound
-from sextant_tools.infrastructure.tools.arguments import ToolArguments
 from sextant_tools.infrastructure.tools.columns import as_dates, require_columns
 
-FilterOperator = Literal[
-    "==", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null", "not_null", "contains"
-]
-
 MAX_SUGGESTIONS = 8
-
-
-class RowFilter(ToolArguments):
-    """One condition on one column; rows must meet every filter of a call."""
-
-    column: str
-    op: FilterOperator = "=="
-    value: JsonValue = Field(
-        default=None,
-        description="A scalar; a list for in/not_in; [low, high] (inclusive) for between; "
-        "nothing for is_null/not_null.",
-    )
 
 
 def apply_filters(frame: pd.DataFrame, filters: list[RowFilter]) -> pd.DataFrame:

@@ -1,28 +1,18 @@
 """Group-by aggregates and top categories."""
 
-from typing import Literal
-
 import pandas as pd
-from pydantic import Field, JsonValue
+from pydantic import JsonValue
 
 from sextant_contracts import tool_names
+from sextant_contracts.tool_arguments import GroupByArguments, ValueCountsArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import (
-    FilteredArguments,
     Tool,
     numeric_series,
     require_columns,
 )
 
 MAX_GROUPS = 1000
-
-Aggregation = Literal["mean", "sum", "count", "min", "max", "median", "std"]
-
-
-class GroupByArguments(FilteredArguments):
-    by: list[str] = Field(min_length=1, max_length=5, description="Columns to group by.")
-    metric: str = Field(description="Numeric column to aggregate.")
-    aggregation: Aggregation = "mean"
 
 
 class GroupByAggregateTool(Tool[GroupByArguments]):
@@ -54,12 +44,6 @@ class GroupByAggregateTool(Tool[GroupByArguments]):
             "columns_used": [*args.by, args.metric],
             "rows": len(frame),
         }
-
-
-class ValueCountsArguments(FilteredArguments):
-    column: str
-    top: int = Field(default=10, ge=1, le=100)
-    include_nulls: bool = False
 
 
 class TopCategoriesTool(Tool[ValueCountsArguments]):

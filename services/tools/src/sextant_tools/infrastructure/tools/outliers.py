@@ -1,23 +1,14 @@
 """Outlier detection by interquartile range or z-score."""
 
-from typing import Literal
-
 import pandas as pd
-from pydantic import Field, JsonValue
+from pydantic import JsonValue
 
 from sextant_contracts import tool_names
+from sextant_contracts.tool_arguments import OutlierArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
-from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_series
+from sextant_tools.infrastructure.tools.base import Tool, numeric_series
 
 MAX_REPORTED = 100
-
-
-class OutlierArguments(FilteredArguments):
-    column: str
-    method: Literal["iqr", "zscore"] = "iqr"
-    threshold: float | None = Field(
-        default=None, gt=0, description="IQR multiplier (default 1.5) or |z| limit (default 3)."
-    )
 
 
 class OutlierDetectionTool(Tool[OutlierArguments]):

@@ -8,11 +8,12 @@ kind and, for columns of few distinct values, the values themselves.
 from typing import Literal
 
 import pandas as pd
-from pydantic import Field, JsonValue
+from pydantic import JsonValue
 
 from sextant_contracts import tool_names
+from sextant_contracts.tool_arguments import ProfileArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
-from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_columns
+from sextant_tools.infrastructure.tools.base import Tool, numeric_columns
 from sextant_tools.infrastructure.tools.columns import as_dates
 from sextant_tools.infrastructure.tools.parallel import map_columns
 from sextant_tools.infrastructure.tools.statistics import describe_columns
@@ -20,15 +21,6 @@ from sextant_tools.infrastructure.tools.statistics import describe_columns
 ColumnKind = Literal["numeric", "boolean", "datetime", "categorical", "text"]
 
 DATE_SAMPLE = 200
-
-
-class ProfileArguments(FilteredArguments):
-    max_values: int = Field(
-        default=60,
-        ge=0,
-        le=500,
-        description="List the values of columns with at most this many distinct values.",
-    )
 
 
 class DatasetProfileTool(Tool[ProfileArguments]):

@@ -7,80 +7,19 @@ data, checked against the frame; nothing a model writes is ever executed.
 """
 
 from collections.abc import Callable
-from typing import Literal
 
 import pandas as pd
-from pydantic import Field, JsonValue, model_validator
+from pydantic import JsonValue
 
 from sextant_contracts import tool_names
+from sextant_contracts.tool_arguments import Aggregate, GroupKey, QueryArguments
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
-from sextant_tools.infrastructure.tools.arguments import ToolArguments
-from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_columns
+from sextant_tools.infrastructure.tools.base import Tool, numeric_columns
 from sextant_tools.infrastructure.tools.columns import as_dates, require_columns
-
-AggregateFunction = Literal[
-    "count", "sum", "mean", "median", "min", "max", "std", "nunique", "nulls", "first", "last"
-]
-TimeBucket = Literal["year", "quarter", "month", "week", "weekday", "day", "hour"]
 
 NUMERIC_ONLY: frozenset[str] = frozenset({"sum", "mean", "median", "std"})
 SUMMABLE: frozenset[str] = frozenset({"sum", "count"})
-MAX_ROWS = 1000
-
-
-class GroupKey(ToolArguments):
-    """A column to group by, optionally bucketed in time (``bucket`` on a date column)."""
-
-    column: str
-    bucket: TimeBucket | None = None
-
-    @property
-    def name(self) -> str:
-        return f"{self.column}_{self.bucket}" if self.bucket else self.column
-
-
-class Aggregate(ToolArguments):
-    """One aggregate per group; ``column`` may be omitted for ``count`` (rows)."""
-
-    fn: AggregateFunction
-    column: str | None = None
-
-    @model_validator(mode="after")
-    def _column_unless_counting_rows(self) -> "Aggregate":
-        if self.column is None and self.fn != "count":
-            raise ValueError(f"{self.fn} needs a column")
-        return self
-
-    @property
-    def name(self) -> str:
-        return f"{self.fn}_{self.column}" if self.column else "count"
-
-
-class QueryArguments(FilteredArguments):
-    group_by: list[GroupKey | str] = Field(
-        default_factory=list,
-        max_length=4,
-        description='Columns to group by: "region", or {"column": "date", "bucket": "month"}.',
-    )
-    aggregates: list[Aggregate] = Field(
-        default_factory=lambda: [Aggregate(fn="count")],
-        min_length=1,
-        max_length=10,
-        description='e.g. [{"fn": "sum", "column": "sales"}, {"fn": "count"}].',
-    )
-    sort_by: str | None = Field(
-        default=None,
-        description="An output column (e.g. sum_sales); the first aggregate by default.",
-    )
-    descending: bool = True
-    limit: int = Field(default=20, ge=1, le=MAX_ROWS, description="Rows returned (top N).")
-    share_of_total: bool = Field(
-        default=False, description="Add each sum/count's share of the total over all groups."
-    )
-
-    def keys(self) -> list[GroupKey]:
-        return [k if isinstance(k, GroupKey) else GroupKey(column=k) for k in self.group_by]
 
 
 class QueryTool(Tool[QueryArguments]):

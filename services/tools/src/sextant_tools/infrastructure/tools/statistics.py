@@ -4,19 +4,14 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, JsonValue
+from pydantic import JsonValue
 
 from sextant_contracts import tool_names
+from sextant_contracts.tool_arguments import CorrelationArguments, StatisticsArguments
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
-from sextant_tools.infrastructure.tools.base import FilteredArguments, Tool, numeric_columns
+from sextant_tools.infrastructure.tools.base import Tool, numeric_columns
 from sextant_tools.infrastructure.tools.parallel import map_columns
-
-
-class StatisticsArguments(FilteredArguments):
-    columns: list[str] | None = Field(
-        default=None, description="Numeric columns to describe; all numeric columns if omitted."
-    )
 
 
 class DescriptiveStatisticsTool(Tool[StatisticsArguments]):
@@ -59,11 +54,6 @@ def _describe(series: pd.Series) -> JsonValue:
             "max": series.max(),
         }
     )
-
-
-class CorrelationArguments(FilteredArguments):
-    method: Literal["pearson", "spearman"] = "pearson"
-    columns: list[str] | None = Field(default=None, description="At least two numeric columns.")
 
 
 class CorrelationMatrixTool(Tool[CorrelationArguments]):

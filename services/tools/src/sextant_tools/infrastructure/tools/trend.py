@@ -1,29 +1,20 @@
 """Time-series trend: resample by period, fit a line, report growth."""
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 from pydantic import JsonValue
 
 from sextant_contracts import tool_names
+from sextant_contracts.tool_arguments import TrendArguments
 from sextant_tools.domain.errors import InvalidToolArguments
 from sextant_tools.infrastructure.json_safe import to_json_value
 from sextant_tools.infrastructure.tools.base import (
-    FilteredArguments,
     Tool,
     numeric_series,
     require_columns,
 )
 
 PERIOD_ALIASES = {"day": "D", "week": "W", "month": "MS", "quarter": "QS", "year": "YS"}
-
-
-class TrendArguments(FilteredArguments):
-    time_column: str
-    value_column: str
-    period: Literal["day", "week", "month", "quarter", "year"] = "month"
-    aggregation: Literal["mean", "sum"] = "sum"
 
 
 class TimeSeriesTrendTool(Tool[TrendArguments]):
