@@ -28,7 +28,8 @@ from faststream.middlewares import AckPolicy
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from opentelemetry.sdk.trace import TracerProvider
 
-from sextant_platform.settings import KafkaSettings
+from sextant_platform.settings import KafkaSettings, ServiceSettings
+from sextant_platform.telemetry import configure_tracing
 
 SAFE_ACK_POLICY = AckPolicy.NACK_ON_ERROR
 """Commit after success; never on error. Pinned by ``tests/unit/test_kafka_defaults.py``."""
@@ -112,4 +113,14 @@ def create_broker(
         # a small message's handling. Keep it for debugging.
         log_level=logging.DEBUG,
         middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
+    )
+
+
+def service_broker(settings: ServiceSettings) -> KafkaBroker:
+    """A service's broker: its Kafka settings, its name as the client id, and its spans
+    exported as its telemetry settings say."""
+    return create_broker(
+        settings.KAFKA,
+        client_id=settings.SERVICE_NAME,
+        tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
     )

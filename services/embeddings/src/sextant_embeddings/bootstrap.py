@@ -18,11 +18,10 @@ from sextant_embeddings.presentation.subscriber import (
     served_embeddings,
 )
 from sextant_embeddings.settings import EmbeddingsSettings
-from sextant_kafka import create_broker
+from sextant_kafka.broker import service_broker
 from sextant_kafka.long_running_consumer import LongRunningConsumer
 from sextant_kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_kafka.request_reply_server import serve_requests
-from sextant_platform.telemetry import configure_tracing
 
 logger = logging.getLogger(__name__)
 
@@ -82,11 +81,7 @@ async def bootstrap(
         max_chars_per_text=settings.MAX_CHARS_PER_TEXT,
     )
     serve = ServeEmbeddingRequest(batcher, limits)
-    broker = create_broker(
-        settings.KAFKA,
-        client_id=settings.SERVICE_NAME,
-        tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
-    )
+    broker = service_broker(settings)
     consumer = serve_requests(
         served_embeddings(serve),
         broker,

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from sextant_checkpoint_redis import PlainRedisSaver
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_kafka import create_broker
+from sextant_kafka.broker import service_broker
 from sextant_kafka.long_running_consumer import (
     LongRunningConsumer,
     dead_lettering_consumer,
@@ -50,7 +50,6 @@ from sextant_platform.health import (
     reading_check,
     redis_check,
 )
-from sextant_platform.telemetry import configure_tracing
 from sextant_storage.database import create_engine
 from sextant_storage.outbox import OutboxRelay
 from sextant_storage.redis_client import create_redis
@@ -110,11 +109,7 @@ async def bootstrap(
     if model is None:
         model = await asyncio.to_thread(build_chat_model, settings.LLM)
     owner = instance_id(settings)
-    broker = create_broker(
-        settings.KAFKA,
-        client_id=settings.SERVICE_NAME,
-        tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
-    )
+    broker = service_broker(settings)
     engine = create_engine(settings.POSTGRES)
     redis = create_redis(settings.REDIS)
     relay = OutboxRelay(engine, broker, poll_interval_s=settings.OUTBOX_POLL_S)

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_kafka import create_broker
+from sextant_kafka.broker import service_broker
 from sextant_kafka.long_running_consumer import LongRunningConsumer
 from sextant_kafka.request_reply_server import serve_requests
-from sextant_platform.telemetry import configure_tracing
 from sextant_storage.database import create_engine
 from sextant_tools.application.invoke_tool import InvokeTool
 from sextant_tools.domain.datasets import DatasetLimits
@@ -77,11 +76,7 @@ def bootstrap(settings: ToolsSettings) -> ToolsService:
         }
     )
     invoke = InvokeTool(store, runner, descriptions, web=web)
-    broker = create_broker(
-        settings.KAFKA,
-        client_id=settings.SERVICE_NAME,
-        tracer_provider=configure_tracing(settings.SERVICE_NAME, settings.TELEMETRY),
-    )
+    broker = service_broker(settings)
     consumer = serve_requests(
         served_tools(invoke),
         broker,
