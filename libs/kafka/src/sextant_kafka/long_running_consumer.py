@@ -25,11 +25,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from faststream.kafka import KafkaBroker
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Span, SpanKind
 from prometheus_client import Gauge
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential_jitter
 
@@ -46,8 +49,36 @@ IN_FLIGHT = Gauge(
     ["group"],
 )
 
+_tracer = trace.get_tracer(__name__)
+"""Resolved through the global provider (``configure_tracing`` sets it) when used."""
+
 RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
 ErrorHandler = Callable[[ConsumerRecord[bytes, bytes], BaseException], Awaitable[None]]
+
+
+def processing_span(
+    record: ConsumerRecord[bytes, bytes], group_id: str
+) -> AbstractContextManager[Span]:
+    """The span of one record's handling, continuing the trace its producer started
+    (W3C ``traceparent`` in its headers): what the handler publishes and logs belongs to
+    the same trace, so one analysis is one trace across every Kafka hop. Attributes
+    follow OpenTelemetry's messaging conventions."""
+    headers = {
+        key: value.decode("latin-1") for key, value in record.headers or () if value is not None
+    }
+    return _tracer.start_as_current_span(
+        f"process {record.topic}",
+        context=propagate.extract(headers),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": record.topic,
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+            "messaging.consumer.group.name": group_id,
+        },
+    )
 
 
 class PartitionProgress:
@@ -203,7 +234,8 @@ class LongRunningConsumer:
         self, progress: PartitionProgress, record: ConsumerRecord[bytes, bytes]
     ) -> None:
         try:
-            await self._handler(record)
+            with processing_span(record, self._group_id):
+                await self._handler(record)
         except asyncio.CancelledError:
             raise  # shutting down: not finished, so it is redelivered
         except Exception as error:

@@ -76,23 +76,33 @@ def configure_logging(service: str, settings: TelemetrySettings) -> None:
 def configure_tracing(service: str, settings: TelemetrySettings) -> TracerProvider:
     """A tracer provider for ``service``; spans are exported per ``TRACES_EXPORTER``.
 
-    Trace context crosses Kafka in message headers (W3C ``traceparent``), through
-    FastStream's telemetry middleware that the broker factory installs.
+    Trace context crosses Kafka in message headers (W3C ``traceparent``): FastStream's
+    telemetry middleware (installed by the broker factory) writes it on every publish,
+    and the consumers continue it (``sextant_kafka.long_running_consumer``). The provider
+    also becomes the process's global one (the first configured, when a test process
+    hosts several services), which those consumers' spans go to.
     """
     resource = Resource.create({"service.name": service})
     if settings.TRACES_EXPORTER == "none":
         # Nothing would read the spans: don't record them (measured ~3% of a busy event
         # loop). Trace ids still travel in the headers, unsampled.
-        return TracerProvider(resource=resource, sampler=ALWAYS_OFF)
-    provider = TracerProvider(resource=resource)
+        provider = TracerProvider(resource=resource, sampler=ALWAYS_OFF)
+    else:
+        provider = TracerProvider(resource=resource)
     if settings.TRACES_EXPORTER == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     elif settings.TRACES_EXPORTER == "otlp":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
-            OTLPSpanExporter,
-        )
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(
             BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{settings.OTLP_ENDPOINT}/v1/traces"))
         )
+    _make_global(provider)
     return provider
+
+
+def _make_global(provider: TracerProvider) -> None:
+    """The first provider of the process becomes the global one; later ones are left
+    alone (OpenTelemetry refuses to replace it, with a warning each time)."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(provider)
