@@ -4,18 +4,24 @@ rows of a topic Kafka fails to take."""
 import asyncio
 import contextlib
 import json
+import secrets
 import uuid
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisProgressed, Envelope, StepStatus, WorkflowStep
 from sextant_kafka import create_broker
+from sextant_platform.settings import TelemetrySettings
+from sextant_platform.telemetry import configure_tracing
 from sextant_storage.outbox import OutboxRelay, enqueue
 from tests.integration.infrastructure import Infrastructure
+from tests.integration.kafka_helpers import read_all
 
 _ROW = text("SELECT published_at, failure FROM outbox WHERE event_id = :event_id")
 
@@ -29,6 +35,18 @@ def _progress(message: str) -> Envelope[AnalysisProgressed]:
         message=message,
     )
     return Envelope.wrap(event, tenant_id="outbox-test")
+
+
+async def _relay_everything(infra: Infrastructure, engine: AsyncEngine) -> None:
+    """One relay publishes every waiting row (other tests' rows may be waiting too)."""
+    broker = create_broker(infra.kafka, client_id="outbox-test")
+    await broker.start()
+    relay = OutboxRelay(engine, broker, batch_size=1000)
+    try:
+        while await relay.relay_once():
+            pass
+    finally:
+        await broker.stop()
 
 
 async def _read_event_ids(infra: Infrastructure, topic: str) -> list[str]:
@@ -56,14 +74,7 @@ async def test_a_row_too_large_for_kafka_is_left_out_not_retried_before_the_rest
             {"payload": json.dumps(oversized), "id": too_large.event_id},
         )
         await enqueue(connection, topic=fresh_topic, key="k", envelope=fine)
-    broker = create_broker(infra.kafka, client_id="outbox-test")
-    await broker.start()
-    relay = OutboxRelay(engine, broker, batch_size=1000)
-    try:
-        while await relay.relay_once():  # other tests' rows may be waiting too
-            pass
-    finally:
-        await broker.stop()
+    await _relay_everything(infra, engine)
 
     async with engine.connect() as connection:
         given_up = (await connection.execute(_ROW, {"event_id": too_large.event_id})).one()
@@ -119,3 +130,33 @@ async def test_a_topic_kafka_cannot_take_holds_back_only_its_own_rows(
                 text("DELETE FROM outbox WHERE topic = :topic"), {"topic": missing}
             )
     assert await _read_event_ids(infra, missing) == [str(waiting.event_id)]
+
+
+async def test_a_row_is_published_in_the_trace_of_the_work_that_enqueued_it(
+    infra: Infrastructure, engine: AsyncEngine, fresh_topic: str
+) -> None:
+    """The relay publishes later, in another task: without the stored trace context
+    every event would start a trace of its own instead of joining its analysis's."""
+    configure_tracing("outbox-test", TelemetrySettings())  # as every service does
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    enqueuing = propagate.extract({"traceparent": f"00-{trace_id}-{span_id}-01"})
+    event, untraced = _progress("traced"), _progress("no trace around it")
+    token = otel_context.attach(enqueuing)
+    try:
+        async with engine.begin() as connection:
+            await enqueue(connection, topic=fresh_topic, key="k", envelope=event)
+    finally:
+        otel_context.detach(token)
+    async with engine.begin() as connection:
+        await enqueue(connection, topic=fresh_topic, key="k", envelope=untraced)
+    await _relay_everything(infra, engine)
+
+    records = await read_all(infra.kafka, fresh_topic, expected=2)
+    traces = {
+        json.loads(r.value)["payload"]["message"]: (
+            dict(r.headers or ())["traceparent"].decode().split("-")[1]
+        )
+        for r in records
+    }
+    assert traces["traced"] == trace_id, "published as a child of the enqueuing span"
+    assert traces["no trace around it"] != trace_id, "a trace of its own"

@@ -36,6 +36,8 @@ from typing import Any
 
 from aiokafka.errors import MessageSizeTooLargeError
 from faststream.kafka import KafkaBroker
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -108,6 +110,14 @@ def published_size(envelope: Envelope[Any]) -> int:
     return len(published_json(envelope).encode())
 
 
+def _headers_with_trace() -> dict[str, str]:
+    """The row's Kafka headers: the content type, and the W3C trace context of the span
+    enqueuing it (when there is one), so the relay publishes it in that trace."""
+    headers = {"content-type": "application/json"}
+    propagate.inject(headers)
+    return headers
+
+
 async def enqueue(
     connection: AsyncConnection,
     *,
@@ -132,7 +142,7 @@ async def enqueue(
             "topic": topic,
             "message_key": key,
             "payload": payload,
-            "headers": json.dumps({"content-type": "application/json"}),
+            "headers": json.dumps(_headers_with_trace()),
             "max_bytes": max_bytes,
         },
     )
@@ -255,6 +265,9 @@ class OutboxRelay:
         try:
             async with asyncio.timeout(timeout_s):
                 for row in rows:
+                    # Published in the trace of the work that enqueued it (its stored
+                    # ``traceparent``), not in a new one per relay pass.
+                    token = otel_context.attach(propagate.extract(row.headers))
                     try:
                         acknowledgement = await self._broker.publish(
                             row.payload.encode(),
@@ -267,6 +280,8 @@ class OutboxRelay:
                         outcome.unsendable.append((row, error))
                     else:
                         sent.append((row, acknowledgement))
+                    finally:
+                        otel_context.detach(token)
                 acks = await asyncio.gather(*(ack for _, ack in sent), return_exceptions=True)
         except Exception as error:  # the topic's rows wait; nothing of it is marked
             return _TopicOutcome(failure=error)

@@ -22,7 +22,7 @@ from sextant_ingress.presentation.api import IngressUseCases, create_app
 from sextant_ingress.presentation.event_recorder import EventRecorder, event_recorder_consumer
 from sextant_ingress.presentation.event_stream import EventFeed
 from sextant_ingress.settings import IngressSettings
-from sextant_kafka import create_broker
+from sextant_kafka.broker import service_broker
 from sextant_kafka.long_running_consumer import LongRunningConsumer
 from sextant_platform.health import database_check, kafka_check, redis_check
 from sextant_storage.database import create_engine
@@ -81,7 +81,7 @@ def use_cases(
 
 def bootstrap(settings: IngressSettings) -> IngressApp:
     engine = create_engine(settings.POSTGRES)
-    broker = create_broker(settings.KAFKA, client_id=settings.SERVICE_NAME)
+    broker = service_broker(settings)
     redis = create_redis(settings.REDIS)
     relay = OutboxRelay(engine, broker, poll_interval_s=settings.OUTBOX_POLL_S)
     keys = PostgresApiKeys(engine)
