@@ -6,19 +6,25 @@ variable given to a Sextant service is one some settings class actually reads â€
 in an env var name is otherwise silently ignored in production.
 """
 
+import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
 from sextant_embeddings.settings import EmbeddingsSettings
 from sextant_ingress.settings import IngressSettings
+from sextant_platform.settings import TelemetrySettings
 from sextant_orchestrator.settings import OrchestratorSettings
 from sextant_tools.settings import ToolsSettings
 
-COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
     "ingress": IngressSettings,
     "orchestrator": OrchestratorSettings,
@@ -27,6 +33,29 @@ SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
     "provision": OrchestratorSettings,
 }
 SERVICES = ("ingress", "orchestrator", "embeddings", "tools")
+_WITH_DEFAULT = re.compile(r"\$\{[A-Za-z0-9_]+:-([^}]*)\}")
+
+
+def with_defaults(value: object) -> str:
+    """``${VAR:-default}`` read as its default: what runs when nothing is set."""
+    return _WITH_DEFAULT.sub(lambda match: match.group(1), str(value))
+
+
+def telemetry_problems(where: str, env: Mapping[str, object]) -> list[str]:
+    """The telemetry settings a service is given must be valid values, and an OTLP
+    endpoint is the collector's base URL (the exporter appends ``/v1/traces``)."""
+    given = {
+        name.removeprefix("TELEMETRY_"): with_defaults(value)
+        for name, value in env.items()
+        if name.startswith("TELEMETRY_")
+    }
+    try:
+        settings = TelemetrySettings.model_validate(given)
+    except ValidationError as error:
+        return [f"{where}: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}"]
+    if settings.OTLP_ENDPOINT.rstrip("/").endswith("/v1/traces"):
+        return [f"{where}: TELEMETRY_OTLP_ENDPOINT is the collector's base URL (no /v1/traces)"]
+    return []
 
 
 def known_env_vars(settings: type[BaseSettings]) -> set[str]:
@@ -58,6 +87,42 @@ def problems(compose: dict[str, Any]) -> list[str]:
         found += [f"{name}: env var {var} is read by no settings class" for var in unknown]
     for name in SERVICES:
         found += _service_problems(name, services.get(name, {}))
+        environment = services.get(name, {}).get("environment", {})
+        found += telemetry_problems(name, environment)
+        found += _collector_problems(services, environment.get("TELEMETRY_OTLP_ENDPOINT"))
+    return sorted(set(found), key=found.index)
+
+
+def _collector_problems(services: dict[str, Any], endpoint: str | None) -> list[str]:
+    """The OTLP endpoint names a compose service whose mounted configuration exists and
+    forwards traces to another compose service."""
+    if endpoint is None:
+        return []
+    host = urlsplit(with_defaults(endpoint)).hostname or ""
+    collector = services.get(host)
+    if collector is None:
+        return [f"TELEMETRY_OTLP_ENDPOINT names {host}, which is not a compose service"]
+    found = []
+    for volume in collector.get("volumes", []):
+        source = str(volume).split(":", 1)[0]
+        if source.startswith("./") and not (REPO_ROOT / source).is_file():
+            found.append(f"{host}: mounts {source}, which does not exist")
+        elif source.startswith("./"):
+            found += _pipeline_problems(host, REPO_ROOT / source, services)
+    return found
+
+
+def _pipeline_problems(host: str, config_file: Path, services: dict[str, Any]) -> list[str]:
+    config = yaml.safe_load(config_file.read_text("utf-8"))
+    pipeline = config.get("service", {}).get("pipelines", {}).get("traces")
+    if not pipeline:
+        return [f"{host}: {config_file.name} has no traces pipeline"]
+    found = []
+    for name in pipeline.get("exporters", []):
+        target = str(config.get("exporters", {}).get(name, {}).get("endpoint", ""))
+        target_host = target.split("://")[-1].split(":")[0]
+        if target_host not in services:
+            found.append(f"{host}: exporter {name} sends to {target_host or '?'}, not a service")
     return found
 
 

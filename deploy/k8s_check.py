@@ -16,7 +16,7 @@ import yaml
 from sextant_contracts import TOPICS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compose_check import SERVICE_SETTINGS, known_env_vars, report
+from compose_check import SERVICE_SETTINGS, known_env_vars, report, telemetry_problems
 
 K8S_DIR = Path(__file__).resolve().parent / "k8s"
 
@@ -37,6 +37,15 @@ def _env_names(container: dict[str, Any], config_maps: dict[str, dict[str, str]]
     return names
 
 
+def _env_values(container: dict[str, Any], config_maps: dict[str, Any]) -> dict[str, str]:
+    """The literal values a container's environment gets, ConfigMaps first."""
+    values: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        values |= config_maps.get(source.get("configMapRef", {}).get("name", ""), {})
+    values |= {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+    return values
+
+
 def _env_value(container: dict[str, Any], name: str) -> str | None:
     return next((e.get("value") for e in container.get("env", []) if e["name"] == name), None)
 
@@ -49,6 +58,7 @@ def _pod_problems(name: str, pod: dict[str, Any], config_maps: dict[str, Any]) -
     for container in pod["containers"]:
         unknown = sorted(_env_names(container, config_maps) - known_env_vars(settings))
         found += [f"{name}: env var {var} is read by no settings class" for var in unknown]
+        found += telemetry_problems(name, _env_values(container, config_maps))
     return found
 
 

@@ -1,7 +1,7 @@
 """Traces leave a service over OTLP and continue across a Kafka hop.
 
-A loopback OTLP/HTTP receiver (a small server here that decodes the protobuf payloads
-as a collector would) stands in for the collector; the tools service runs as a process
+A loopback OTLP/HTTP receiver (a small server that decodes the protobuf payloads as a
+collector would) stands in for the collector; the tools service runs as a process
 with ``TELEMETRY_TRACES_EXPORTER=otlp``. A request published with a W3C ``traceparent``
 header must come back as spans of that same trace: the consumer's processing span, child
 of the producer's span, and the reply's publish span, child of the processing span; the
@@ -10,106 +10,25 @@ reply record carries the trace on.
 
 import asyncio
 import secrets
-import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
 from sextant_contracts import Envelope, ToolInvocationRequested
 from sextant_contracts.tools import LIST_TOOLS
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all, skip_group_to_end
+from tests.integration.otlp_receiver import (
+    SPAN_KIND_CONSUMER,
+    SPAN_KIND_PRODUCER,
+    OtlpReceiver,
+    otlp,  # noqa: F401 - fixture
+    otlp_env,
+)
 from tests.integration.processes import ServiceProcess, free_port
 
 
-@dataclass(frozen=True)
-class ReceivedSpan:
-    service: str
-    trace_id: str
-    span_id: str
-    parent_span_id: str
-    name: str
-    kind: int
-    attributes: dict[str, object]
-
-
-class OtlpReceiver:
-    """OTLP/HTTP ``POST /v1/traces`` with protobuf bodies, decoded into spans."""
-
-    def __init__(self) -> None:
-        self.spans: list[ReceivedSpan] = []
-        self.content_types: set[str] = set()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.content_types.add(self.headers.get("Content-Type", ""))
-                receiver.spans.extend(_decode(ExportTraceServiceRequest.FromString(body)))
-                answer = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200 if self.path == "/v1/traces" else 404)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_port}"
-
-
-def _decode(request: ExportTraceServiceRequest) -> list[ReceivedSpan]:
-    spans = []
-    for resource_spans in request.resource_spans:
-        service = next(
-            a.value.string_value
-            for a in resource_spans.resource.attributes
-            if a.key == "service.name"
-        )
-        for scope in resource_spans.scope_spans:
-            for span in scope.spans:
-                spans.append(
-                    ReceivedSpan(
-                        service=service,
-                        trace_id=span.trace_id.hex(),
-                        span_id=span.span_id.hex(),
-                        parent_span_id=span.parent_span_id.hex(),
-                        name=span.name,
-                        kind=span.kind,
-                        attributes={
-                            a.key: a.value.string_value or a.value.int_value
-                            for a in span.attributes
-                        },
-                    )
-                )
-    return spans
-
-
-@pytest.fixture
-def otlp() -> Iterator[OtlpReceiver]:
-    receiver = OtlpReceiver()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
-
-
-SPAN_KIND_CONSUMER = 5  # opentelemetry.proto.trace.v1.Span.SpanKind
-SPAN_KIND_PRODUCER = 4
-
-
 async def test_a_request_is_traced_through_the_tools_service_to_its_reply(
-    infra: Infrastructure, otlp: OtlpReceiver
+    infra: Infrastructure,
+    otlp: OtlpReceiver,  # noqa: F811
 ) -> None:
     group = f"tools-traced-{uuid.uuid4().hex[:8]}"
     await skip_group_to_end(infra.kafka, group, ["tools.requested.v1"])
@@ -119,9 +38,7 @@ async def test_a_request_is_traced_through_the_tools_service_to_its_reply(
         env={
             "SEXTANT_TOOLS_HTTP_PORT": str(free_port()),
             "SEXTANT_TOOLS_CONSUMER_GROUP": group,
-            "TELEMETRY_TRACES_EXPORTER": "otlp",
-            "TELEMETRY_OTLP_ENDPOINT": otlp.endpoint,
-            "OTEL_BSP_SCHEDULE_DELAY": "100",  # export every 0.1 s, not every 5 s
+            **otlp_env(otlp),
         },
         name="tools-traced",
     ).start()

@@ -44,3 +44,28 @@ def test_a_service_that_listens_on_loopback_or_shares_an_image_is_reported() -> 
         "embeddings: needs a healthcheck on /readyz",
         "tools: build it with args SERVICE=tools (one image per service)",
     ]
+
+
+def test_the_observability_profile_carries_traces_to_jaeger() -> None:
+    services = COMPOSE["services"]
+    assert services["otel-collector"]["profiles"] == ["observability"]
+    assert services["jaeger"]["profiles"] == ["observability"]
+    for name in ("ingress", "orchestrator", "embeddings", "tools"):
+        environment = services[name]["environment"]
+        assert environment["TELEMETRY_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+
+
+def test_a_wrong_exporter_a_missing_collector_or_a_lost_pipeline_is_reported() -> None:
+    broken = copy.deepcopy(COMPOSE)
+    tools_env = broken["services"]["tools"]["environment"]
+    tools_env["TELEMETRY_TRACES_EXPORTER"] = "${TELEMETRY_TRACES_EXPORTER:-jaeger}"
+    tools_env["TELEMETRY_OTLP_ENDPOINT"] = "http://collector:4318"
+    broken["services"]["ingress"]["environment"]["TELEMETRY_OTLP_ENDPOINT"] = (
+        "http://otel-collector:4318/v1/traces"
+    )
+    del broken["services"]["jaeger"]
+    found = checker.problems(broken)
+    assert "ingress: TELEMETRY_OTLP_ENDPOINT is the collector's base URL (no /v1/traces)" in found
+    assert any(p.startswith("tools: TRACES_EXPORTER: Input should be") for p in found), found
+    assert "TELEMETRY_OTLP_ENDPOINT names collector, which is not a compose service" in found
+    assert "otel-collector: exporter otlp/jaeger sends to jaeger, not a service" in found

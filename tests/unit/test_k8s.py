@@ -39,3 +39,18 @@ def test_each_kind_of_mistake_is_reported() -> None:
         " orchestrator" in found
     )
     assert len(found) == 8
+
+
+def test_the_pods_export_traces_and_a_bad_exporter_setting_is_reported() -> None:
+    shared = _find(RESOURCES, "ConfigMap", "sextant-shared")["data"]
+    assert shared["TELEMETRY_TRACES_EXPORTER"] == "otlp"
+    broken = copy.deepcopy(RESOURCES)
+    _find(broken, "ConfigMap", "sextant-shared")["data"]["TELEMETRY_OTLP_ENDPOINT"] = (
+        "http://otel-collector.observability:4318/v1/traces"
+    )
+    found = checker.problems(broken)
+    assert (
+        "orchestrator: TELEMETRY_OTLP_ENDPOINT is the collector's base URL (no /v1/traces)"
+        in found
+    )
+    assert len(found) == 5  # the four services and the provisioning job

@@ -10,10 +10,15 @@ from tests.integration.processes import ServiceProcess, free_port
 
 
 async def start_ingress(
-    infra: Infrastructure, *, name: str, outbox_poll_s: float = 0.5
+    infra: Infrastructure,
+    *,
+    name: str,
+    outbox_poll_s: float = 0.5,
+    env: dict[str, str] | None = None,
 ) -> tuple[ServiceProcess, str]:
     """(process, base URL) once /readyz answers; its event recorder starts at the topics'
-    end in a group of its own, so it records only what happens from now on."""
+    end in a group of its own, so it records only what happens from now on. ``env``:
+    more settings."""
     group = f"{name}-events-{uuid.uuid4().hex[:8]}"
     await skip_group_to_end(infra.kafka, group, list(FOLLOWED))
     port = free_port()
@@ -24,6 +29,7 @@ async def start_ingress(
             "SEXTANT_INGRESS_HTTP_PORT": str(port),
             "SEXTANT_INGRESS_EVENTS_CONSUMER_GROUP": group,
             "SEXTANT_INGRESS_OUTBOX_POLL_S": str(outbox_poll_s),
+            **(env or {}),
         },
         name=name,
     ).start()

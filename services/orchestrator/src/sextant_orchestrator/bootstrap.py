@@ -27,6 +27,7 @@ from sextant_orchestrator.infrastructure.llm.providers import (
     build_call_policy,
     build_chat_model,
 )
+from sextant_orchestrator.infrastructure.llm.telemetry import ChatTelemetry
 from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
 from sextant_orchestrator.infrastructure.postgres_cancellation import PostgresCancellationSignals
 from sextant_orchestrator.infrastructure.postgres_datasets import PostgresDatasetWriter
@@ -132,6 +133,7 @@ async def bootstrap(
         policy=build_call_policy(settings.LLM),
         strict_grounding=settings.STRICT_GROUNDING,
         meaning_timeout_s=settings.MEANING_TIMEOUT_S,
+        chat_telemetry=ChatTelemetry(provider=settings.LLM.PROVIDER, model=model.name),
     )
     saver = PlainRedisSaver(redis, prefix=settings.CHECKPOINT_PREFIX)
     workflow = LangGraphWorkflow(

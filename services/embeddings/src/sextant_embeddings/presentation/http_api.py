@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sextant_embeddings.application.batcher import EmbeddingBatcher
 from sextant_embeddings.application.serve_request import ServeEmbeddingRequest
 from sextant_embeddings.domain.errors import TEXT_TOO_LONG, TOO_MANY_TEXTS, EmbeddingError
+from sextant_platform.http_tracing import HttpServerSpans
 from sextant_platform.metrics import HttpMetrics
 
 SIZE_ERRORS = {TOO_MANY_TEXTS, TEXT_TOO_LONG}
@@ -106,6 +107,7 @@ def create_http_app(
         )
 
     app.add_middleware(HttpMetrics)
+    app.add_middleware(HttpServerSpans)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -29,6 +29,7 @@ from sextant_ingress.presentation.routers.analyses import analyses_router
 from sextant_ingress.presentation.routers.datasets import UPLOAD_PATHS, datasets_router
 from sextant_ingress.presentation.routers.probes import probes_router
 from sextant_platform.health import ReadinessCheck
+from sextant_platform.http_tracing import HttpServerSpans
 from sextant_platform.metrics import HttpMetrics
 
 
@@ -96,11 +97,13 @@ def create_app(
     _handle_problems(app)
     app.openapi = exact_openapi(app)  # type: ignore[method-assign]
     # Body limits inside the app, so a limit hit while streaming the body becomes a
-    # problem response through the exception handlers; metrics outermost, to see all.
+    # problem response through the exception handlers; metrics and the request's span
+    # outermost, to see all.
     app.add_middleware(
         BodyLimit, default_bytes=max_body_bytes, upload_bytes=use_cases.upload.limits.max_bytes
     )
     app.add_middleware(HttpMetrics)
+    app.add_middleware(HttpServerSpans)
     return app
 
 

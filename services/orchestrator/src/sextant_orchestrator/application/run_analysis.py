@@ -385,18 +385,14 @@ class RunAnalysis:
             cancelled_at_step=WorkflowStep(at.step),
             last_progress_sequence=completed_sequence(last_done),
         )
-        await self._repository.finish(
-            request.payload.analysis_id, self._envelope(request, cancelled)
-        )
+        await self._finish(request, cancelled)
         return True
 
     async def _fail(
         self, request: Envelope[AnalysisRequested], code: str, reason: str, at: StepAt | None
     ) -> bool:
         failed = _failed(request.payload.analysis_id, code, reason, at)
-        return await self._repository.finish(
-            request.payload.analysis_id, self._envelope(request, failed)
-        )
+        return await self._finish(request, failed)
 
     async def _complete(self, request: Envelope[AnalysisRequested], state: AnalysisState) -> None:
         completed = AnalysisCompleted(
@@ -426,9 +422,29 @@ class RunAnalysis:
             model=self._model_name,
             last_progress_sequence=sequence(LAST_STEP, StepStatus.COMPLETED),
         )
-        await self._repository.finish(
-            request.payload.analysis_id, self._envelope(request, completed)
+        await self._finish(request, completed)
+
+    async def _finish(
+        self,
+        request: Envelope[AnalysisRequested],
+        outcome: AnalysisCompleted | AnalysisFailed | AnalysisCancelled,
+    ) -> bool:
+        """Write the terminal state and its event; one log line says how it ended (in
+        the analysis's trace: the line carries its trace and span ids)."""
+        finished = await self._repository.finish(
+            request.payload.analysis_id, self._envelope(request, outcome)
         )
+        if finished:
+            logger.info(
+                "analysis finished",
+                extra={
+                    "analysis_id": str(request.payload.analysis_id),
+                    "tenant_id": request.tenant_id,
+                    "outcome": type(outcome).__name__,
+                    "error_code": getattr(outcome, "error_code", None),
+                },
+            )
+        return finished
 
 
 def _excerpt(text: str) -> str:

@@ -6,6 +6,8 @@ import uuid
 from typing import Any, Generic, TypeVar
 
 from faststream.kafka import KafkaBroker
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 
 from sextant_contracts import (
     EmbeddingReplied,
@@ -32,6 +34,9 @@ from sextant_orchestrator.domain.state import ToolOutcome
 from sextant_platform.settings import KafkaSettings
 
 ReplyT = TypeVar("ReplyT", ToolInvocationReplied, EmbeddingReplied)
+
+_tracer = trace.get_tracer(__name__)
+"""Resolved through the global provider (``configure_tracing`` sets it) when used."""
 
 
 class ServiceUnavailable(DependencyUnavailable):
@@ -134,7 +139,20 @@ class KafkaToolInvoker(_ServiceClient[ToolInvocationReplied]):
         arguments: dict[str, Any],
         tenant_id: str,
     ) -> ToolOutcome:
-        reply = await self._call(tool_name, dataset_id, arguments, tenant_id)
+        """One tool call, as an ``execute_tool <name>`` span (GenAI conventions): the
+        request's Kafka publish and the tools service's handling are its children."""
+        with _tracer.start_as_current_span(
+            f"execute_tool {tool_name}",
+            attributes={
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": tool_name,
+                "gen_ai.tool.call.id": call_id,
+            },
+        ) as span:
+            reply = await self._call(tool_name, dataset_id, arguments, tenant_id)
+            if reply.error is not None:
+                span.set_attribute("error.type", reply.error.code)
+                span.set_status(Status(StatusCode.ERROR, reply.error.message[:200]))
         return {
             "call_id": call_id,
             "tool_name": tool_name,

@@ -29,6 +29,7 @@ from sextant_orchestrator.domain.question_reading import column_words, read_ques
 from sextant_orchestrator.domain.state import AnalysisState, Passage, Usage
 from sextant_orchestrator.infrastructure.graphs import prompts
 from sextant_orchestrator.infrastructure.llm.policy import LlmBudgetExhausted, LlmCallPolicy
+from sextant_orchestrator.infrastructure.llm.telemetry import ChatTelemetry
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +79,15 @@ class WorkflowNodes:
         policy: LlmCallPolicy,
         strict_grounding: bool = False,
         meaning_timeout_s: float = 5.0,
+        chat_telemetry: ChatTelemetry | None = None,
     ) -> None:
         """``llm_calls_tools``: the model plans with native tool calls and writes the
         answer; otherwise the offline planner plans and the answer is composed from the
         findings. ``strict_grounding``: drop the sentences of a model's answer that state
         a number or name no evidence holds. ``meaning_timeout_s``: how long the offline
         planner waits for the embeddings service to match words to columns by meaning
-        (0: never asks)."""
+        (0: never asks). ``chat_telemetry``: names the provider and model on each LLM
+        call's span."""
         self.tools = tools
         self.ranker = ranker
         self.llm = llm
@@ -92,6 +95,7 @@ class WorkflowNodes:
         self.policy = policy
         self.strict_grounding = strict_grounding
         self.meaning_timeout_s = meaning_timeout_s
+        self.chat_telemetry = chat_telemetry or ChatTelemetry()
 
     async def _ask(
         self, step: str, state: AnalysisState, model: Any, messages: list[Any]
@@ -99,7 +103,9 @@ class WorkflowNodes:
         """One LLM call under the policy; what still fails after it ends the analysis."""
         calls_made = state.get("usage", {}).get("llm_calls", 0)
         try:
-            response = await self.policy.call(model.ainvoke, messages, calls_made=calls_made)
+            response = await self.policy.call(
+                self.chat_telemetry.invoke, model, messages, calls_made=calls_made
+            )
         except LlmBudgetExhausted as error:
             raise StepFailed(step, "llm_budget_exhausted", str(error)) from error
         except Exception as error:
