@@ -19,8 +19,8 @@ from pydantic_settings import BaseSettings
 
 from sextant_embeddings.settings import EmbeddingsSettings
 from sextant_ingress.settings import IngressSettings
-from sextant_platform.settings import TelemetrySettings
 from sextant_orchestrator.settings import OrchestratorSettings
+from sextant_platform.settings import TelemetrySettings
 from sextant_tools.settings import ToolsSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

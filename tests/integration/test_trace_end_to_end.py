@@ -149,13 +149,14 @@ def _submission_trace(receiver: OtlpReceiver) -> str:
 async def _whole_trace(receiver: OtlpReceiver, trace_id: str) -> list[ReceivedSpan]:
     """The trace's spans once the last hop (the ingress recording the completed event
     for SSE) has been exported, and every span's parent with it."""
-    for _ in range(100):
+    for _ in range(200):
         ours = [s for s in receiver.spans if s.trace_id == trace_id]
         ids = {s.span_id for s in ours}
         recorded = any(
             s.service == "ingress" and s.name == "process analysis.completed.v1" for s in ours
         )
-        if recorded and all(s.parent_span_id in ids for s in ours if s.parent_span_id):
+        complete = {s.service for s in ours} == SERVICES
+        if recorded and complete and all(s.parent_span_id in ids for s in ours if s.parent_span_id):
             return ours
         await asyncio.sleep(0.1)
     return [s for s in receiver.spans if s.trace_id == trace_id]

@@ -50,7 +50,6 @@ def test_the_pods_export_traces_and_a_bad_exporter_setting_is_reported() -> None
     )
     found = checker.problems(broken)
     assert (
-        "orchestrator: TELEMETRY_OTLP_ENDPOINT is the collector's base URL (no /v1/traces)"
-        in found
+        "orchestrator: TELEMETRY_OTLP_ENDPOINT is the collector's base URL (no /v1/traces)" in found
     )
     assert len(found) == 5  # the four services and the provisioning job

@@ -30,7 +30,13 @@ class Scripted:
     raw: bytes | None = None
 
 
-def completion(content: str = "", tool_calls: list[tuple[str, dict[str, Any]]] = ()) -> Scripted:  # type: ignore[assignment]
+def completion(
+    content: str = "",
+    tool_calls: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+    *,
+    usage: tuple[int, int] = (120, 30),
+) -> Scripted:
+    """A chat completion; ``usage``: the (prompt, completion) tokens it reports."""
     counter = itertools.count(1)
     message: dict[str, Any] = {"role": "assistant", "content": content or None}
     if tool_calls:
@@ -55,7 +61,11 @@ def completion(content: str = "", tool_calls: list[tuple[str, dict[str, Any]]] =
                     "finish_reason": "tool_calls" if tool_calls else "stop",
                 }
             ],
-            "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
+            "usage": {
+                "prompt_tokens": usage[0],
+                "completion_tokens": usage[1],
+                "total_tokens": sum(usage),
+            },
         }
     )
 

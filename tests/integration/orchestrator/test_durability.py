@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_orchestrator.application.run_analysis import inline_dataset_id
@@ -214,3 +215,25 @@ async def test_killed_in_round_two_resumes_without_repeating_round_one(
     ours = Counter(i["tool_name"] for i in invocations if i.get("dataset_id") == dataset_id)
     assert ours == {"profile_dataset": 1, "group_by_aggregate": 1, "correlation_matrix": 1}
     assert {c["call_id"] for c in row.tool_calls} == {"T0", "T1", "T2"}
+
+    # The usage ledger bills what answered, once: round 1 (checkpointed before the kill)
+    # is not counted again; the round-2 call killed unanswered was never counted.
+    billed = await ledger_rows(engine, analysis_id)
+    assert [step for step, _ in billed] == ["plan", "plan", "synthesize"]
+    assert len(billed) == row.usage["llm_calls"]
+    assert sum(tokens for _, tokens in billed) == (
+        row.usage["input_tokens"] + row.usage["output_tokens"]
+    )
+
+
+async def ledger_rows(engine: AsyncEngine, analysis_id: uuid.UUID) -> list[tuple[str, int]]:
+    """(step, tokens) of each LLM call the usage ledger holds for the analysis, in order."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT step, input_tokens + output_tokens AS tokens FROM llm_usage"
+                " WHERE analysis_id = :id ORDER BY created_at"
+            ),
+            {"id": analysis_id},
+        )
+        return [(r.step, int(r.tokens)) for r in rows]

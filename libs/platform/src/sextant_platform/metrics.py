@@ -7,13 +7,12 @@ never the raw path, so label cardinality stays bounded.
 """
 
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from sextant_platform.http_tracing import route_template
 
 HTTP_REQUESTS = Counter(
     "sextant_http_requests_total",
@@ -29,7 +28,9 @@ HTTP_LATENCY = Histogram(
 
 
 def _route_of(scope: Scope) -> str:
-    return route_template(scope) or "unmatched"
+    route: Any = scope.get("route")
+    template = getattr(route, "path", None)
+    return template if isinstance(template, str) else "unmatched"
 
 
 class HttpMetrics:

@@ -9,6 +9,7 @@ redacts any ``extra`` key that looks like a credential as a second line of defen
 import json
 import logging
 import sys
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,16 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from sextant_platform.settings import TelemetrySettings
+
+UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def is_machine_poll(scope: MutableMapping[str, Any]) -> bool:
+    """A probe or a metrics scrape: machines ask every few seconds, and a span each would
+    bury the requests people make. The HTTP apps' server spans (FastAPI's own
+    OpenTelemetry support) skip them."""
+    return scope.get("path") in UNTRACED_PATHS
+
 
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 _SECRET_HINTS = ("password", "secret", "token", "api_key", "apikey", "authorization")

@@ -18,6 +18,7 @@ from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisSto
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_datasets import PostgresDatasets
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
+from sextant_ingress.infrastructure.postgres_usage import PostgresUsage
 from sextant_ingress.presentation.api import IngressUseCases, create_app
 from sextant_ingress.presentation.event_recorder import EventRecorder, event_recorder_consumer
 from sextant_ingress.presentation.event_stream import EventFeed
@@ -76,6 +77,7 @@ def use_cases(
         views=AnalysisViews(analyses),
         feed=feed,
         keys=keys,
+        usage=PostgresUsage(engine),
     )
 
 

@@ -18,10 +18,13 @@ from sextant_kafka.long_running_consumer import (
 )
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.application.sweep_lifecycle import SweepLifecycle, SweepPolicy
+from sextant_orchestrator.domain.budgets import Budget, Price
+from sextant_orchestrator.domain.ports import UsageLedger
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
 from sextant_orchestrator.infrastructure.graphs.runner import LangGraphWorkflow
 from sextant_orchestrator.infrastructure.graphs.workflow import build_workflow
 from sextant_orchestrator.infrastructure.kafka_progress import KafkaProgressPublisher
+from sextant_orchestrator.infrastructure.llm.metering import LlmMetering
 from sextant_orchestrator.infrastructure.llm.providers import (
     ChatModelChoice,
     build_call_policy,
@@ -32,6 +35,7 @@ from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalys
 from sextant_orchestrator.infrastructure.postgres_cancellation import PostgresCancellationSignals
 from sextant_orchestrator.infrastructure.postgres_datasets import PostgresDatasetWriter
 from sextant_orchestrator.infrastructure.postgres_lifecycle import PostgresLifecycleStore
+from sextant_orchestrator.infrastructure.postgres_usage import PostgresUsageLedger
 from sextant_orchestrator.infrastructure.service_clients import (
     KafkaPassageRanker,
     KafkaToolInvoker,
@@ -103,6 +107,21 @@ class OrchestratorApp:
         await self.engine.dispose()
 
 
+def metering(settings: OrchestratorSettings, model: str, ledger: UsageLedger) -> LlmMetering:
+    """The tenants' budgets and the model's price, from settings."""
+    provider = settings.LLM.PROVIDER
+    price = settings.LLM.PRICES.get(f"{provider}/{model}") or settings.LLM.PRICES.get(model)
+    return LlmMetering(
+        ledger=ledger,
+        provider=provider,
+        model=model,
+        price=Price(**price.model_dump()) if price else Price(),
+        budgets={
+            tenant: Budget(**budget.model_dump()) for tenant, budget in settings.BUDGETS.items()
+        },
+    )
+
+
 async def bootstrap(
     settings: OrchestratorSettings, model: ChatModelChoice | None = None
 ) -> OrchestratorApp:
@@ -134,6 +153,7 @@ async def bootstrap(
         strict_grounding=settings.STRICT_GROUNDING,
         meaning_timeout_s=settings.MEANING_TIMEOUT_S,
         chat_telemetry=ChatTelemetry(provider=settings.LLM.PROVIDER, model=model.name),
+        metering=metering(settings, model.name, PostgresUsageLedger(engine)),
     )
     saver = PlainRedisSaver(redis, prefix=settings.CHECKPOINT_PREFIX)
     workflow = LangGraphWorkflow(

@@ -1,11 +1,27 @@
 """Settings of the orchestrator service (env prefix ``SEXTANT_ORCHESTRATOR_``; the LLM's
 own settings use ``LLM_``)."""
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
 
 from sextant_kafka.message_size import MAX_MESSAGE_BYTES
 from sextant_orchestrator.infrastructure.llm.settings import LlmSettings
 from sextant_platform.settings import ServiceSettings, service_config
+
+
+class BudgetSetting(BaseModel):
+    """A tenant's LLM budget over a calendar period (UTC): tokens, cost, or both."""
+
+    period: Literal["day", "month"] = "month"
+    tokens: int | None = Field(default=None, ge=0)
+    cost: float | None = Field(default=None, ge=0, description="In the prices' currency.")
+
+    @model_validator(mode="after")
+    def _limits_something(self) -> "BudgetSetting":
+        if self.tokens is None and self.cost is None:
+            raise ValueError("a budget sets tokens, cost or both")
+        return self
 
 
 class OrchestratorSettings(ServiceSettings):
@@ -89,4 +105,11 @@ class OrchestratorSettings(ServiceSettings):
     OUTBOX_POLL_S: float = Field(default=1.0, gt=0)
     HTTP_HOST: str = Field(default="127.0.0.1", description="Where /healthz and /readyz listen.")
     HTTP_PORT: int = Field(default=8084, ge=0, le=65535)
+    BUDGETS: dict[str, BudgetSetting] = Field(
+        default_factory=dict,
+        description="LLM budgets by tenant id, '*' for every tenant without one, as JSON:"
+        ' {"*": {"tokens": 2000000}, "acme": {"period": "day", "tokens": 100000,'
+        ' "cost": 5}}. Checked before every LLM call; a tenant past it gets its analysis'
+        " failed with budget_exhausted. None by default.",
+    )
     LLM: LlmSettings = Field(default_factory=LlmSettings)

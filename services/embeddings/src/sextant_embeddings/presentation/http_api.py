@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sextant_embeddings.application.batcher import EmbeddingBatcher
 from sextant_embeddings.application.serve_request import ServeEmbeddingRequest
 from sextant_embeddings.domain.errors import TEXT_TOO_LONG, TOO_MANY_TEXTS, EmbeddingError
-from sextant_platform.http_tracing import HttpServerSpans
 from sextant_platform.metrics import HttpMetrics
+from sextant_platform.telemetry import is_machine_poll
 
 SIZE_ERRORS = {TOO_MANY_TEXTS, TEXT_TOO_LONG}
 
@@ -67,7 +67,9 @@ def create_http_app(
     max_body_bytes: int,
     ready: Callable[[], Awaitable[bool]],
 ) -> FastAPI:
-    app = FastAPI(title="Sextant embeddings", version="1.0.0")
+    app = FastAPI(
+        title="Sextant embeddings", version="1.0.0", telemetry={"exclude": is_machine_poll}
+    )
 
     @app.middleware("http")
     async def limit_body(
@@ -107,7 +109,6 @@ def create_http_app(
         )
 
     app.add_middleware(HttpMetrics)
-    app.add_middleware(HttpServerSpans)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -7,6 +7,7 @@ in-memory fakes in ``tests/unit/ingress/fakes.py``.
 import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import date
 from typing import Protocol
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from sextant_contracts import AnalysisRequested
 from sextant_ingress.domain.datasets import DatasetMediaType
 from sextant_ingress.domain.events import AnalysisEvent
 from sextant_ingress.domain.submissions import Accepted, AnalysisView
+from sextant_ingress.domain.usage import UsageReport
 
 
 class AnalysisSubmissions(Protocol):
@@ -49,6 +51,15 @@ class AnalysisReads(Protocol):
     ) -> tuple[list[AnalysisView], str | None]:
         """Newest first, and the cursor of the next page (None on the last). Raises
         ValueError for a cursor that is not one."""
+        ...
+
+
+class UsageReads(Protocol):
+    """The ledger of LLM calls the orchestrator keeps."""
+
+    async def report(self, *, tenant_id: str, first_day: date, last_day: date) -> UsageReport:
+        """The tenant's usage on those days (UTC, both included; none when the first is
+        after the last), per provider and model."""
         ...
 
 

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sextant_contracts.errors import describe_validation_error
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
-from sextant_ingress.application.ports import ApiKeys
+from sextant_ingress.application.ports import ApiKeys, UsageReads
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.upload_dataset import UploadDataset
 from sextant_ingress.application.views import AnalysisViews
@@ -28,9 +28,10 @@ from sextant_ingress.presentation.problems import ApiProblem, problem
 from sextant_ingress.presentation.routers.analyses import analyses_router
 from sextant_ingress.presentation.routers.datasets import UPLOAD_PATHS, datasets_router
 from sextant_ingress.presentation.routers.probes import probes_router
+from sextant_ingress.presentation.routers.usage import usage_router
 from sextant_platform.health import ReadinessCheck
-from sextant_platform.http_tracing import HttpServerSpans
 from sextant_platform.metrics import HttpMetrics
+from sextant_platform.telemetry import is_machine_poll
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class IngressUseCases:
     views: AnalysisViews
     feed: EventFeed
     keys: ApiKeys
+    usage: UsageReads
 
 
 class BodyLimit:
@@ -88,22 +90,24 @@ def create_app(
         title="Sextant ingress",
         version="1",
         description="Submit, follow, fetch, list and cancel data analyses.",
+        # FastAPI's own server span per request (a caller's traceparent is continued):
+        # where a REST-submitted analysis's one trace starts.
+        telemetry={"exclude": is_machine_poll},
     )
     app.state.keys = use_cases.keys
     app.include_router(analyses_router(use_cases.submit, use_cases.cancel, use_cases.views))
     app.include_router(event_stream_router(use_cases.views, use_cases.feed))
     app.include_router(datasets_router(use_cases.upload))
+    app.include_router(usage_router(use_cases.usage))
     app.include_router(probes_router(checks))
     _handle_problems(app)
     app.openapi = exact_openapi(app)  # type: ignore[method-assign]
     # Body limits inside the app, so a limit hit while streaming the body becomes a
-    # problem response through the exception handlers; metrics and the request's span
-    # outermost, to see all.
+    # problem response through the exception handlers; metrics outermost, to see all.
     app.add_middleware(
         BodyLimit, default_bytes=max_body_bytes, upload_bytes=use_cases.upload.limits.max_bytes
     )
     app.add_middleware(HttpMetrics)
-    app.add_middleware(HttpServerSpans)
     return app
 
 

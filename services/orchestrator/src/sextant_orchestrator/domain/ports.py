@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncGenerator
 from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from sextant_contracts import (
     Envelope,
 )
 from sextant_orchestrator.domain.analysis import Analysis, AnalysisStatus, OverdueAnalysis
+from sextant_orchestrator.domain.budgets import MeteredCall, Spent
 from sextant_orchestrator.domain.progress import Position, StepDone
 from sextant_orchestrator.domain.state import AnalysisState, ToolOutcome
 
@@ -44,6 +46,17 @@ class PassageRanker(Protocol):
     async def rank(
         self, *, query: str, passages: list[str], top_k: int, tenant_id: str
     ) -> list[tuple[int, float]]: ...
+
+
+class UsageLedger(Protocol):
+    """Every LLM call that answered, per tenant: what budgets are checked against.
+    An outage raises ``TransientFailure`` (the run resumes from its checkpoint)."""
+
+    async def spent(self, tenant_id: str, *, since: datetime) -> Spent:
+        """The tenant's tokens and cost since ``since``."""
+        ...
+
+    async def record(self, call: MeteredCall) -> None: ...
 
 
 class AnalysisRepository(Protocol):

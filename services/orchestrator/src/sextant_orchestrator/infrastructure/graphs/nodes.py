@@ -28,6 +28,7 @@ from sextant_orchestrator.domain.question_planner import Intent, plan_question
 from sextant_orchestrator.domain.question_reading import column_words, read_question
 from sextant_orchestrator.domain.state import AnalysisState, Passage, Usage
 from sextant_orchestrator.infrastructure.graphs import prompts
+from sextant_orchestrator.infrastructure.llm.metering import LlmMetering
 from sextant_orchestrator.infrastructure.llm.policy import LlmBudgetExhausted, LlmCallPolicy
 from sextant_orchestrator.infrastructure.llm.telemetry import ChatTelemetry
 
@@ -51,6 +52,10 @@ def _usage(message: AIMessage, latency_s: float) -> Usage:
         "llm_calls": 1,
         "llm_latency_ms": latency_s * 1000,
     }
+
+
+def _prompt_chars(messages: list[Any]) -> int:
+    return sum(len(str(getattr(message, "content", message))) for message in messages)
 
 
 def _ranks_documents(state: AnalysisState) -> bool:
@@ -80,6 +85,7 @@ class WorkflowNodes:
         strict_grounding: bool = False,
         meaning_timeout_s: float = 5.0,
         chat_telemetry: ChatTelemetry | None = None,
+        metering: LlmMetering | None = None,
     ) -> None:
         """``llm_calls_tools``: the model plans with native tool calls and writes the
         answer; otherwise the offline planner plans and the answer is composed from the
@@ -87,7 +93,8 @@ class WorkflowNodes:
         a number or name no evidence holds. ``meaning_timeout_s``: how long the offline
         planner waits for the embeddings service to match words to columns by meaning
         (0: never asks). ``chat_telemetry``: names the provider and model on each LLM
-        call's span."""
+        call's span. ``metering``: the tenants' budgets, checked before each LLM call,
+        and the ledger each call that answered is recorded in (none: neither)."""
         self.tools = tools
         self.ranker = ranker
         self.llm = llm
@@ -96,12 +103,20 @@ class WorkflowNodes:
         self.strict_grounding = strict_grounding
         self.meaning_timeout_s = meaning_timeout_s
         self.chat_telemetry = chat_telemetry or ChatTelemetry()
+        self.metering = metering
 
     async def _ask(
         self, step: str, state: AnalysisState, model: Any, messages: list[Any]
     ) -> AIMessage:
-        """One LLM call under the policy; what still fails after it ends the analysis."""
+        """One LLM call under the policy, within the tenant's budget; what still fails
+        after the policy's retries ends the analysis."""
         calls_made = state.get("usage", {}).get("llm_calls", 0)
+        if self.metering is not None:
+            refusal = await self.metering.refusal(
+                tenant_id=state["tenant_id"], prompt_chars=_prompt_chars(messages)
+            )
+            if refusal is not None:
+                raise StepFailed(step, "budget_exhausted", refusal)
         try:
             response = await self.policy.call(
                 self.chat_telemetry.invoke, model, messages, calls_made=calls_made
@@ -114,6 +129,15 @@ class WorkflowNodes:
             ) from error
         if not isinstance(response, AIMessage):
             raise TypeError(f"the model returned {type(response).__name__}, not a message")
+        if self.metering is not None:
+            usage = _usage(response, 0.0)
+            await self.metering.record(
+                analysis_id=state["analysis_id"],
+                tenant_id=state["tenant_id"],
+                step=step,
+                input_tokens=usage["input_tokens"],
+                output_tokens=usage["output_tokens"],
+            )
         return response
 
     async def profile(self, state: AnalysisState) -> dict[str, Any]:

@@ -2,10 +2,17 @@
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Provider = Literal["local", "openai", "anthropic", "openai-compatible"]
+
+
+class PriceSetting(BaseModel):
+    """A model's price per million tokens, in the currency budgets are set in."""
+
+    input_per_million: float = Field(default=0.0, ge=0)
+    output_per_million: float = Field(default=0.0, ge=0)
 
 
 class LlmSettings(BaseSettings):
@@ -31,6 +38,12 @@ class LlmSettings(BaseSettings):
     BACKOFF_S: float = Field(default=0.5, gt=0)
     BACKOFF_MAX_S: float = Field(default=20.0, gt=0, description="Also caps Retry-After.")
     CALLS_PER_ANALYSIS: int = Field(default=12, ge=1, le=200)
+    PRICES: dict[str, PriceSetting] = Field(
+        default_factory=dict,
+        description="Prices by model name, or 'provider/model' (looked up first), as JSON:"
+        ' {"gpt-4o-mini": {"input_per_million": 0.15, "output_per_million": 0.6}}. A'
+        " model without a price costs 0 (its tokens still count).",
+    )
     LOCAL_MODEL_PATH: str | None = Field(default=None, description="GGUF; packaged if unset.")
     LOCAL_THREADS: int | None = Field(default=None, ge=1)
     LOCAL_CONTEXT_TOKENS: int = Field(default=4096, ge=512, le=8192)
