@@ -9,8 +9,8 @@ from typing import Any
 import httpcore
 import pytest
 
+from sextant_platform.egress import is_public
 from sextant_tools.domain.errors import InvalidToolArguments, ToolError
-from sextant_tools.domain.web import is_public
 from sextant_tools.infrastructure.web_fetch import SafeWebFetchTool, WebFetchBlocked
 
 

@@ -9,19 +9,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
+from sextant_ingress.application.deliver_webhooks import DeliverWebhooks
+from sextant_ingress.application.ports import WebhookSender
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.upload_dataset import UploadDataset
 from sextant_ingress.application.views import AnalysisViews
+from sextant_ingress.application.webhooks import WebhookRegistry
 from sextant_ingress.domain.datasets import DatasetLimits
+from sextant_ingress.domain.webhooks import RetryPolicy
 from sextant_ingress.infrastructure.event_wakeups import EventWakeups
 from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_datasets import PostgresDatasets
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.infrastructure.postgres_usage import PostgresUsage
+from sextant_ingress.infrastructure.postgres_webhooks import PostgresWebhooks
+from sextant_ingress.infrastructure.webhook_sender import HttpWebhookSender
 from sextant_ingress.presentation.api import IngressUseCases, create_app
 from sextant_ingress.presentation.event_recorder import EventRecorder, event_recorder_consumer
 from sextant_ingress.presentation.event_stream import EventFeed
+from sextant_ingress.presentation.webhook_deliverer import WebhookDeliverer
 from sextant_ingress.settings import IngressSettings
 from sextant_kafka.broker import service_broker
 from sextant_kafka.long_running_consumer import LongRunningConsumer
@@ -42,14 +49,19 @@ class IngressApp:
     wakeups: EventWakeups
     recorder_consumer: LongRunningConsumer
     recorder: EventRecorder
+    deliverer: WebhookDeliverer
+    webhook_sender: HttpWebhookSender
 
     async def start(self) -> None:
         self.wakeups.start()
         await self.broker.start()
         self.relay.start()
         await self.recorder_consumer.start()
+        self.deliverer.start()
 
     async def close(self) -> None:
+        await self.deliverer.stop()
+        await self.webhook_sender.close()
         await self.recorder_consumer.stop()
         await self.recorder.writes.aclose()
         await self.relay.stop()
@@ -66,9 +78,11 @@ def use_cases(
     feed: EventFeed,
     keys: PostgresApiKeys,
     limits: DatasetLimits,
+    webhook_sender: WebhookSender | None = None,
 ) -> IngressUseCases:
     """The use cases and views over PostgreSQL (``relay``, when given, is woken after
-    each write to the outbox)."""
+    each write to the outbox; ``webhook_sender`` vets webhook URLs: public addresses
+    only unless given one with allow-lists)."""
     analyses = PostgresAnalysisStore(engine, relay)
     return IngressUseCases(
         submit=SubmitAnalysis(analyses),
@@ -78,6 +92,9 @@ def use_cases(
         feed=feed,
         keys=keys,
         usage=PostgresUsage(engine),
+        webhooks=WebhookRegistry(
+            PostgresWebhooks(engine), webhook_sender or HttpWebhookSender({}, timeout_s=10.0)
+        ),
     )
 
 
@@ -100,8 +117,24 @@ def bootstrap(settings: IngressSettings) -> IngressApp:
         log, wakeups, poll_interval_s=settings.SSE_POLL_S, keepalive_s=settings.SSE_KEEPALIVE_S
     )
     limits = DatasetLimits(max_bytes=settings.MAX_DATASET_BYTES, max_rows=settings.MAX_DATASET_ROWS)
+    sender = HttpWebhookSender(
+        settings.WEBHOOK_ALLOWED_NETWORKS, timeout_s=settings.WEBHOOK_TIMEOUT_S
+    )
+    deliverer = WebhookDeliverer(
+        DeliverWebhooks(
+            PostgresWebhooks(engine),
+            sender,
+            policy=RetryPolicy(
+                backoff_s=settings.WEBHOOK_BACKOFF_S,
+                backoff_max_s=settings.WEBHOOK_BACKOFF_MAX_S,
+                give_up_after_s=settings.WEBHOOK_RETRY_FOR_S,
+            ),
+            lease_s=2 * settings.WEBHOOK_TIMEOUT_S + 5,
+        ),
+        poll_s=settings.WEBHOOK_POLL_S,
+    )
     api = create_app(
-        use_cases(engine, relay=relay, feed=feed, keys=keys, limits=limits),
+        use_cases(engine, relay=relay, feed=feed, keys=keys, limits=limits, webhook_sender=sender),
         checks={
             "kafka": kafka_check(broker),
             "postgres": database_check(engine),
@@ -119,4 +152,6 @@ def bootstrap(settings: IngressSettings) -> IngressApp:
         wakeups=wakeups,
         recorder_consumer=recorder_consumer,
         recorder=recorder,
+        deliverer=deliverer,
+        webhook_sender=sender,
     )

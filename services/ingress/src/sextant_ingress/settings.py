@@ -1,5 +1,7 @@
 """Settings of the ingress service (env prefix ``SEXTANT_INGRESS_``)."""
 
+import ipaddress
+
 from pydantic import Field
 
 from sextant_platform.settings import ServiceSettings, service_config
@@ -25,3 +27,23 @@ class IngressSettings(ServiceSettings):
         default=2.0, gt=0, description="Longest an SSE stream waits before re-reading the log."
     )
     SSE_KEEPALIVE_S: float = Field(default=15.0, gt=0, description="Comment frame interval.")
+    WEBHOOK_POLL_S: float = Field(
+        default=1.0, gt=0, description="How often the deliverer looks for due deliveries."
+    )
+    WEBHOOK_TIMEOUT_S: float = Field(default=10.0, gt=0, description="One delivery request.")
+    WEBHOOK_BACKOFF_S: float = Field(
+        default=5.0, gt=0, description="Wait after a first failed attempt (doubles, jittered)."
+    )
+    WEBHOOK_BACKOFF_MAX_S: float = Field(default=600.0, gt=0)
+    WEBHOOK_RETRY_FOR_S: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="A delivery not made this long after its first attempt is marked failed.",
+    )
+    WEBHOOK_ALLOWED_NETWORKS: dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = (
+        Field(
+            default_factory=dict,
+            description="Per tenant, networks its webhooks may reach besides public"
+            ' addresses, as JSON: {"acme": ["10.20.0.0/16"]}. None by default.',
+        )
+    )

@@ -16,6 +16,7 @@ from sextant_ingress.domain.datasets import DatasetMediaType
 from sextant_ingress.domain.events import AnalysisEvent
 from sextant_ingress.domain.submissions import Accepted, AnalysisView
 from sextant_ingress.domain.usage import UsageReport
+from sextant_ingress.domain.webhooks import Attempt, DeliveryView, DueDelivery, Webhook
 
 
 class AnalysisSubmissions(Protocol):
@@ -61,6 +62,46 @@ class UsageReads(Protocol):
         """The tenant's usage on those days (UTC, both included; none when the first is
         after the last), per provider and model."""
         ...
+
+
+class DeliveryQueue(Protocol):
+    """Deliveries owed, claimed with a lease; each attempt's outcome kept."""
+
+    async def claim_due(self, *, limit: int, lease_s: float) -> list[DueDelivery]: ...
+
+    async def delivered(self, delivery_id: UUID, *, status_code: int) -> None: ...
+
+    async def retry_later(
+        self, delivery_id: UUID, *, status_code: int | None, error: str, delay_s: float
+    ) -> None: ...
+
+    async def give_up(self, delivery_id: UUID, *, status_code: int | None, error: str) -> None: ...
+
+
+class WebhookSender(Protocol):
+    """Signs and sends one delivery; vets an endpoint for a tenant."""
+
+    async def send(self, delivery: DueDelivery) -> Attempt: ...
+
+    async def vet(self, url: str, *, tenant_id: str) -> None:
+        """Raise DestinationRefused unless ``url`` may receive the tenant's deliveries."""
+        ...
+
+
+class Webhooks(Protocol):
+    """The tenants' endpoints. Raises WebhookNotFound for another tenant's."""
+
+    async def create(
+        self, *, webhook_id: UUID, tenant_id: str, url: str, events: list[str], secret: str
+    ) -> Webhook: ...
+
+    async def of_tenant(self, *, tenant_id: str) -> list[Webhook]: ...
+
+    async def delete(self, webhook_id: UUID, *, tenant_id: str) -> None: ...
+
+    async def deliveries(
+        self, webhook_id: UUID, *, tenant_id: str, limit: int
+    ) -> list[DeliveryView]: ...
 
 
 class Datasets(Protocol):

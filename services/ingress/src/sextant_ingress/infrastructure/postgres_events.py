@@ -1,4 +1,5 @@
-"""The analysis event log on PostgreSQL: written by the recorder, read by the SSE stream.
+"""The analysis event log on PostgreSQL: written by the recorder, read by the SSE stream
+(and the source of the webhook deliveries each terminal event owes).
 
 Recording and notifying are one statement (its own transaction, no BEGIN/COMMIT round
 trips): ``pg_notify`` is delivered at commit, so a listener that wakes up always finds
@@ -28,9 +29,17 @@ _RECORD_AND_NOTIFY = text(
     " CAST(:event_ids AS uuid[]), CAST(:tenant_ids AS varchar[]), CAST(:kinds AS varchar[]),"
     " CAST(:envelopes AS jsonb[]))"
     " ON CONFLICT (tenant_id, analysis_id, sequence) DO NOTHING"
-    " RETURNING analysis_id, sequence, tenant_id),"
+    " RETURNING analysis_id, sequence, tenant_id, event_id, kind, envelope),"
+    # the webhook deliveries each new terminal event owes, in the same statement (an
+    # INSERT in a CTE always runs): none is lost, none owed twice
+    " queued AS (INSERT INTO webhook_deliveries (delivery_id, webhook_id, tenant_id,"
+    " event_id, event_type, analysis_id, payload)"
+    " SELECT gen_random_uuid(), w.webhook_id, i.tenant_id, i.event_id, i.kind, i.analysis_id,"
+    " jsonb_build_object('type', 'analysis.' || i.kind, 'timestamp', now(), 'data', i.envelope)"
+    " FROM inserted i JOIN webhooks w ON w.tenant_id = i.tenant_id AND i.kind = ANY(w.events)"
+    " ON CONFLICT (webhook_id, event_id) DO NOTHING),"
     # one notification per analysis that got a new event; the cross join below makes
-    # PostgreSQL evaluate it (a CTE that nothing reads is never run)
+    # PostgreSQL evaluate it (a SELECT in a CTE that nothing reads is never run)
     " notified AS (SELECT count(pg_notify(:channel, woken.id::text)) AS n"
     " FROM (SELECT DISTINCT analysis_id AS id FROM inserted) AS woken)"
     " SELECT inserted.tenant_id, inserted.analysis_id, inserted.sequence"

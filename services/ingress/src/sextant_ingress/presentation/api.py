@@ -22,6 +22,7 @@ from sextant_ingress.application.ports import ApiKeys, UsageReads
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.upload_dataset import UploadDataset
 from sextant_ingress.application.views import AnalysisViews
+from sextant_ingress.application.webhooks import WebhookRegistry
 from sextant_ingress.presentation.event_stream import EventFeed, event_stream_router
 from sextant_ingress.presentation.openapi_document import exact_openapi
 from sextant_ingress.presentation.problems import ApiProblem, problem
@@ -29,6 +30,7 @@ from sextant_ingress.presentation.routers.analyses import analyses_router
 from sextant_ingress.presentation.routers.datasets import UPLOAD_PATHS, datasets_router
 from sextant_ingress.presentation.routers.probes import probes_router
 from sextant_ingress.presentation.routers.usage import usage_router
+from sextant_ingress.presentation.routers.webhooks import webhooks_router
 from sextant_platform.health import ReadinessCheck
 from sextant_platform.metrics import HttpMetrics
 from sextant_platform.telemetry import is_machine_poll
@@ -45,6 +47,7 @@ class IngressUseCases:
     feed: EventFeed
     keys: ApiKeys
     usage: UsageReads
+    webhooks: WebhookRegistry
 
 
 class BodyLimit:
@@ -99,6 +102,7 @@ def create_app(
     app.include_router(event_stream_router(use_cases.views, use_cases.feed))
     app.include_router(datasets_router(use_cases.upload))
     app.include_router(usage_router(use_cases.usage))
+    app.include_router(webhooks_router(use_cases.webhooks))
     app.include_router(probes_router(checks))
     _handle_problems(app)
     app.openapi = exact_openapi(app)  # type: ignore[method-assign]

@@ -4,19 +4,15 @@ Defences, and where each lives:
 
 * scheme must be http/https, no credentials in the URL (``_validate_url``);
 * every TCP connection — first request and every redirect hop, whatever the host
-  spelling — goes through :class:`GuardedNetworkBackend`, which resolves the host,
-  rejects non-public addresses (:mod:`sextant_tools.domain.web`) and connects to the
-  vetted IP itself, so a second DNS answer cannot swap in another address;
+  spelling — goes through :class:`sextant_platform.egress.GuardedNetworkBackend`, which
+  resolves the host, rejects non-public addresses and connects to the vetted IP itself,
+  so a second DNS answer cannot swap in another address;
 * redirects are followed by hand, at most ``max_redirects`` hops, each re-validated;
 * the body is streamed and cut at ``max_bytes``; the whole fetch has a deadline;
 * only text, JSON and CSV content types are returned.
 """
 
 import asyncio
-import ipaddress
-import socket
-import ssl
-from collections.abc import Iterable
 from typing import Any
 
 import httpcore
@@ -25,11 +21,10 @@ from pydantic import JsonValue
 
 from sextant_contracts import tool_names
 from sextant_contracts.tool_arguments import WebFetchArguments
+from sextant_platform.egress import DestinationBlocked, Network, check_url, guarded_client
 from sextant_tools.domain.errors import InvalidToolArguments, ToolError
-from sextant_tools.domain.web import AddressNotAllowed, check_destination
 
 ALLOWED_CONTENT_TYPES = ("text/", "application/json", "application/csv", "application/xml")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class WebFetchBlocked(ToolError):
@@ -39,56 +34,6 @@ class WebFetchBlocked(ToolError):
 class WebFetchFailed(ToolError):
     code = "fetch_failed"
     retryable = True
-
-
-class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """Resolves, vets and connects; wraps another backend (AnyIO's by default)."""
-
-    def __init__(
-        self, allowed: list[Network], inner: httpcore.AsyncNetworkBackend | None = None
-    ) -> None:
-        self._allowed = allowed
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore names it so
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        address = await self._vetted_address(host, port)
-        return await self._inner.connect_tcp(
-            str(address),
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
-        )
-
-    async def _vetted_address(
-        self, host: str, port: int
-    ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-        except socket.gaierror as error:
-            raise httpcore.ConnectError(f"cannot resolve {host!r}: {error}") from None
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-        for address in addresses:  # every answer must pass: no mixing in a private one
-            try:
-                check_destination(address, self._allowed)
-            except AddressNotAllowed as error:
-                raise WebFetchBlocked(f"{host!r} resolves to a blocked address ({error})") from None
-        return addresses[0]
-
-    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
-        raise WebFetchBlocked("unix sockets are never allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
 
 
 class SafeWebFetchTool:
@@ -113,19 +58,15 @@ class SafeWebFetchTool:
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s
         self._max_redirects = max_redirects
-        self._backend = GuardedNetworkBackend(allowed_networks or [], inner=backend)
+        self._allowed = allowed_networks or []
+        self._backend = backend
 
     def _client(self) -> httpx.AsyncClient:
-        transport = httpx.AsyncHTTPTransport(trust_env=False, retries=0)
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(), network_backend=self._backend, retries=0
-        )
-        return httpx.AsyncClient(
-            transport=transport,
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(self._timeout_s),
-            headers={"User-Agent": "sextant-web-fetch/1"},
+        return guarded_client(
+            self._allowed,
+            timeout_s=self._timeout_s,
+            user_agent="sextant-web-fetch/1",
+            backend=self._backend,
         )
 
     def json_schema(self) -> dict[str, Any]:
@@ -141,6 +82,8 @@ class SafeWebFetchTool:
         try:
             async with asyncio.timeout(self._timeout_s), self._client() as client:
                 return await self._follow(client, url)
+        except DestinationBlocked as error:
+            raise WebFetchBlocked(str(error)) from None
         except TimeoutError:
             raise WebFetchFailed(f"fetching {url} took longer than {self._timeout_s:g}s") from None
         except httpx.HTTPError as error:
@@ -186,9 +129,7 @@ class SafeWebFetchTool:
 
 
 def _validate_url(url: httpx.URL) -> None:
-    if url.scheme not in ("http", "https"):
-        raise WebFetchBlocked(f"scheme {url.scheme!r} is not allowed (http or https only)")
-    if url.userinfo:
-        raise WebFetchBlocked("credentials in URLs are not allowed")
-    if not url.host:
-        raise WebFetchBlocked("URL has no host")
+    try:
+        check_url(url)
+    except DestinationBlocked as error:
+        raise WebFetchBlocked(str(error)) from None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sextant_ingress.application.ports import UsageReads
 from sextant_ingress.domain.usage import UsageReport, this_month
 from sextant_ingress.presentation.auth import Tenant
-from sextant_ingress.presentation.problems import problem_responses
+from sextant_ingress.presentation.problems import ApiProblem, problem_responses
 
 
 class ModelUsageOut(BaseModel):
@@ -48,6 +48,19 @@ class UsageOut(BaseModel):
         )
 
 
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+"""A calendar day, and nothing else a date parser would also take (``0``, ``20261201``)."""
+
+
+def _day(name: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise ApiProblem(422, "Invalid request", f"{name}: {error}") from error
+
+
 def usage_router(usage: UsageReads) -> APIRouter:
     router = APIRouter()
 
@@ -61,15 +74,25 @@ def usage_router(usage: UsageReads) -> APIRouter:
     async def report(
         tenant_id: Tenant,
         first_day: Annotated[
-            date | None,
+            str | None,
             Query(
                 alias="from",
-                description="First day (UTC), included; default: the first of this month.",
+                pattern=DATE_PATTERN,
+                json_schema_extra={"format": "date"},
+                description="First day (UTC, YYYY-MM-DD), included; default: the first of"
+                " this month.",
+                examples=["2026-12-01"],
             ),
         ] = None,
         last_day: Annotated[
-            date | None,
-            Query(alias="to", description="Last day (UTC), included; default: today."),
+            str | None,
+            Query(
+                alias="to",
+                pattern=DATE_PATTERN,
+                json_schema_extra={"format": "date"},
+                description="Last day (UTC, YYYY-MM-DD), included; default: today.",
+                examples=["2026-12-31"],
+            ),
         ] = None,
     ) -> UsageOut:
         """Every LLM call of your analyses that answered, as its provider reported its
@@ -79,8 +102,8 @@ def usage_router(usage: UsageReads) -> APIRouter:
         return UsageOut.of(
             await usage.report(
                 tenant_id=tenant_id,
-                first_day=first_day or month_start,
-                last_day=last_day or today,
+                first_day=_day("from", first_day) or month_start,
+                last_day=_day("to", last_day) or today,
             )
         )
 
