@@ -111,7 +111,12 @@ async def budget_stack(
             orchestrator.kill()
 
 
-async def _ask(stack: BudgetStack, engine: AsyncEngine, headers: dict[str, str]) -> Any:
+async def _ask(
+    stack: BudgetStack,
+    engine: AsyncEngine,
+    headers: dict[str, str],
+    options: dict[str, Any] | None = None,
+) -> Any:
     """Submit one analysis over the sales CSV; its row once it has ended."""
     async with httpx.AsyncClient(base_url=stack.base_url, headers=headers) as client:
         submitted = await client.post(
@@ -119,6 +124,7 @@ async def _ask(stack: BudgetStack, engine: AsyncEngine, headers: dict[str, str])
             json={
                 "question": "Which region sells the most?",
                 "inline_dataset": {"media_type": "text/csv", "content": SALES_CSV},
+                **({"options": options} if options else {}),
             },
         )
         assert submitted.status_code == 202, submitted.text
@@ -201,3 +207,14 @@ async def test_a_tenant_without_a_budget_runs_and_sees_only_its_own_usage(
         budget_stack, budget_stack.unlimited, **{"from": "2001-02-01", "to": "2001-01-01"}
     )
     assert backwards["llm_calls"] == 0, "a span that ends before it starts holds nothing"
+
+
+async def test_an_analysis_with_its_own_budget_stops_at_it(
+    budget_stack: BudgetStack, engine: AsyncEngine
+) -> None:
+    row = await _ask(budget_stack, engine, budget_stack.unlimited, options={"max_tokens": 2000})
+    assert row.status == "failed"
+    assert row.error is not None
+    assert row.error["code"] == "budget_exhausted"
+    assert row.error["step"] == "plan"
+    assert "the analysis used 1900 of its 2000 tokens" in row.error["reason"]

@@ -5,7 +5,14 @@ from datetime import UTC, datetime
 
 from prometheus_client import REGISTRY
 
-from sextant_orchestrator.domain.budgets import Budget, MeteredCall, Price, Spent, exceeded
+from sextant_orchestrator.domain.budgets import (
+    Budget,
+    MeteredCall,
+    Price,
+    Spent,
+    analysis_budget_refusal,
+    exceeded,
+)
 from sextant_orchestrator.infrastructure.llm.metering import LlmMetering
 
 NOW = datetime(2026, 12, 2, 23, 40, tzinfo=UTC)
@@ -39,6 +46,15 @@ def test_the_call_that_would_pass_the_limit_is_refused_saying_used_and_limit() -
     reason = exceeded(budget, Spent(tokens=1900), next_tokens=101, next_cost=0)
     assert reason is not None
     assert "used 1900 of its 2000 tokens this day" in reason
+
+
+def test_an_analysis_budget_refuses_the_call_that_would_pass_it() -> None:
+    assert analysis_budget_refusal(None, 10**9, next_tokens=10**9) is None
+    assert analysis_budget_refusal(2000, 1900, next_tokens=100) is None
+    reason = analysis_budget_refusal(2000, 1900, next_tokens=101)
+    assert reason == (
+        "the analysis used 1900 of its 2000 tokens; the next LLM call needs about 101 more"
+    )
 
 
 def test_a_cost_budget_counts_the_prices() -> None:

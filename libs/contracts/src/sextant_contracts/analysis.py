@@ -139,6 +139,14 @@ class AnalysisOptions(Contract):
         " proposes tool calls and sees their results before deciding what to do next.",
     )
     top_k_passages: int = Field(default=4, ge=0, le=20)
+    max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000_000,
+        description="A budget of LLM tokens (input and output) for this analysis alone:"
+        " the call that would pass it is not made, and the analysis fails with"
+        " budget_exhausted. The tenant's own budget applies as well.",
+    )
     language: Annotated[str, StringConstraints(min_length=2, max_length=16), Storable] = "en"
 
 

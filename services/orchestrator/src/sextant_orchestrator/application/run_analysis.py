@@ -332,6 +332,7 @@ class RunAnalysis:
             "max_tool_calls": payload.options.max_tool_calls,
             "max_rounds": payload.options.max_rounds,
             "top_k_passages": payload.options.top_k_passages,
+            "max_tokens": payload.options.max_tokens,
         }
 
     def _envelope(self, request: Envelope[AnalysisRequested], payload: Contract) -> Any:

@@ -69,6 +69,17 @@ def exceeded(budget: Budget, spent: Spent, *, next_tokens: int, next_cost: float
     return None
 
 
+def analysis_budget_refusal(limit: int | None, used: int, *, next_tokens: int) -> str | None:
+    """Why an analysis with its own budget of ``limit`` tokens, having used ``used`` (its
+    checkpointed usage: a resumed run counts no call twice), may not make the next call."""
+    if limit is None or used + next_tokens <= limit:
+        return None
+    return (
+        f"the analysis used {used} of its {limit} tokens; the next LLM call needs about"
+        f" {next_tokens} more"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class MeteredCall:
     """One LLM call that answered, as the ledger keeps it."""

@@ -74,6 +74,8 @@ class AnalysisState(TypedDict, total=False):
     max_tool_calls: int
     max_rounds: int
     top_k_passages: int
+    max_tokens: int | None
+    """This analysis's own budget of LLM tokens (None: only the tenant's)."""
     profile: dict[str, Any]
     round: int
     """Rounds planned so far: the plan step of round ``n`` sets it to ``n``."""

@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from sextant_contracts import WorkflowStep, tool_names
 from sextant_orchestrator.domain.answer_composer import compose_answer, compose_unresolved
+from sextant_orchestrator.domain.budgets import analysis_budget_refusal, estimated_tokens
 from sextant_orchestrator.domain.errors import DependencyUnavailable, StepFailed
 from sextant_orchestrator.domain.findings import findings_of
 from sextant_orchestrator.domain.grounding import (
@@ -110,13 +111,20 @@ class WorkflowNodes:
     ) -> AIMessage:
         """One LLM call under the policy, within the tenant's budget; what still fails
         after the policy's retries ends the analysis."""
-        calls_made = state.get("usage", {}).get("llm_calls", 0)
-        if self.metering is not None:
+        usage_so_far = state.get("usage", {})
+        calls_made = usage_so_far.get("llm_calls", 0)
+        prompt_chars = _prompt_chars(messages)
+        refusal = analysis_budget_refusal(
+            state.get("max_tokens"),
+            usage_so_far.get("input_tokens", 0) + usage_so_far.get("output_tokens", 0),
+            next_tokens=estimated_tokens(prompt_chars),
+        )
+        if refusal is None and self.metering is not None:
             refusal = await self.metering.refusal(
-                tenant_id=state["tenant_id"], prompt_chars=_prompt_chars(messages)
+                tenant_id=state["tenant_id"], prompt_chars=prompt_chars
             )
-            if refusal is not None:
-                raise StepFailed(step, "budget_exhausted", refusal)
+        if refusal is not None:
+            raise StepFailed(step, "budget_exhausted", refusal)
         try:
             response = await self.policy.call(
                 self.chat_telemetry.invoke, model, messages, calls_made=calls_made
