@@ -10,13 +10,14 @@ from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sextant_contracts import AnalysisProgressed, AnalysisRequested, Envelope
+from sextant_contracts import AnalysisCompleted, AnalysisProgressed, AnalysisRequested, Envelope
 from sextant_contracts.status import AnalysisStatus
 from sextant_orchestrator.domain.analysis import Analysis, LeaseLive, LifecycleRefused
 from sextant_orchestrator.domain.errors import LeaseHeld, StepFailed
 from sextant_orchestrator.domain.ports import TerminalOutcome
 from sextant_orchestrator.domain.progress import Position, StepAt, StepDone
 from sextant_orchestrator.domain.state import AnalysisState
+from sextant_orchestrator.domain.threads import Turn
 
 STEPS = ["profile", "plan", "run_tools", "finalize"]
 
@@ -27,11 +28,14 @@ class InMemoryAnalyses:
     def __init__(self) -> None:
         self.analyses: dict[UUID, Analysis] = {}
         self.events: list[TerminalOutcome] = []
+        self.requests: list[Envelope[AnalysisRequested]] = []
 
     async def admit_and_claim(
         self, request: Envelope[AnalysisRequested], *, owner: str, lease_s: float
     ) -> str:
         analysis_id = request.payload.analysis_id
+        if analysis_id not in self.analyses:
+            self.requests.append(request)
         analysis = self.analyses.setdefault(
             analysis_id, Analysis(analysis_id, request.tenant_id, AnalysisStatus.ACCEPTED)
         )
@@ -45,6 +49,31 @@ class InMemoryAnalyses:
 
     async def load(self, analysis_id: UUID) -> Analysis | None:
         return self.analyses.get(analysis_id)
+
+    async def earlier_turns(
+        self, thread_id: UUID, *, tenant_id: str, before: UUID, limit: int
+    ) -> list[Turn]:
+        answers = {
+            e.payload.analysis_id: e.payload
+            for e in self.events
+            if isinstance(e.payload, AnalysisCompleted)
+        }
+        order = [r.payload.analysis_id for r in self.requests]
+        earlier = [
+            r.payload
+            for r in self.requests[: order.index(before) if before in order else None]
+            if r.payload.thread_id == thread_id
+            and r.tenant_id == tenant_id
+            and r.payload.analysis_id in answers
+        ]
+        return [
+            Turn(
+                question=p.question,
+                answer=answers[p.analysis_id].answer,
+                findings=[f.statement for f in answers[p.analysis_id].findings],
+            )
+            for p in earlier[-limit:]
+        ]
 
     async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:
         try:
@@ -93,6 +122,8 @@ class ScriptedWorkflow:
         self.resume = asyncio.Event()
         self.paused = asyncio.Event()
         self.retired: list[str] = []
+        self.initial: dict[str, AnalysisState | None] = {}
+        """The state each thread's run started from (None: resumed)."""
 
     async def position(self, thread_id: str) -> Position:
         done = self.done.get(thread_id)
@@ -107,6 +138,7 @@ class ScriptedWorkflow:
 
     async def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[StepDone]:
         done = self.done.setdefault(thread_id, [])
+        self.initial.setdefault(thread_id, initial)
         for index in range(len(done), len(STEPS)):
             step = STEPS[index]
             self.runs.append(step)

@@ -21,15 +21,18 @@ from tests.unit.orchestrator.fakes import (
 )
 
 
-def _request() -> Envelope[AnalysisRequested]:
+def _request(
+    question: str = "Which region?", thread_id: uuid.UUID | None = None, tenant: str = "acme"
+) -> Envelope[AnalysisRequested]:
     request = AnalysisRequested.model_validate(
         {
             "analysis_id": str(uuid.uuid4()),
-            "question": "Which region?",
+            "question": question,
             "dataset_id": str(uuid.uuid4()),
+            "thread_id": str(thread_id) if thread_id else None,
         }
     )
-    return Envelope.wrap(request, tenant_id="acme")
+    return Envelope.wrap(request, tenant_id=tenant)
 
 
 def _use_case(
@@ -133,3 +136,20 @@ async def test_giving_up_on_an_admitted_analysis_ends_it_failed(outage: bool) ->
     (event,) = analyses.events
     expected = "dependency_unavailable" if outage else "internal_error"
     assert event.payload.error_code == expected  # type: ignore[union-attr]
+
+
+async def test_a_follow_up_starts_from_its_threads_earlier_turns_of_its_tenant_only() -> None:
+    analyses, workflow = InMemoryAnalyses(), ScriptedWorkflow()
+    thread = uuid.uuid4()
+    first = _request("Total sales per product?", thread)
+    elsewhere = _request("Unrelated?")
+    foreign = _request("Another tenant's turn?", thread, tenant="other")
+    follow_up = _request("And for the West only?", thread)
+    for request in (first, elsewhere, foreign, follow_up):
+        await _use_case(analyses, workflow)(request)
+
+    assert workflow.initial[str(first.payload.analysis_id)]["history"] == []  # type: ignore[index]
+    history = workflow.initial[str(follow_up.payload.analysis_id)]["history"]  # type: ignore[index]
+    assert history == [
+        {"question": "Total sales per product?", "answer": "east leads [T1]", "findings": []}
+    ]

@@ -191,6 +191,12 @@ class AnalysisRequested(AnalysisSubmission):
     """Ask Sextant to answer ``question`` about a dataset (by id, or inline when small)."""
 
     analysis_id: UUID
+    thread_id: UUID | None = Field(
+        default=None,
+        description="The conversation this question follows up in: the analysis sees the"
+        " thread's earlier questions, answers and findings (the last turns in full, older"
+        " ones summed up). Any id: the first analysis naming it starts the thread.",
+    )
 
 
 class AnalysisCancellationRequested(Contract):

@@ -83,6 +83,7 @@ from sextant_orchestrator.domain.progress import (
     sequence,
 )
 from sextant_orchestrator.domain.state import AnalysisState
+from sextant_orchestrator.domain.threads import TURNS_READ
 from sextant_storage.postgres_text import storable_text
 
 logger = logging.getLogger(__name__)
@@ -333,6 +334,16 @@ class RunAnalysis:
             "max_rounds": payload.options.max_rounds,
             "top_k_passages": payload.options.top_k_passages,
             "max_tokens": payload.options.max_tokens,
+            "history": (
+                await self._repository.earlier_turns(
+                    payload.thread_id,
+                    tenant_id=request.tenant_id,
+                    before=payload.analysis_id,
+                    limit=TURNS_READ,
+                )
+                if payload.thread_id is not None
+                else []
+            ),
         }
 
     def _envelope(self, request: Envelope[AnalysisRequested], payload: Contract) -> Any:

@@ -18,6 +18,7 @@ from sextant_orchestrator.domain.analysis import Analysis, AnalysisStatus, Overd
 from sextant_orchestrator.domain.budgets import MeteredCall, Spent
 from sextant_orchestrator.domain.progress import Position, StepDone
 from sextant_orchestrator.domain.state import AnalysisState, ToolOutcome
+from sextant_orchestrator.domain.threads import Turn
 
 TerminalOutcome = (
     Envelope[AnalysisCompleted] | Envelope[AnalysisFailed] | Envelope[AnalysisCancelled]
@@ -77,6 +78,13 @@ class AnalysisRepository(Protocol):
 
     async def load(self, analysis_id: UUID) -> Analysis | None:
         """The analysis's lifecycle state as stored (None: no such analysis)."""
+        ...
+
+    async def earlier_turns(
+        self, thread_id: UUID, *, tenant_id: str, before: UUID, limit: int
+    ) -> list[Turn]:
+        """The tenant's completed analyses of the thread accepted before ``before``, the
+        last ``limit`` of them, oldest first."""
         ...
 
     async def renew(self, analysis_id: UUID, *, owner: str, lease_s: float) -> bool:

@@ -7,7 +7,8 @@ Deterministic, so the same question on the same data always gets the same plan.
 """
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sextant_contracts import tool_names
@@ -112,12 +113,25 @@ class OfflinePlan:
 
 
 def plan_question(
-    question: str, profile: dict[str, Any], meanings: Meanings | None = None
+    question: str,
+    profile: dict[str, Any],
+    meanings: Meanings | None = None,
+    earlier: Sequence[str] = (),
 ) -> OfflinePlan:
     """The tool calls that answer ``question`` on the profiled dataset; ``meanings``
-    (see :func:`read_question`) let a column stand for a word no column spells."""
+    (see :func:`read_question`) let a column stand for a word no column spells.
+
+    ``earlier``: the questions asked before it in its thread, oldest first. A follow-up
+    that asks nothing of its own ("and for the West only?", "what about 2024?") asks the
+    previous question again with its filters added to the previous ones (a filter on
+    the same column replaces the earlier one); the previous question is read the same
+    way, so a third turn carries the filters of the first two."""
     reading = read_question(question, profile, meanings)
     intent = _intent(question.lower(), reading)
+    if earlier and _continues(question.lower(), intent):
+        previous = plan_question(earlier[-1], profile, meanings, earlier[:-1]).intent
+        if previous.kind not in ("unresolved", "overview"):
+            intent = _carried(previous, intent.filters)
     intent.read_as = dict(reading.read_as)
     calls = _calls(intent, reading)
     if not calls and intent.kind == "overview":
@@ -127,6 +141,20 @@ def plan_question(
             for c in default_plan(profile, max_calls=OVERVIEW_CALLS)
         ]
     return OfflinePlan(intent=intent, calls=calls)
+
+
+def _continues(text: str, intent: Intent) -> bool:
+    """Asks nothing of its own: only filters (read as a count of the rows they keep when
+    standing alone), or nothing the planner reads at all."""
+    if intent.kind == "overview":
+        return True
+    return intent.kind == "count" and not _has(r"how many|number of|\bcount\b", text)
+
+
+def _carried(previous: Intent, filters: list[dict[str, Any]]) -> Intent:
+    replaced = {f["column"] for f in filters}
+    kept = [f for f in previous.filters if f["column"] not in replaced]
+    return replace(previous, filters=kept + filters, read_as={})
 
 
 def _has(pattern: str, text: str) -> bool:

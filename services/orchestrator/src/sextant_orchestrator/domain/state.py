@@ -3,6 +3,8 @@
 import operator
 from typing import Annotated, Any, NotRequired, TypedDict
 
+from sextant_orchestrator.domain.threads import Turn
+
 
 class PlannedCall(TypedDict):
     """A tool call chosen by the planner: ``call_id`` is the citation id ``T<n>``."""
@@ -76,6 +78,8 @@ class AnalysisState(TypedDict, total=False):
     top_k_passages: int
     max_tokens: int | None
     """This analysis's own budget of LLM tokens (None: only the tenant's)."""
+    history: list[Turn]
+    """The thread's earlier turns, oldest first (empty outside a thread)."""
     profile: dict[str, Any]
     round: int
     """Rounds planned so far: the plan step of round ``n`` sets it to ``n``."""

@@ -27,6 +27,7 @@ from sextant_orchestrator.domain.analysis import (
 )
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld, UnstorableOutcome
 from sextant_orchestrator.domain.ports import TerminalOutcome
+from sextant_orchestrator.domain.threads import Turn
 from sextant_orchestrator.infrastructure.event_size import fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
 from sextant_storage.database import autocommit
@@ -45,6 +46,13 @@ _UNFINISHED = sql_list(UNFINISHED_STATUSES)
 _LOAD = text(
     "SELECT analysis_id, tenant_id, status, lease_owner, lease_expires_at, attempts,"
     " cancel_reason, cancel_requested_at FROM analyses WHERE analysis_id = :analysis_id"
+)
+_EARLIER_TURNS = text(
+    "SELECT question, answer, findings FROM analyses"  # noqa: S608 - status from the contracts
+    " WHERE tenant_id = :tenant_id AND thread_id = :thread_id"
+    f" AND status = '{AnalysisStatus.COMPLETED}'"
+    " AND created_at < coalesce((SELECT created_at FROM analyses WHERE analysis_id = :before),"
+    " now()) ORDER BY created_at DESC LIMIT :limit"
 )
 _ADMIT = text(
     "WITH inserted AS ("  # noqa: S608 - statuses from the contracts
@@ -204,6 +212,21 @@ class PostgresAnalysisRepository:
         if holder.status in TERMINAL_STATUSES:
             return AnalysisStatus(holder.status)
         raise LeaseHeld(str(analysis_id), float(holder.expires_in_s or 0.0))
+
+    async def earlier_turns(
+        self, thread_id: UUID, *, tenant_id: str, before: UUID, limit: int
+    ) -> list[Turn]:
+        params = {"thread_id": thread_id, "tenant_id": tenant_id, "before": before, "limit": limit}
+        async with self._one_statement.connect() as connection:
+            rows = (await connection.execute(_EARLIER_TURNS, params)).all()
+        return [
+            Turn(
+                question=row.question,
+                answer=row.answer or "",
+                findings=[str(f.get("statement", "")) for f in row.findings or []],
+            )
+            for row in reversed(rows)
+        ]
 
     async def load(self, analysis_id: UUID) -> Analysis | None:
         async with self._one_statement.connect() as connection:

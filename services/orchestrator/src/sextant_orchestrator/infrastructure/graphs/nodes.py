@@ -28,6 +28,7 @@ from sextant_orchestrator.domain.ports import PassageRanker, ToolInvoker
 from sextant_orchestrator.domain.question_planner import Intent, plan_question
 from sextant_orchestrator.domain.question_reading import column_words, read_question
 from sextant_orchestrator.domain.state import AnalysisState, Passage, Usage
+from sextant_orchestrator.domain.threads import conversation
 from sextant_orchestrator.infrastructure.graphs import prompts
 from sextant_orchestrator.infrastructure.llm.metering import LlmMetering
 from sextant_orchestrator.infrastructure.llm.policy import LlmBudgetExhausted, LlmCallPolicy
@@ -53,6 +54,12 @@ def _usage(message: AIMessage, latency_s: float) -> Usage:
         "llm_calls": 1,
         "llm_latency_ms": latency_s * 1000,
     }
+
+
+def _earlier(state: AnalysisState) -> str:
+    """The thread's earlier turns, before a follow-up question ("" outside a thread)."""
+    earlier = conversation(state.get("history", []))
+    return f"Earlier in this conversation:\n{earlier}\n\nFollow-up " if earlier else ""
 
 
 def _prompt_chars(messages: list[Any]) -> int:
@@ -187,7 +194,12 @@ class WorkflowNodes:
                 update["usage"] = usage
             elif this_round == 1:
                 meanings = await self._meanings(state)
-                offline = plan_question(state["question"], state["profile"], meanings)
+                offline = plan_question(
+                    state["question"],
+                    state["profile"],
+                    meanings,
+                    earlier=[turn["question"] for turn in state.get("history", [])],
+                )
                 update["intent"] = offline.intent.as_dict()
                 update["meanings"] = meanings
                 proposed = [(c["tool_name"], c["arguments"]) for c in offline.calls]
@@ -257,7 +269,7 @@ class WorkflowNodes:
         messages: list[Any] = [
             SystemMessage(prompts.PLANNER.format(max_calls=budget)),
             HumanMessage(
-                f"Question: {state['question']}\n"
+                _earlier(state) + f"Question: {state['question']}\n"
                 f"Dataset profile: {prompts.profile_summary(state['profile'])}"
             ),
             *prompts.earlier_rounds(state.get("outcomes", [])),
@@ -339,7 +351,8 @@ class WorkflowNodes:
         messages = [
             SystemMessage(prompts.SYNTHESIZER),
             HumanMessage(
-                f"Question: {state['question']}\n\nEvidence:\n"
+                _earlier(state)
+                + f"Question: {state['question']}\n\nEvidence:\n"
                 + prompts.evidence(state.get("outcomes", []), state.get("passages", []))
             ),
         ]
