@@ -4,8 +4,6 @@ an analysis a producer published straight to Kafka."""
 
 import asyncio
 import json
-import os
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.conftest import Stack
+from tests.integration.ingress.service import sextant
 from tests.integration.kafka_helpers import eventually, wait_until
 from tests.integration.orchestrator.fake_openai import (
     Scripted,
@@ -107,28 +106,6 @@ async def test_an_analysis_published_to_kafka_is_followed_over_sse(
         await eventually(status, until=lambda code: code == 200, what="the analysis admitted")
     received = await asyncio.wait_for(follow(stack, analysis_id), timeout=150)
     assert_progress_then_completed(received)
-
-
-async def sextant(stack: Stack, infra: Infrastructure, *args: str, timeout_s: float = 150) -> str:
-    """Run the installed ``sextant`` command (without blocking this loop, which serves the
-    loopback LLM); its stdout, or fail with its output."""
-    env = {
-        **os.environ,
-        **infra.environment(),
-        "SEXTANT_API_URL": stack.base_url,
-        "SEXTANT_API_KEY": stack.api_key,
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("sextant")),
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=timeout_s)
-    text = output.decode()
-    assert process.returncode == 0, f"sextant {' '.join(args)} -> {process.returncode}: {text}"
-    return text
 
 
 async def test_the_cli_uploads_submits_follows_publishes_and_tails(

@@ -28,7 +28,7 @@ from tests.integration.orchestrator.fake_openai import (
     completion,
     running_fake_openai,
 )
-from tests.integration.orchestrator.service import SALES_CSV, TENANT
+from tests.integration.orchestrator.service import ANSWER, SALES_CSV, TENANT, plan_then_answer
 
 DOCUMENTS = [
     {"document_id": "memo-1", "title": "Pricing memo", "text": "Prices rose in the north in May."},
@@ -63,6 +63,7 @@ async def _run(
     documents: list[dict[str, str]] = DOCUMENTS,
     question: str = "Which region sells the most, and are sales and units related?",
     llm_calls_tools: bool = True,
+    history: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], Any, dict[str, Any]]:
     nodes = WorkflowNodes(
         tools=clients.tools,
@@ -84,6 +85,7 @@ async def _run(
             "documents": documents,
             "max_tool_calls": 4,
             "top_k_passages": 2,
+            "history": history or [],
         },
         config,
     )
@@ -167,6 +169,36 @@ def _planned_then_answer() -> list[Scripted]:
         completion(DONE_PLANNING),
         completion("The east sells the most (200.0) [T1]; sales track units [T2]. See [D1]."),
     ]
+
+
+async def test_a_follow_up_shows_the_model_the_threads_earlier_turns(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    dataset_id = await _upload(tools_service)
+    earlier = [
+        {
+            "question": "Which region sells the most?",
+            "answer": "The east sells the most (200.0) [T1].",
+            "findings": ["east has the highest total sales: 200.0"],
+        }
+    ]
+    async with running_fake_openai() as fake:
+        fake.responder = plan_then_answer
+        state, _, _ = await _run(
+            service_clients,
+            redis,
+            fake,
+            dataset_id,
+            documents=[],
+            question="And for the north only?",
+            history=earlier,
+        )
+    assert state["answer"] == ANSWER
+    first_plan = fake.requests[0]["messages"][1]["content"]
+    assert first_plan.startswith("Earlier in this conversation:\nQ1: Which region sells the most?")
+    assert "A1: The east sells the most (200.0) [T1]." in first_plan
+    assert "  - east has the highest total sales: 200.0" in first_plan
+    assert "Follow-up Question: And for the north only?" in first_plan
 
 
 async def test_workflow_runs_end_to_end_with_numbers_from_the_tools(

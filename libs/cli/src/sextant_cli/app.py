@@ -22,7 +22,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from sextant_cli.kafka import publish_request, tail
-from sextant_cli.render import analysis_text, event_line, topic_kind
+from sextant_cli.render import analysis_text, event_line, thread_text, topic_kind
 from sextant_cli.rest import ApiError, SextantClient
 from sextant_cli.settings import CliSettings
 from sextant_contracts import AnalysisRequested
@@ -68,11 +68,21 @@ def _client(settings: CliSettings) -> SextantClient:
 
 
 def analysis_body(
-    question: str, dataset_id: str | None, csv: Path | None, documents: list[str] | None
+    question: str,
+    dataset_id: str | None,
+    csv: Path | None,
+    documents: list[str] | None,
+    *,
+    dataset_required: bool = True,
 ) -> dict[str, Any]:
-    """The submission body shared by ``submit`` (REST) and ``publish`` (Kafka)."""
-    if (dataset_id is None) == (csv is None):
-        _fail("give exactly one of --dataset-id or --csv", 2)
+    """The submission body shared by ``submit`` (REST), ``publish`` (Kafka) and ``ask``
+    (a follow-up, which may leave the dataset out: the thread's last one is used)."""
+    given = (dataset_id is not None) + (csv is not None)
+    if given > 1 or (dataset_required and given == 0):
+        _fail(
+            f"give {'exactly' if dataset_required else 'at most'} one of --dataset-id or --csv",
+            2,
+        )
     body: dict[str, Any] = {"question": question, "documents": []}
     if dataset_id is not None:
         body["dataset_id"] = dataset_id
@@ -125,6 +135,57 @@ def submit(
             if follow:
                 await _print_events(client, str(accepted["analysis_id"]))
                 typer.echo(analysis_text(await client.get(str(accepted["analysis_id"]))))
+
+    _run(work())
+
+
+@app.command()
+def ask(
+    question: str,
+    dataset_id: DatasetId = None,
+    csv: CsvFile = None,
+    document: Documents = None,
+    thread: Annotated[
+        str | None, typer.Option(help="Ask in this thread (default: the current one).")
+    ] = None,
+    new: Annotated[bool, typer.Option("--new", help="Start a new thread.")] = False,
+) -> None:
+    """Ask in a conversation: a follow-up sees the thread's earlier questions and answers
+    ("and for the West only?"). The thread becomes the current one; prints the answer."""
+    settings = CliSettings()
+    body = analysis_body(question, dataset_id, csv, document, dataset_required=False)
+    current = settings.THREAD_FILE.read_text().strip() if settings.THREAD_FILE.exists() else None
+
+    async def work() -> None:
+        async with _client(settings) as client:
+            thread_id = thread or (None if new else current) or await client.start_thread()
+            settings.THREAD_FILE.parent.mkdir(parents=True, exist_ok=True)
+            settings.THREAD_FILE.write_text(thread_id)
+            accepted = await client.ask(thread_id, body)
+            typer.echo(f"thread {thread_id}")
+            await _print_events(client, str(accepted["analysis_id"]))
+            typer.echo(analysis_text(await client.get(str(accepted["analysis_id"]))))
+
+    _run(work())
+
+
+@app.command("thread")
+def thread_command(
+    thread_id: Annotated[str | None, typer.Argument(help="Default: the current one.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show a thread: its questions and answers, in order."""
+    settings = CliSettings()
+    chosen = thread_id or (
+        settings.THREAD_FILE.read_text().strip() if settings.THREAD_FILE.exists() else None
+    )
+    if chosen is None:
+        _fail("no current thread: give its id, or start one with `sextant ask`", 2)
+
+    async def work() -> None:
+        async with _client(settings) as client:
+            found = await client.thread(chosen)
+        typer.echo(json.dumps(found, indent=2) if as_json else thread_text(found))
 
     _run(work())
 

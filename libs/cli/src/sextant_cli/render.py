@@ -52,3 +52,13 @@ def event_line(kind: str, event: dict[str, Any]) -> str:
 def topic_kind(topic_name: str) -> str:
     """``analysis.completed.v1`` -> ``completed``."""
     return topic_name.split(".")[1]
+
+
+def thread_text(thread: dict[str, Any]) -> str:
+    """A thread as ``sextant thread`` shows it: each question and its answer, in order."""
+    lines = [f"thread {thread['thread_id']}: {len(thread['analyses'])} questions"]
+    for number, analysis in enumerate(thread["analyses"], start=1):
+        lines.append(f"Q{number}: {analysis['question']}")
+        answer = analysis.get("answer") or f"({analysis['status']})"
+        lines.append(f"A{number}: {answer}")
+    return "\n".join(lines)

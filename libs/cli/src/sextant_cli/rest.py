@@ -107,6 +107,26 @@ class SextantClient:
         _raise_for_problem(response)
         return dict(response.json())
 
+    async def start_thread(self) -> str:
+        response = await self._http.post("/v1/threads")
+        _raise_for_problem(response)
+        return str(response.json()["thread_id"])
+
+    async def ask(
+        self, thread_id: str, body: dict[str, Any], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        response = await self._http.post(
+            f"/v1/threads/{thread_id}/analyses", json=body, headers=headers
+        )
+        _raise_for_problem(response)
+        return dict(response.json())
+
+    async def thread(self, thread_id: str) -> dict[str, Any]:
+        response = await self._http.get(f"/v1/threads/{thread_id}")
+        _raise_for_problem(response)
+        return dict(response.json())
+
     async def get(self, analysis_id: str) -> dict[str, Any]:
         response = await self._http.get(f"/v1/analyses/{analysis_id}")
         _raise_for_problem(response)

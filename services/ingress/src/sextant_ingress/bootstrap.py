@@ -12,6 +12,7 @@ from sextant_ingress.application.cancel_analysis import CancelAnalysis
 from sextant_ingress.application.deliver_webhooks import DeliverWebhooks
 from sextant_ingress.application.ports import WebhookSender
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
+from sextant_ingress.application.threads import Conversations
 from sextant_ingress.application.upload_dataset import UploadDataset
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.application.webhooks import WebhookRegistry
@@ -22,6 +23,7 @@ from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisSto
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_datasets import PostgresDatasets
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
+from sextant_ingress.infrastructure.postgres_threads import PostgresThreads
 from sextant_ingress.infrastructure.postgres_usage import PostgresUsage
 from sextant_ingress.infrastructure.postgres_webhooks import PostgresWebhooks
 from sextant_ingress.infrastructure.webhook_sender import HttpWebhookSender
@@ -84,14 +86,16 @@ def use_cases(
     each write to the outbox; ``webhook_sender`` vets webhook URLs: public addresses
     only unless given one with allow-lists)."""
     analyses = PostgresAnalysisStore(engine, relay)
+    submit = SubmitAnalysis(analyses)
     return IngressUseCases(
-        submit=SubmitAnalysis(analyses),
+        submit=submit,
         cancel=CancelAnalysis(analyses),
         upload=UploadDataset(PostgresDatasets(engine), limits),
         views=AnalysisViews(analyses),
         feed=feed,
         keys=keys,
         usage=PostgresUsage(engine),
+        conversations=Conversations(PostgresThreads(engine), submit),
         webhooks=WebhookRegistry(
             PostgresWebhooks(engine), webhook_sender or HttpWebhookSender({}, timeout_s=10.0)
         ),

@@ -55,6 +55,24 @@ class AnalysisReads(Protocol):
         ...
 
 
+class Threads(Protocol):
+    """Conversations: their analyses are the ones whose requests name them."""
+
+    async def create(self, thread_id: UUID, *, tenant_id: str) -> None:
+        """Record the thread (nothing when it exists)."""
+        ...
+
+    async def exists(self, thread_id: UUID, *, tenant_id: str) -> bool: ...
+
+    async def analyses(self, thread_id: UUID, *, tenant_id: str) -> list[AnalysisView]:
+        """Oldest first."""
+        ...
+
+    async def last_dataset(self, thread_id: UUID, *, tenant_id: str) -> UUID | None:
+        """The stored dataset its latest analysis asked about (None: none, or inline)."""
+        ...
+
+
 class UsageReads(Protocol):
     """The ledger of LLM calls the orchestrator keeps."""
 

@@ -1,6 +1,7 @@
 """Use case: accept an analysis submission (REST), exactly once per idempotency key."""
 
 import uuid
+from uuid import UUID
 
 from sextant_contracts import AnalysisRequested, AnalysisSubmission
 from sextant_ingress.application.ports import AnalysisSubmissions
@@ -22,12 +23,19 @@ class SubmitAnalysis:
         *,
         tenant_id: str,
         idempotency_key: str | None,
+        thread_id: UUID | None = None,
     ) -> Accepted:
-        request = AnalysisRequested(analysis_id=uuid.uuid4(), **dict(submission))
+        """``thread_id``: the conversation it follows up in (its earlier turns are seen)."""
+        request = AnalysisRequested(
+            analysis_id=uuid.uuid4(), thread_id=thread_id, **dict(submission)
+        )
+        asked = submission.model_dump(mode="json")
+        if thread_id is not None:
+            asked["thread_id"] = str(thread_id)
         return await self._submissions.submit(
             request,
             tenant_id=tenant_id,
             idempotency_key=idempotency_key,
-            request_hash=fingerprint(submission.model_dump(mode="json")),
+            request_hash=fingerprint(asked),
             correlation_id=None,
         )

@@ -46,13 +46,13 @@ _INSERT = text(
     " VALUES (:analysis_id, :tenant_id, :accepted, :question, CAST(:request AS jsonb),"
     " :key, :request_hash)"
 ).bindparams(accepted=AnalysisStatus.ACCEPTED.value)
-_COLUMNS = (
+VIEW_COLUMNS = (
     "analysis_id, status, question, answer, citations, ungrounded_numbers, ungrounded_values,"
     " findings, tool_calls, usage,"
     " timings_ms, error, created_at, finished_at"
 )
 _GET = text(
-    f"SELECT {_COLUMNS} FROM analysis_views"  # noqa: S608 - constant column list
+    f"SELECT {VIEW_COLUMNS} FROM analysis_views"  # noqa: S608 - constant column list
     " WHERE analysis_id = :id AND tenant_id = :tenant_id"
 )
 _STATUS = text(
@@ -63,7 +63,7 @@ REQUESTS_TOPIC = ANALYSIS_REQUESTED.name
 CANCELLATIONS_TOPIC = ANALYSIS_CANCEL_REQUESTED.name
 
 
-def _view(row: Any) -> AnalysisView:
+def analysis_view(row: Any) -> AnalysisView:
     return AnalysisView(*row)
 
 
@@ -139,7 +139,7 @@ class PostgresAnalysisStore:
             ).one_or_none()
         if row is None:
             raise NotFound(f"analysis {analysis_id} not found")
-        return _view(row)
+        return analysis_view(row)
 
     async def list(
         self, *, tenant_id: str, status: str | None, limit: int, cursor: str | None
@@ -154,12 +154,12 @@ class PostgresAnalysisStore:
             params["after_created"], params["after_id"] = decode_cursor(cursor)
             clauses.append("(created_at, analysis_id) < (:after_created, :after_id)")
         query = text(
-            f"SELECT {_COLUMNS} FROM analysis_views WHERE {' AND '.join(clauses)}"  # noqa: S608 - fixed clauses, bound values
+            f"SELECT {VIEW_COLUMNS} FROM analysis_views WHERE {' AND '.join(clauses)}"  # noqa: S608 - fixed clauses, bound values
             " ORDER BY created_at DESC, analysis_id DESC LIMIT :limit"
         )
         async with self._one_statement.connect() as connection:
             rows = (await connection.execute(query, params)).all()
-        views = [_view(row) for row in rows[:limit]]
+        views = [analysis_view(row) for row in rows[:limit]]
         more = len(rows) > limit
         next_cursor = encode_cursor(views[-1].created_at, views[-1].analysis_id) if more else None
         return views, next_cursor

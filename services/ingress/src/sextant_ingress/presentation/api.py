@@ -20,6 +20,7 @@ from sextant_contracts.errors import describe_validation_error
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
 from sextant_ingress.application.ports import ApiKeys, UsageReads
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
+from sextant_ingress.application.threads import Conversations
 from sextant_ingress.application.upload_dataset import UploadDataset
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.application.webhooks import WebhookRegistry
@@ -29,6 +30,7 @@ from sextant_ingress.presentation.problems import ApiProblem, problem
 from sextant_ingress.presentation.routers.analyses import analyses_router
 from sextant_ingress.presentation.routers.datasets import UPLOAD_PATHS, datasets_router
 from sextant_ingress.presentation.routers.probes import probes_router
+from sextant_ingress.presentation.routers.threads import threads_router
 from sextant_ingress.presentation.routers.usage import usage_router
 from sextant_ingress.presentation.routers.webhooks import webhooks_router
 from sextant_platform.health import ReadinessCheck
@@ -48,6 +50,7 @@ class IngressUseCases:
     keys: ApiKeys
     usage: UsageReads
     webhooks: WebhookRegistry
+    conversations: Conversations
 
 
 class BodyLimit:
@@ -103,6 +106,7 @@ def create_app(
     app.include_router(datasets_router(use_cases.upload))
     app.include_router(usage_router(use_cases.usage))
     app.include_router(webhooks_router(use_cases.webhooks))
+    app.include_router(threads_router(use_cases.conversations))
     app.include_router(probes_router(checks))
     _handle_problems(app)
     app.openapi = exact_openapi(app)  # type: ignore[method-assign]

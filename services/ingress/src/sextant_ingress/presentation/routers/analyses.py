@@ -1,5 +1,6 @@
 """``/v1/analyses``: submit, fetch, list and cancel (the event stream is its own router)."""
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -21,6 +22,7 @@ from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.domain.paging import CURSOR_PATTERN
 from sextant_ingress.domain.submissions import (
+    Accepted,
     AnalysisView,
     IdempotencyConflict,
     NotCancellable,
@@ -139,6 +141,28 @@ class CancellingOut(BaseModel):
     status: Literal["cancelling"] = "cancelling"
 
 
+async def accept(submitting: Awaitable[Accepted], response: Response) -> AcceptedOut:
+    """A submission's answer: 202 with its links, or the problem it ran into."""
+    try:
+        accepted = await submitting
+    except IdempotencyConflict as error:
+        raise ApiProblem(409, "Idempotency key reused", str(error)) from error
+    except SubmissionTooLarge as error:
+        raise ApiProblem(
+            413,
+            "Request too large",
+            f"{error}: upload the data with POST /v1/datasets and pass its dataset_id,"
+            " or attach fewer or shorter documents",
+        ) from error
+    ANALYSES_SUBMITTED.labels("accepted" if accepted.created else "replayed").inc()
+    location = f"/v1/analyses/{accepted.analysis_id}"
+    response.headers["Location"] = location
+    return AcceptedOut(
+        analysis_id=accepted.analysis_id,
+        links={"self": location, "cancel": f"{location}/cancel"},
+    )
+
+
 def analyses_router(
     submit: SubmitAnalysis, cancel: CancelAnalysis, views: AnalysisViews
 ) -> APIRouter:
@@ -163,25 +187,8 @@ def analyses_router(
     ) -> AcceptedOut:
         """Accept an analysis: answered once it and its request event are stored; it
         always ends (completed, failed or cancelled), and its links say how to follow it."""
-        try:
-            accepted = await submit(
-                submission, tenant_id=tenant_id, idempotency_key=idempotency_key
-            )
-        except IdempotencyConflict as error:
-            raise ApiProblem(409, "Idempotency key reused", str(error)) from error
-        except SubmissionTooLarge as error:
-            raise ApiProblem(
-                413,
-                "Request too large",
-                f"{error}: upload the data with POST /v1/datasets and pass its dataset_id,"
-                " or attach fewer or shorter documents",
-            ) from error
-        ANALYSES_SUBMITTED.labels("accepted" if accepted.created else "replayed").inc()
-        location = f"/v1/analyses/{accepted.analysis_id}"
-        response.headers["Location"] = location
-        return AcceptedOut(
-            analysis_id=accepted.analysis_id,
-            links={"self": location, "cancel": f"{location}/cancel"},
+        return await accept(
+            submit(submission, tenant_id=tenant_id, idempotency_key=idempotency_key), response
         )
 
     @router.get(

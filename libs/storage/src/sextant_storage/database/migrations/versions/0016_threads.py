@@ -7,7 +7,9 @@ Create Date: 2026-12-03
 An analysis's thread is the ``thread_id`` of its request (``AnalysisRequested.thread_id``,
 whichever door it came through), so it is a column generated from the stored request:
 neither writer of ``analyses`` has to set it. ``threads`` holds the ones created over
-REST before their first question (``POST /v1/threads``).
+REST before their first question (``POST /v1/threads``). The ingress's view gains the
+thread and the dataset asked about (a follow-up over REST may leave the dataset out: it
+asks about the thread's last one).
 """
 
 from collections.abc import Sequence
@@ -40,7 +42,8 @@ def upgrade() -> None:
         "CREATE OR REPLACE VIEW analysis_views AS SELECT analysis_id, tenant_id, status,"
         " question, answer, citations, ungrounded_numbers, ungrounded_values, findings,"
         " tool_calls, usage, timings_ms, error, terminal_event_id, idempotency_key,"
-        " request_hash, created_at, finished_at, thread_id FROM analyses"
+        " request_hash, created_at, finished_at, thread_id,"
+        " CAST(request->>'dataset_id' AS uuid) AS dataset_id FROM analyses"
     )
 
 
