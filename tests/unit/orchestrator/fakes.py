@@ -50,6 +50,22 @@ class InMemoryAnalyses:
     async def load(self, analysis_id: UUID) -> Analysis | None:
         return self.analyses.get(analysis_id)
 
+    async def running_ahead(
+        self, thread_id: UUID, *, tenant_id: str, analysis_id: UUID
+    ) -> UUID | None:
+        order = [r.payload.analysis_id for r in self.requests]
+        before = self.requests[: order.index(analysis_id) if analysis_id in order else None]
+        return next(
+            (
+                r.payload.analysis_id
+                for r in before
+                if r.payload.thread_id == thread_id
+                and r.tenant_id == tenant_id
+                and not self.analyses[r.payload.analysis_id].ended
+            ),
+            None,
+        )
+
     async def earlier_turns(
         self, thread_id: UUID, *, tenant_id: str, before: UUID, limit: int
     ) -> list[Turn]:

@@ -6,6 +6,7 @@ tests/integration/orchestrator; these show the use case's decisions on their own
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,10 @@ from tests.unit.orchestrator.fakes import (
 
 
 def _request(
-    question: str = "Which region?", thread_id: uuid.UUID | None = None, tenant: str = "acme"
+    question: str = "Which region?",
+    thread_id: uuid.UUID | None = None,
+    tenant: str = "acme",
+    busy_thread: str | None = None,
 ) -> Envelope[AnalysisRequested]:
     request = AnalysisRequested.model_validate(
         {
@@ -30,6 +34,7 @@ def _request(
             "question": question,
             "dataset_id": str(uuid.uuid4()),
             "thread_id": str(thread_id) if thread_id else None,
+            "options": {"busy_thread": busy_thread},
         }
     )
     return Envelope.wrap(request, tenant_id=tenant)
@@ -153,3 +158,57 @@ async def test_a_follow_up_starts_from_its_threads_earlier_turns_of_its_tenant_o
     assert history == [
         {"question": "Total sales per product?", "answer": "east leads [T1]", "findings": []}
     ]
+
+
+async def _second_while_first_runs(
+    busy_thread: str,
+) -> tuple[InMemoryAnalyses, ScriptedWorkflow, Envelope[AnalysisRequested], Any]:
+    """A first question of a thread paused in its plan step, and a second one asked."""
+    analyses, workflow = InMemoryAnalyses(), ScriptedWorkflow()
+    workflow.pausing = {"plan"}
+    thread = uuid.uuid4()
+    first, second = (
+        _request("Total?", thread),
+        _request("And west?", thread, busy_thread=busy_thread),
+    )
+    running = asyncio.create_task(_use_case(analyses, workflow)(first))
+    await workflow.paused.wait()
+    asking = asyncio.create_task(_use_case(analyses, workflow)(second))
+    await asyncio.sleep(0.5)
+    return analyses, workflow, first, (running, asking, second)
+
+
+async def test_enqueue_waits_for_the_earlier_question_then_sees_its_answer() -> None:
+    analyses, workflow, first, (running, asking, second) = await _second_while_first_runs("enqueue")
+    assert str(second.payload.analysis_id) not in workflow.initial, "it waits its turn"
+    workflow.pausing.clear()
+    workflow.resume.set()
+    await asyncio.gather(running, asking)
+    statuses = [analyses.analyses[r.payload.analysis_id].status for r in (first, second)]
+    assert statuses == ["completed", "completed"]
+    history = workflow.initial[str(second.payload.analysis_id)]["history"]  # type: ignore[index]
+    assert [turn["question"] for turn in history] == ["Total?"]
+
+
+async def test_reject_fails_the_second_question_while_the_first_runs() -> None:
+    analyses, workflow, first, (running, asking, second) = await _second_while_first_runs("reject")
+    await asking
+    (rejected,) = [e.payload for e in analyses.events]
+    assert rejected.analysis_id == second.payload.analysis_id
+    assert getattr(rejected, "error_code", None) == "thread_busy"
+    workflow.pausing.clear()
+    workflow.resume.set()
+    await running
+    assert analyses.analyses[first.payload.analysis_id].status == "completed"
+
+
+async def test_interrupt_cancels_the_running_question_then_runs_the_new_one() -> None:
+    analyses, workflow, first, (running, asking, second) = await _second_while_first_runs(
+        "interrupt"
+    )
+    assert analyses.analyses[first.payload.analysis_id].cancel_reason is not None
+    workflow.pausing.clear()
+    workflow.resume.set()
+    await asyncio.gather(running, asking)
+    statuses = [analyses.analyses[r.payload.analysis_id].status for r in (first, second)]
+    assert statuses == ["cancelled", "completed"]

@@ -147,6 +147,14 @@ class AnalysisOptions(Contract):
         " the call that would pass it is not made, and the analysis fails with"
         " budget_exhausted. The tenant's own budget applies as well.",
     )
+    busy_thread: Literal["enqueue", "reject", "interrupt"] | None = Field(
+        default=None,
+        description="When an earlier question of the same thread is still running:"
+        " 'enqueue' waits for it to end, 'reject' fails this one (thread_busy),"
+        " 'interrupt' cancels it at its next step and then runs this one. Unset: the"
+        " tenant's policy (the orchestrator's THREAD_POLICIES), else 'enqueue'. Only"
+        " meaningful with a thread_id.",
+    )
     language: Annotated[str, StringConstraints(min_length=2, max_length=16), Storable] = "en"
 
 

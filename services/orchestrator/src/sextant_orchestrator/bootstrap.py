@@ -169,6 +169,7 @@ async def bootstrap(
         lease_s=settings.LEASE_S,
         model_name=model.name,
         cancellation=cancellation,
+        thread_policies=settings.THREAD_POLICIES,
     )
     intake = AnalysisIntake(run, outage_budget_s=settings.OUTAGE_BUDGET_S)
     sweep = SweepLifecycle(

@@ -103,7 +103,9 @@ class PostgresAnalysisStore:
                 await enqueue(
                     connection,
                     topic=REQUESTS_TOPIC,
-                    key=str(request.analysis_id),
+                    # A thread's questions share a key, so one partition (and so one
+                    # orchestrator instance) sees them in the order they were asked.
+                    key=str(request.thread_id or request.analysis_id),
                     envelope=envelope,
                 )
         except EventTooLarge as error:

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -65,6 +65,7 @@ from sextant_orchestrator.domain.errors import (
     DependencyUnavailable,
     LeaseHeld,
     StepFailed,
+    ThreadBusy,
     TransientFailure,
     UnstorableOutcome,
 )
@@ -89,6 +90,8 @@ from sextant_storage.postgres_text import storable_text
 logger = logging.getLogger(__name__)
 
 FIRST_STEP = StepAt(WorkflowStep.PROFILE.value)
+ANY_TENANT = "*"
+INTERRUPTED = "interrupted: a newer question was asked in its thread"
 LAST_STEP = StepAt(WorkflowStep.FINALIZE.value)
 EXCERPT_CHARS = 300
 RENEWALS_PER_LEASE = 6
@@ -127,6 +130,7 @@ class RunAnalysis:
         model_name: str,
         resume_attempts: int = 5,
         cancellation: CancellationSignals | None = None,
+        thread_policies: Mapping[str, str] | None = None,
     ) -> None:
         self._repository = repository
         self._workflow = workflow
@@ -137,6 +141,8 @@ class RunAnalysis:
         self._model_name = model_name
         self._resume_attempts = resume_attempts
         self._cancellation = cancellation or AlwaysCheckCancellation()
+        self._thread_policies = thread_policies or {}
+        """What a question does when its thread is busy, by tenant (``*``: any)."""
         self._running: dict[UUID, asyncio.Task[None]] = {}
 
     async def __call__(self, request: Envelope[AnalysisRequested]) -> None:
@@ -276,6 +282,8 @@ class RunAnalysis:
         current, last_done = position.upcoming, position.last_done
         initial: AnalysisState | None = None
         if not position.started:
+            if not await self._took_turn(request):
+                return
             initial = await self._initial_state(request)
             current = FIRST_STEP
         try:
@@ -312,6 +320,46 @@ class RunAnalysis:
                 logger.exception("result not storable", extra={"analysis_id": thread})
                 reason = f"the result could not be stored: {type(error).__name__}: {error}"
                 await self._fail(request, "result_unstorable", reason, LAST_STEP)
+
+    async def _took_turn(self, request: Envelope[AnalysisRequested]) -> bool:
+        """In a thread, a question starts once the thread's earlier ones have ended (so it
+        sees their answers): it waits (``enqueue``), cancels the running one at its next
+        step and then waits (``interrupt``), or fails ``thread_busy`` (``reject``). The
+        check reads the database, so it holds across orchestrator instances. False when
+        this analysis ended instead (rejected, or cancelled while it waited)."""
+        payload = request.payload
+        if payload.thread_id is None:
+            return True
+        policy = (
+            payload.options.busy_thread
+            or self._thread_policies.get(request.tenant_id)
+            or self._thread_policies.get(ANY_TENANT, "enqueue")
+        )
+        interrupted: set[UUID] = set()
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(ThreadBusy),
+            wait=wait_exponential_jitter(multiplier=0.2, max=2.0),
+            reraise=True,
+        ):
+            with attempt:
+                if await self._cancel_if_requested(request, FIRST_STEP, None):
+                    return False
+                ahead = await self._repository.running_ahead(
+                    payload.thread_id, tenant_id=request.tenant_id, analysis_id=payload.analysis_id
+                )
+                if ahead is None:
+                    return True
+                if policy == "reject":
+                    reason = f"analysis {ahead} of this thread has not ended (busy_thread: reject)"
+                    await self._fail(request, "thread_busy", reason, FIRST_STEP)
+                    return False
+                if policy == "interrupt" and ahead not in interrupted:
+                    await self._repository.request_cancel(
+                        ahead, tenant_id=request.tenant_id, reason=INTERRUPTED
+                    )
+                    interrupted.add(ahead)
+                raise ThreadBusy(str(payload.thread_id), str(ahead))
+        return True
 
     async def _initial_state(self, request: Envelope[AnalysisRequested]) -> AnalysisState:
         payload = request.payload

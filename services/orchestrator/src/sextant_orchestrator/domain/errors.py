@@ -41,3 +41,11 @@ class AnalysisIdConflict(ValueError):
 class UnstorableOutcome(ValueError):
     """The database refused a terminal outcome for what it holds (not for an outage):
     the analysis ends ``failed`` with code ``result_unstorable`` instead."""
+
+
+class ThreadBusy(RuntimeError):
+    """An earlier question of the same thread has not ended; this one waits its turn."""
+
+    def __init__(self, thread_id: str, ahead: str) -> None:
+        super().__init__(f"analysis {ahead} of thread {thread_id} has not ended")
+        self.ahead = ahead

@@ -80,6 +80,13 @@ class AnalysisRepository(Protocol):
         """The analysis's lifecycle state as stored (None: no such analysis)."""
         ...
 
+    async def running_ahead(
+        self, thread_id: UUID, *, tenant_id: str, analysis_id: UUID
+    ) -> UUID | None:
+        """The earliest unfinished analysis of the thread accepted before this one (or
+        before now, when this one is not recorded yet), if any."""
+        ...
+
     async def earlier_turns(
         self, thread_id: UUID, *, tenant_id: str, before: UUID, limit: int
     ) -> list[Turn]:

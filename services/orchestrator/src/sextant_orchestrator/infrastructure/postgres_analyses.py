@@ -54,6 +54,13 @@ _EARLIER_TURNS = text(
     " AND created_at < coalesce((SELECT created_at FROM analyses WHERE analysis_id = :before),"
     " now()) ORDER BY created_at DESC LIMIT :limit"
 )
+_RUNNING_AHEAD = text(
+    "SELECT analysis_id FROM analyses"  # noqa: S608 - statuses from the contracts
+    " WHERE tenant_id = :tenant_id AND thread_id = :thread_id AND analysis_id <> :analysis_id"
+    f" AND status IN {_UNFINISHED}"
+    " AND created_at < coalesce((SELECT created_at FROM analyses"
+    " WHERE analysis_id = :analysis_id), now()) ORDER BY created_at LIMIT 1"
+)
 _ADMIT = text(
     "WITH inserted AS ("  # noqa: S608 - statuses from the contracts
     " INSERT INTO analyses (analysis_id, tenant_id, status, question, request)"
@@ -212,6 +219,14 @@ class PostgresAnalysisRepository:
         if holder.status in TERMINAL_STATUSES:
             return AnalysisStatus(holder.status)
         raise LeaseHeld(str(analysis_id), float(holder.expires_in_s or 0.0))
+
+    async def running_ahead(
+        self, thread_id: UUID, *, tenant_id: str, analysis_id: UUID
+    ) -> UUID | None:
+        params = {"thread_id": thread_id, "tenant_id": tenant_id, "analysis_id": analysis_id}
+        async with self._one_statement.connect() as connection:
+            ahead: UUID | None = (await connection.execute(_RUNNING_AHEAD, params)).scalar()
+            return ahead
 
     async def earlier_turns(
         self, thread_id: UUID, *, tenant_id: str, before: UUID, limit: int
