@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / ".local" / "logs" / "run"
 PIDS = ROOT / ".local" / "run"
 SAMPLE = Path(__file__).with_name("sample") / "sales.csv"
+FOLLOW_UP = "And for months with more than 60 units?"
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 SUPERVISOR_PID = PIDS / "supervisor.pid"
 SERVICES = {  # module: readiness port
@@ -177,15 +178,20 @@ async def main() -> None:
     async with SextantClient(API_URL, await api_key(), timeout_s=30) as client:
         dataset = await client.upload(SAMPLE)
         say(f"uploaded {SAMPLE.name}: dataset {dataset['dataset_id']} ({dataset['rows']} rows)")
-        accepted = await client.submit(
+        thread_id = await client.start_thread()
+        accepted = await client.ask(
+            thread_id,
             {
                 "question": "Which region has the highest sales?",
                 "dataset_id": dataset["dataset_id"],
                 "documents": DOCUMENTS,
-            }
+            },
         )
         rest_id = str(accepted["analysis_id"])
-        say(f"submitted over REST: analysis {rest_id} (202, {accepted['links']['self']})")
+        say(
+            f"asked over REST in thread {thread_id}: analysis {rest_id}"
+            f" (202, {accepted['links']['self']})"
+        )
 
         request = AnalysisRequested.model_validate(
             {
@@ -206,6 +212,13 @@ async def main() -> None:
             print(analysis_text(await client.get(analysis_id)))
             event = finished[analysis_id]
             say(f"  terminal event {event['event_id']} on {event['topic']}")
+
+        follow_up = await client.ask(thread_id, {"question": FOLLOW_UP})
+        follow_up_id = str(follow_up["analysis_id"])
+        say(f"a follow-up in the same thread: {FOLLOW_UP!r} (analysis {follow_up_id})")
+        await show_progress(client, follow_up_id)
+        say("=== follow-up (the previous question again, with its filter) ===")
+        print(analysis_text(await client.get(follow_up_id)))
     say(f"services keep running (REST on {API_URL}/docs); 'make stop' ends them")
 
 
