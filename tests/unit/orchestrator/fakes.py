@@ -84,6 +84,7 @@ class InMemoryAnalyses:
         ]
         return [
             Turn(
+                analysis_id=str(p.analysis_id),
                 question=p.question,
                 answer=answers[p.analysis_id].answer,
                 findings=[f.statement for f in answers[p.analysis_id].findings],

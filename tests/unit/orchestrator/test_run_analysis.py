@@ -156,16 +156,21 @@ async def test_a_follow_up_starts_from_its_threads_earlier_turns_of_its_tenant_o
     assert workflow.initial[str(first.payload.analysis_id)]["history"] == []  # type: ignore[index]
     history = workflow.initial[str(follow_up.payload.analysis_id)]["history"]  # type: ignore[index]
     assert history == [
-        {"question": "Total sales per product?", "answer": "east leads [T1]", "findings": []}
+        {
+            "analysis_id": str(first.payload.analysis_id),
+            "question": "Total sales per product?",
+            "answer": "east leads [T1]",
+            "findings": [],
+        }
     ]
 
 
 async def _second_while_first_runs(
-    busy_thread: str,
+    busy_thread: str, paused_in: str = "plan"
 ) -> tuple[InMemoryAnalyses, ScriptedWorkflow, Envelope[AnalysisRequested], Any]:
-    """A first question of a thread paused in its plan step, and a second one asked."""
+    """A first question of a thread paused in a step, and a second one asked."""
     analyses, workflow = InMemoryAnalyses(), ScriptedWorkflow()
-    workflow.pausing = {"plan"}
+    workflow.pausing = {paused_in}
     thread = uuid.uuid4()
     first, second = (
         _request("Total?", thread),
@@ -212,3 +217,20 @@ async def test_interrupt_cancels_the_running_question_then_runs_the_new_one() ->
     await asyncio.gather(running, asking)
     statuses = [analyses.analyses[r.payload.analysis_id].status for r in (first, second)]
     assert statuses == ["cancelled", "completed"]
+
+
+@pytest.mark.parametrize(("busy_thread", "kept"), [("interrupt", True), ("rollback", False)])
+async def test_rollback_leaves_the_earlier_question_out_even_when_it_finished_first(
+    busy_thread: str, kept: bool
+) -> None:
+    """Paused inside its last step, the first question finishes before the cancel can
+    stop it: interrupted, it stays in the thread; rolled back, it is left out."""
+    analyses, workflow, first, (running, asking, second) = await _second_while_first_runs(
+        busy_thread, paused_in="finalize"
+    )
+    workflow.pausing.clear()
+    workflow.resume.set()
+    await asyncio.gather(running, asking)
+    assert analyses.analyses[first.payload.analysis_id].status == "completed"
+    history = workflow.initial[str(second.payload.analysis_id)]["history"]  # type: ignore[index]
+    assert [turn["question"] for turn in history] == (["Total?"] if kept else [])

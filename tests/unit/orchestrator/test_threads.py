@@ -58,13 +58,13 @@ def test_a_question_of_its_own_does_not_inherit_the_threads_filters() -> None:
 
 def test_the_conversation_keeps_recent_turns_whole_and_stays_bounded() -> None:
     turns = [
-        Turn(question=f"question {n}?", answer="x" * 1000, findings=[f"finding {n}"])
+        Turn(analysis_id=f"a-{n}", question=f"question {n}?", answer="x" * 1000, findings=[f"f{n}"])
         for n in range(30)
     ]
     text = conversation(turns)
     assert len(text) <= MAX_CONTEXT_TOKENS * 4
     assert "Q30: question 29?" in text
-    assert "finding 29" in text
+    assert "  - f29" in text
     assert conversation([]) == ""
     short = conversation(turns[:6])
     assert short.startswith("Earlier, 2 more questions were asked: question 0?; question 1?")

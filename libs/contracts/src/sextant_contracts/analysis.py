@@ -147,11 +147,12 @@ class AnalysisOptions(Contract):
         " the call that would pass it is not made, and the analysis fails with"
         " budget_exhausted. The tenant's own budget applies as well.",
     )
-    busy_thread: Literal["enqueue", "reject", "interrupt"] | None = Field(
+    busy_thread: Literal["enqueue", "reject", "interrupt", "rollback"] | None = Field(
         default=None,
         description="When an earlier question of the same thread is still running:"
         " 'enqueue' waits for it to end, 'reject' fails this one (thread_busy),"
-        " 'interrupt' cancels it at its next step and then runs this one. Unset: the"
+        " 'interrupt' cancels it at its next step and then runs this one, 'rollback'"
+        " does the same and leaves it out of the thread even if it finished. Unset: the"
         " tenant's policy (the orchestrator's THREAD_POLICIES), else 'enqueue'. Only"
         " meaningful with a thread_id.",
     )

@@ -112,7 +112,7 @@ class OrchestratorSettings(ServiceSettings):
         ' "cost": 5}}. Checked before every LLM call; a tenant past it gets its analysis'
         " failed with budget_exhausted. None by default.",
     )
-    THREAD_POLICIES: dict[str, Literal["enqueue", "reject", "interrupt"]] = Field(
+    THREAD_POLICIES: dict[str, Literal["enqueue", "reject", "interrupt", "rollback"]] = Field(
         default_factory=dict,
         description="What a question does while an earlier one of its thread runs, by"
         ' tenant id (\'*\': any), as JSON: {"*": "enqueue", "acme": "reject"}. A request\'s'

@@ -92,6 +92,7 @@ logger = logging.getLogger(__name__)
 FIRST_STEP = StepAt(WorkflowStep.PROFILE.value)
 ANY_TENANT = "*"
 INTERRUPTED = "interrupted: a newer question was asked in its thread"
+"""The cancel reason of a question a newer one interrupted or rolled back."""
 LAST_STEP = StepAt(WorkflowStep.FINALIZE.value)
 EXCERPT_CHARS = 300
 RENEWALS_PER_LEASE = 6
@@ -282,9 +283,10 @@ class RunAnalysis:
         current, last_done = position.upcoming, position.last_done
         initial: AnalysisState | None = None
         if not position.started:
-            if not await self._took_turn(request):
+            discarded = await self._took_turn(request)
+            if discarded is None:
                 return
-            initial = await self._initial_state(request)
+            initial = await self._initial_state(request, discarded=discarded)
             current = FIRST_STEP
         try:
             if current is not None:
@@ -321,21 +323,24 @@ class RunAnalysis:
                 reason = f"the result could not be stored: {type(error).__name__}: {error}"
                 await self._fail(request, "result_unstorable", reason, LAST_STEP)
 
-    async def _took_turn(self, request: Envelope[AnalysisRequested]) -> bool:
+    async def _took_turn(self, request: Envelope[AnalysisRequested]) -> set[str] | None:
         """In a thread, a question starts once the thread's earlier ones have ended (so it
         sees their answers): it waits (``enqueue``), cancels the running one at its next
-        step and then waits (``interrupt``), or fails ``thread_busy`` (``reject``). The
-        check reads the database, so it holds across orchestrator instances. False when
-        this analysis ended instead (rejected, or cancelled while it waited)."""
+        step and then waits (``interrupt``), does so and leaves that one out of the thread
+        even if it finished first (``rollback``), or fails ``thread_busy`` (``reject``).
+        The check reads the database, so it holds across orchestrator instances. Returns
+        the analyses rolled back, or None when this one ended instead (rejected, or
+        cancelled while it waited)."""
         payload = request.payload
         if payload.thread_id is None:
-            return True
+            return set()
         policy = (
             payload.options.busy_thread
             or self._thread_policies.get(request.tenant_id)
             or self._thread_policies.get(ANY_TENANT, "enqueue")
         )
         interrupted: set[UUID] = set()
+        discarded: set[str] = set()
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(ThreadBusy),
             wait=wait_exponential_jitter(multiplier=0.2, max=2.0),
@@ -343,25 +348,30 @@ class RunAnalysis:
         ):
             with attempt:
                 if await self._cancel_if_requested(request, FIRST_STEP, None):
-                    return False
+                    return None
                 ahead = await self._repository.running_ahead(
                     payload.thread_id, tenant_id=request.tenant_id, analysis_id=payload.analysis_id
                 )
                 if ahead is None:
-                    return True
+                    return discarded
                 if policy == "reject":
                     reason = f"analysis {ahead} of this thread has not ended (busy_thread: reject)"
                     await self._fail(request, "thread_busy", reason, FIRST_STEP)
-                    return False
-                if policy == "interrupt" and ahead not in interrupted:
+                    return None
+                if policy in ("interrupt", "rollback") and ahead not in interrupted:
                     await self._repository.request_cancel(
                         ahead, tenant_id=request.tenant_id, reason=INTERRUPTED
                     )
                     interrupted.add(ahead)
+                    if policy == "rollback":
+                        discarded.add(str(ahead))
                 raise ThreadBusy(str(payload.thread_id), str(ahead))
-        return True
+        return discarded
 
-    async def _initial_state(self, request: Envelope[AnalysisRequested]) -> AnalysisState:
+    async def _initial_state(
+        self, request: Envelope[AnalysisRequested], *, discarded: set[str] | None = None
+    ) -> AnalysisState:
+        """``discarded``: earlier analyses of the thread rolled back (left out of it)."""
         payload = request.payload
         dataset_id = payload.dataset_id
         if payload.inline_dataset is not None:
@@ -382,16 +392,20 @@ class RunAnalysis:
             "max_rounds": payload.options.max_rounds,
             "top_k_passages": payload.options.top_k_passages,
             "max_tokens": payload.options.max_tokens,
-            "history": (
-                await self._repository.earlier_turns(
-                    payload.thread_id,
-                    tenant_id=request.tenant_id,
-                    before=payload.analysis_id,
-                    limit=TURNS_READ,
+            "history": [
+                turn
+                for turn in (
+                    await self._repository.earlier_turns(
+                        payload.thread_id,
+                        tenant_id=request.tenant_id,
+                        before=payload.analysis_id,
+                        limit=TURNS_READ,
+                    )
+                    if payload.thread_id is not None
+                    else []
                 )
-                if payload.thread_id is not None
-                else []
-            ),
+                if turn["analysis_id"] not in (discarded or set())
+            ],
         }
 
     def _envelope(self, request: Envelope[AnalysisRequested], payload: Contract) -> Any:

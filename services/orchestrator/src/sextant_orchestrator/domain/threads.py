@@ -22,6 +22,7 @@ OLDER_QUESTION_CHARS = 160
 class Turn(TypedDict):
     """One earlier analysis of the thread (checkpointed with the follow-up's state)."""
 
+    analysis_id: str
     question: str
     answer: str
     findings: list[str]

@@ -48,7 +48,7 @@ _LOAD = text(
     " cancel_reason, cancel_requested_at FROM analyses WHERE analysis_id = :analysis_id"
 )
 _EARLIER_TURNS = text(
-    "SELECT question, answer, findings FROM analyses"  # noqa: S608 - status from the contracts
+    "SELECT analysis_id, question, answer, findings FROM analyses"  # noqa: S608 - status from the contracts
     " WHERE tenant_id = :tenant_id AND thread_id = :thread_id"
     f" AND status = '{AnalysisStatus.COMPLETED}'"
     " AND created_at < coalesce((SELECT created_at FROM analyses WHERE analysis_id = :before),"
@@ -236,6 +236,7 @@ class PostgresAnalysisRepository:
             rows = (await connection.execute(_EARLIER_TURNS, params)).all()
         return [
             Turn(
+                analysis_id=str(row.analysis_id),
                 question=row.question,
                 answer=row.answer or "",
                 findings=[str(f.get("statement", "")) for f in row.findings or []],
