@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sextant_embeddings.bootstrap import EmbeddingsApp
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_tools.bootstrap import ToolsService
-from tests.integration.embeddings.conftest import embeddings_service  # noqa: F401 - fixture
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import start_ingress
 from tests.integration.orchestrator.fake_openai import (
@@ -38,7 +37,6 @@ from tests.integration.orchestrator.service import (
     start_orchestrator,
     wait_terminal,
 )
-from tests.integration.tools.conftest import tools_service  # noqa: F401 - fixture
 
 PER_CALL = (1500, 400)
 DAILY_TOKENS = 2000
@@ -73,8 +71,8 @@ class BudgetStack:
 async def budget_stack(
     infra: Infrastructure,
     engine: AsyncEngine,
-    tools_service: ToolsService,  # noqa: F811 - the fixture imported above
-    embeddings_service: EmbeddingsApp,  # noqa: F811
+    tools_service: ToolsService,  # the package conftest's: one per package
+    embeddings_service: EmbeddingsApp,
 ) -> AsyncIterator[BudgetStack]:
     limited_tenant = f"limited-{uuid.uuid4().hex[:8]}"
     async with running_fake_openai() as fake:

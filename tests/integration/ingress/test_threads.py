@@ -23,11 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sextant_embeddings.bootstrap import EmbeddingsApp
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_tools.bootstrap import ToolsService
-from tests.integration.embeddings.conftest import embeddings_service  # noqa: F401 - fixture
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import sextant, start_ingress
 from tests.integration.orchestrator.service import start_orchestrator, wait_terminal
-from tests.integration.tools.conftest import tools_service  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.slow
 
@@ -53,8 +51,8 @@ class ThreadStack:
 async def thread_stack(
     infra: Infrastructure,
     engine: AsyncEngine,
-    tools_service: ToolsService,  # noqa: F811 - the fixture imported above
-    embeddings_service: EmbeddingsApp,  # noqa: F811
+    tools_service: ToolsService,  # the package conftest's: one per package
+    embeddings_service: EmbeddingsApp,
 ) -> AsyncIterator[ThreadStack]:
     orchestrator, _ = await start_orchestrator(
         infra,

@@ -36,15 +36,14 @@ from tests.integration.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
 
-SLOW = "Which region sells the most, slowly?"
 HOLD_S = 4.0
 
 
 def answers_at_once_but_slowly_when_asked_to(body: dict[str, Any]) -> Scripted:
-    """The model answers without tools; the question containing "slowly" takes a while."""
-    asked = " ".join(str(m.get("content")) for m in body.get("messages", []))
+    """The model answers without tools; a question containing "slowly" takes a while."""
+    asked = str(body.get("messages", [{}])[-1].get("content"))
     reply = completion("The east sells the most.")
-    if f"Question: {SLOW}" in asked:
+    if asked.startswith("Question: ") and "slowly" in asked:
         reply.hang_s = HOLD_S
     return reply
 
@@ -98,12 +97,17 @@ async def _two_at_once(
     stack: TwoOrchestrators, infra: Infrastructure, engine: AsyncEngine, busy_thread: str
 ) -> tuple[AnalysisRow, AnalysisRow, list[dict[str, Any]]]:
     """A slow first question, and a second one on the same thread while it runs; both
-    rows once ended, and the model requests of the second one."""
+    rows once ended, and the model requests of the second one. The questions name the
+    policy: the model serves every test of the module."""
     thread = uuid.uuid4()
-    first, second = _asked(SLOW, thread), _asked("And for the west only?", thread, busy_thread)
+    slow, follow_up = (
+        f"Which region sells the most, slowly ({busy_thread})?",
+        (f"And for the west only ({busy_thread})?"),
+    )
+    first, second = _asked(slow, thread), _asked(follow_up, thread, busy_thread)
     await publish_request(infra.kafka, first)
     await wait_until(
-        lambda: any(f"Question: {SLOW}" in str(r) for r in stack.fake.requests),
+        lambda: any(f"Question: {slow}" in str(r) for r in stack.fake.requests),
         timeout_s=60,
         what="the first question at the model",
     )
@@ -111,7 +115,7 @@ async def _two_at_once(
     rows = [
         await wait_terminal(engine, e.payload.analysis_id, timeout_s=120) for e in (first, second)
     ]
-    asked_second = [r for r in stack.fake.requests if "And for the west only?" in str(r)]
+    asked_second = [r for r in stack.fake.requests if follow_up in str(r)]
     return rows[0], rows[1], asked_second
 
 
@@ -122,7 +126,10 @@ async def test_enqueue_runs_the_second_after_the_first_and_it_sees_the_first(
     assert (first.status, second.status) == ("completed", "completed")
     assert asked, "the second question reached the model"
     prompt = str(asked[0]["messages"][1]["content"])
-    assert prompt.startswith(f"Earlier in this conversation:\nQ1: {SLOW}\nA1: {first.answer}")
+    assert prompt.startswith(
+        "Earlier in this conversation:\nQ1: Which region sells the most, slowly (enqueue)?\n"
+        f"A1: {first.answer}"
+    )
 
 
 async def test_reject_fails_the_second_while_the_first_runs(

@@ -22,6 +22,9 @@ WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("completed", "failed", "cancelled")
 """The terminal events an endpoint may subscribe to (an analysis's event ``kind``)."""
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the convention's prefix, not a secret
 DeliveryStatus = Literal["pending", "delivered", "failed"]
+PENDING: DeliveryStatus = "pending"
+DELIVERED: DeliveryStatus = "delivered"
+FAILED: DeliveryStatus = "failed"
 
 
 def new_secret() -> str:

@@ -12,7 +12,15 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_ingress.domain.webhooks import DeliveryView, DueDelivery, Webhook, WebhookNotFound
+from sextant_ingress.domain.webhooks import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    DeliveryView,
+    DueDelivery,
+    Webhook,
+    WebhookNotFound,
+)
 from sextant_storage.database import autocommit
 
 _CREATE = text(
@@ -30,26 +38,26 @@ _DELETE = text(
 )
 _EXISTS = text("SELECT 1 FROM webhooks WHERE webhook_id = :webhook_id AND tenant_id = :tenant_id")
 _DELIVERIES = text(
-    "SELECT delivery_id, event_id, event_type, analysis_id, status, attempts,"
+    "SELECT delivery_id, event_id, event_type, analysis_id, status, attempts,"  # noqa: S608 - statuses from the domain
     " last_status_code, last_error, created_at, finished_at,"
-    " CASE WHEN status = 'pending' THEN next_attempt_at END AS next_attempt_at"
+    f" CASE WHEN status = '{PENDING}' THEN next_attempt_at END AS next_attempt_at"
     " FROM webhook_deliveries WHERE webhook_id = :webhook_id AND tenant_id = :tenant_id"
     " ORDER BY created_at DESC, delivery_id LIMIT :limit"
 )
 _CLAIM = text(
-    "UPDATE webhook_deliveries d"
+    "UPDATE webhook_deliveries d"  # noqa: S608 - statuses from the domain
     " SET leased_until = now() + make_interval(secs => :lease_s), attempts = d.attempts + 1"
     " FROM webhooks w"
     " WHERE w.webhook_id = d.webhook_id AND d.delivery_id IN ("
     "  SELECT delivery_id FROM webhook_deliveries"
-    "  WHERE status = 'pending' AND next_attempt_at <= now()"
+    f"  WHERE status = '{PENDING}' AND next_attempt_at <= now()"
     "  AND (leased_until IS NULL OR leased_until < now())"
     "  ORDER BY next_attempt_at LIMIT :limit FOR UPDATE SKIP LOCKED)"
     " RETURNING d.delivery_id, d.tenant_id, d.event_type, d.payload, d.attempts,"
     " d.created_at, w.url, w.secret"
 )
 _DELIVERED = text(
-    "UPDATE webhook_deliveries SET status = 'delivered', finished_at = now(),"
+    f"UPDATE webhook_deliveries SET status = '{DELIVERED}', finished_at = now(),"  # noqa: S608 - statuses from the domain
     " leased_until = NULL, last_status_code = :status_code, last_error = NULL"
     " WHERE delivery_id = :delivery_id"
 )
@@ -59,7 +67,7 @@ _RETRY = text(
     " WHERE delivery_id = :delivery_id"
 )
 _FAILED = text(
-    "UPDATE webhook_deliveries SET status = 'failed', finished_at = now(),"
+    f"UPDATE webhook_deliveries SET status = '{FAILED}', finished_at = now(),"  # noqa: S608 - statuses from the domain
     " leased_until = NULL, last_status_code = :status_code, last_error = :error"
     " WHERE delivery_id = :delivery_id"
 )
