@@ -102,7 +102,7 @@ def threads_router(conversations: Conversations) -> APIRouter:
         summary="Ask a follow-up question: it sees the thread's earlier questions and answers",
         responses={
             202: {"description": "Accepted; it will end.", "links": LINKS_TO_ANALYSIS},
-            **problem_responses(409, 413),
+            **problem_responses(404, 409, 413),
         },
     )
     async def ask(
@@ -115,7 +115,8 @@ def threads_router(conversations: Conversations) -> APIRouter:
         """Like ``POST /v1/analyses``, in a thread (started by this question if new). Its
         earlier turns (the last ones in full, older ones summed up) go with the question,
         so "and for the West only?" asks the last question again with one more filter.
-        Without a dataset, it is about the thread's last one (422 if there is none)."""
+        Without a dataset, it is about the thread's last one (404 when there is none to
+        find: a new thread, or one whose data was sent inline)."""
         fields = body.model_dump(exclude_unset=True)
         try:
             return await accept(
@@ -125,7 +126,7 @@ def threads_router(conversations: Conversations) -> APIRouter:
                 response,
             )
         except ThreadHasNoDataset as error:
-            raise ApiProblem(422, "No dataset", str(error)) from error
+            raise ApiProblem(404, "Not found", str(error)) from error
 
     @router.get(
         "/v1/threads/{thread_id}",
