@@ -9,6 +9,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import UnsupportedCodecError
 
+from sextant_contracts.catalogue import TOOLS_REQUESTED
 from sextant_kafka.long_running_consumer import LongRunningConsumer, PartitionProgress
 from sextant_platform.fatal import failures, forget_failures, must_not_die
 from sextant_platform.health import HealthApp
@@ -54,14 +55,14 @@ class _CommitDuringRebalance:
 
 
 async def test_a_partition_revoked_while_its_commit_is_in_flight_is_not_a_crash() -> None:
-    partition = TopicPartition("tools.requested.v1", 2)
+    partition = TopicPartition(TOOLS_REQUESTED.name, 2)
 
     async def nothing(*_: object) -> None:
         return None
 
     consumer = LongRunningConsumer(
         KafkaSettings(),
-        ["tools.requested.v1"],
+        [TOOLS_REQUESTED.name],
         group_id="g",
         client_id="c",
         handler=nothing,

@@ -60,6 +60,7 @@ from sextant_contracts.analysis import (
 )
 from sextant_contracts.base import Contract
 from sextant_orchestrator.domain.analysis import TERMINAL_STATUSES, OverdueAnalysis
+from sextant_orchestrator.domain.budgets import ANY_TENANT
 from sextant_orchestrator.domain.clipping import clip
 from sextant_orchestrator.domain.errors import (
     DependencyUnavailable,
@@ -90,7 +91,6 @@ from sextant_storage.postgres_text import storable_text
 logger = logging.getLogger(__name__)
 
 FIRST_STEP = StepAt(WorkflowStep.PROFILE.value)
-ANY_TENANT = "*"
 INTERRUPTED = "interrupted: a newer question was asked in its thread"
 """The cancel reason of a question a newer one interrupted or rolled back."""
 LAST_STEP = StepAt(WorkflowStep.FINALIZE.value)

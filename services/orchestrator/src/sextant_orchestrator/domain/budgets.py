@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+ANY_TENANT = "*"
+"""The key of a per-tenant setting that holds for every tenant without its own."""
 Period = Literal["day", "month"]
 CHARS_PER_TOKEN = 4
 

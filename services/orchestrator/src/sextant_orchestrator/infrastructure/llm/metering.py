@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from prometheus_client import Counter
 
 from sextant_orchestrator.domain.budgets import (
+    ANY_TENANT,
     Budget,
     MeteredCall,
     Price,
@@ -21,8 +22,6 @@ from sextant_orchestrator.domain.budgets import (
     exceeded,
 )
 from sextant_orchestrator.domain.ports import UsageLedger
-
-ANY_TENANT = "*"
 
 LLM_TOKENS = Counter(
     "sextant_llm_tokens_total",
