@@ -7,15 +7,24 @@ which is what the PostgreSQL repository is checked to do (``test_lifecycle_rules
 
 import asyncio
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
-from sextant_contracts import AnalysisCompleted, AnalysisProgressed, AnalysisRequested, Envelope
+from sextant_contracts import (
+    AnalysisCompleted,
+    AnalysisInterrupted,
+    AnalysisProgressed,
+    AnalysisRequested,
+    Envelope,
+)
 from sextant_contracts.status import AnalysisStatus
 from sextant_orchestrator.domain.analysis import Analysis, LeaseLive, LifecycleRefused
 from sextant_orchestrator.domain.errors import LeaseHeld, StepFailed
+from sextant_orchestrator.domain.interrupts import PauseRequest, StoredInterrupt
 from sextant_orchestrator.domain.ports import TerminalOutcome
-from sextant_orchestrator.domain.progress import Position, StepAt, StepDone
+from sextant_orchestrator.domain.progress import Position, StepAt, StepDone, StepPaused
 from sextant_orchestrator.domain.state import AnalysisState
 from sextant_orchestrator.domain.threads import Turn
 
@@ -29,6 +38,10 @@ class InMemoryAnalyses:
         self.analyses: dict[UUID, Analysis] = {}
         self.events: list[TerminalOutcome] = []
         self.requests: list[Envelope[AnalysisRequested]] = []
+        self.interrupts: dict[UUID, StoredInterrupt] = {}
+        self.interrupted_events: list[Envelope[AnalysisInterrupted]] = []
+        self.woken: list[UUID] = []
+        """Analyses woken (their requests would be published again), in order."""
 
     async def admit_and_claim(
         self, request: Envelope[AnalysisRequested], *, owner: str, lease_s: float
@@ -39,7 +52,7 @@ class InMemoryAnalyses:
         analysis = self.analyses.setdefault(
             analysis_id, Analysis(analysis_id, request.tenant_id, AnalysisStatus.ACCEPTED)
         )
-        if analysis.ended:
+        if analysis.ended or analysis.status == AnalysisStatus.INTERRUPTED:
             return analysis.status
         try:
             self.analyses[analysis_id] = analysis.claim(owner, now=_now(), lease_s=lease_s)
@@ -109,7 +122,71 @@ class InMemoryAnalyses:
             self.analyses[analysis_id] = self.analyses[analysis_id].request_cancel(reason)
         except LifecycleRefused:
             return False
+        self._wake(analysis_id)
         return True
+
+    async def pause(
+        self, analysis_id: UUID, *, owner: str, event: Envelope[AnalysisInterrupted]
+    ) -> bool:
+        asked = event.payload
+        known = self.interrupts.get(asked.interrupt_id)
+        if known is not None and known.response is not None:
+            return False
+        try:
+            self.analyses[analysis_id] = self.analyses[analysis_id].pause(owner)
+        except LifecycleRefused:
+            return False
+        if known is None:
+            self.interrupts[asked.interrupt_id] = StoredInterrupt(
+                interrupt_id=asked.interrupt_id,
+                analysis_id=analysis_id,
+                tenant_id=event.tenant_id,
+                kind=asked.kind.value,
+                options=list(asked.options),
+                default_response=asked.default_response,
+                on_timeout=asked.on_timeout,
+                response=None,
+                expired=False,
+            )
+            self.interrupted_events.append(event)
+        return True
+
+    async def interrupt(self, interrupt_id: UUID) -> StoredInterrupt | None:
+        return self.interrupts.get(interrupt_id)
+
+    async def pending_interrupt(
+        self, analysis_id: UUID, *, tenant_id: str
+    ) -> StoredInterrupt | None:
+        if self.analyses[analysis_id].status != AnalysisStatus.INTERRUPTED:
+            return None
+        return next(
+            (
+                i
+                for i in reversed(self.interrupts.values())
+                if i.analysis_id == analysis_id and i.response is None
+            ),
+            None,
+        )
+
+    async def answer(self, interrupt_id: UUID, response: dict[str, Any], *, by: str) -> bool:
+        stored = self.interrupts[interrupt_id]
+        if stored.response is not None:
+            return False
+        self.interrupts[interrupt_id] = replace(stored, response=response)
+        self._wake(stored.analysis_id)
+        return True
+
+    def expire(self, interrupt_id: UUID) -> None:
+        """The wait ran out (the sweep then wakes the analysis)."""
+        self.interrupts[interrupt_id] = replace(self.interrupts[interrupt_id], expired=True)
+        self._wake(self.interrupts[interrupt_id].analysis_id)
+
+    def _wake(self, analysis_id: UUID) -> None:
+        try:
+            self.analyses[analysis_id] = self.analyses[analysis_id].wake()
+        except LifecycleRefused:
+            return
+        self.woken.append(analysis_id)
 
     async def finish(self, analysis_id: UUID, outcome: TerminalOutcome) -> bool:
         status = {"AnalysisCompleted": "completed", "AnalysisFailed": "failed"}.get(
@@ -141,6 +218,11 @@ class ScriptedWorkflow:
         self.retired: list[str] = []
         self.initial: dict[str, AnalysisState | None] = {}
         """The state each thread's run started from (None: resumed)."""
+        self.asking: dict[str, PauseRequest] = {}
+        """Steps that pause with this request until they are resumed with an answer."""
+        self.waiting: dict[str, PauseRequest] = {}
+        self.answers: dict[str, dict[str, Any]] = {}
+        """The answer each thread's paused step was resumed with."""
 
     async def position(self, thread_id: str) -> Position:
         done = self.done.get(thread_id)
@@ -151,14 +233,24 @@ class ScriptedWorkflow:
             started=True,
             upcoming=StepAt(upcoming) if upcoming else None,
             last_done=StepAt(done[-1]) if done else None,
+            waiting=dict(self.waiting[thread_id]) if thread_id in self.waiting else None,
         )
 
-    async def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[StepDone]:
+    async def run(
+        self, thread_id: str, initial: AnalysisState | None, *, answer: dict[str, Any] | None = None
+    ) -> AsyncGenerator[StepDone | StepPaused]:
         done = self.done.setdefault(thread_id, [])
         self.initial.setdefault(thread_id, initial)
+        if answer is not None:
+            self.answers[thread_id] = answer
+            self.waiting.pop(thread_id, None)
         for index in range(len(done), len(STEPS)):
             step = STEPS[index]
             self.runs.append(step)
+            if step in self.asking and thread_id not in self.answers:
+                self.waiting[thread_id] = self.asking[step]
+                yield StepPaused(at=StepAt(step), request=dict(self.asking[step]))
+                return
             if step in self.pausing:
                 self.paused.set()
                 await self.resume.wait()

@@ -37,6 +37,7 @@ from sextant_contracts.embeddings import (
 )
 from sextant_contracts.envelope import Envelope, TraceContext
 from sextant_contracts.errors import ReplyError
+from sextant_contracts.interrupts import AnalysisInterrupted, AnalysisResumeRequested, InterruptKind
 from sextant_contracts.tools import ToolInvocationReplied, ToolInvocationRequested
 
 __all__ = [
@@ -45,9 +46,11 @@ __all__ = [
     "AnalysisCancelled",
     "AnalysisCompleted",
     "AnalysisFailed",
+    "AnalysisInterrupted",
     "AnalysisOptions",
     "AnalysisProgressed",
     "AnalysisRequested",
+    "AnalysisResumeRequested",
     "AnalysisSubmission",
     "AttachedDocument",
     "Citation",
@@ -59,6 +62,7 @@ __all__ = [
     "Envelope",
     "Finding",
     "InlineDataset",
+    "InterruptKind",
     "RankPassages",
     "RankedPassage",
     "ReplyError",

@@ -156,6 +156,13 @@ class AnalysisOptions(Contract):
         " tenant's policy (the orchestrator's THREAD_POLICIES), else 'enqueue'. Only"
         " meaningful with a thread_id.",
     )
+    clarify: bool | None = Field(
+        default=None,
+        description="Pause (status 'interrupted', analysis.interrupted.v1) to ask which"
+        " column the question means when no column answers to a word it asks about, or"
+        " two do equally, instead of answering that the data does not hold it. Unset:"
+        " the tenant's policy (the orchestrator's INTERRUPT_POLICIES), else no.",
+    )
     language: Annotated[str, StringConstraints(min_length=2, max_length=16), Storable] = "en"
 
 

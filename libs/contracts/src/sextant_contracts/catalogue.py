@@ -18,6 +18,7 @@ from sextant_contracts.analysis import (
 )
 from sextant_contracts.base import Contract
 from sextant_contracts.embeddings import EmbeddingReplied, EmbeddingRequested
+from sextant_contracts.interrupts import AnalysisInterrupted, AnalysisResumeRequested
 from sextant_contracts.tools import ToolInvocationReplied, ToolInvocationRequested
 
 DLQ_SUFFIX = ".dlq"
@@ -64,6 +65,25 @@ TOPICS: tuple[TopicSpec, ...] = (
         producers=("ingress", "producers"),
         consumers=("orchestrator",),
         description="Stop a running analysis at its next step boundary.",
+    ),
+    TopicSpec(
+        name="analysis.resume-requested.v1",
+        partitions=6,
+        key="analysis id",
+        payload=AnalysisResumeRequested,
+        producers=("ingress", "producers"),
+        consumers=("orchestrator",),
+        description="Answer an interrupted analysis; it resumes where it paused.",
+    ),
+    TopicSpec(
+        name="analysis.interrupted.v1",
+        partitions=6,
+        key="analysis id",
+        payload=AnalysisInterrupted,
+        producers=("orchestrator",),
+        consumers=("ingress", "downstream consumers"),
+        description="The analysis paused for an answer (clarification or approval).",
+        retention_ms=30 * 24 * 3600 * 1000,
     ),
     TopicSpec(
         name="analysis.progress.v1",
@@ -160,6 +180,8 @@ def topic(name: str) -> TopicSpec:
 # Every topic by a name of its own: services import these, never spell a topic.
 ANALYSIS_REQUESTED = topic("analysis.requested.v1")
 ANALYSIS_CANCEL_REQUESTED = topic("analysis.cancel-requested.v1")
+ANALYSIS_RESUME_REQUESTED = topic("analysis.resume-requested.v1")
+ANALYSIS_INTERRUPTED = topic("analysis.interrupted.v1")
 ANALYSIS_PROGRESS = topic("analysis.progress.v1")
 ANALYSIS_COMPLETED = topic("analysis.completed.v1")
 ANALYSIS_FAILED = topic("analysis.failed.v1")

@@ -13,17 +13,23 @@ from typing import Literal
 class AnalysisStatus(StrEnum):
     ACCEPTED = "accepted"
     RUNNING = "running"
+    INTERRUPTED = "interrupted"
+    """Paused for an answer (``analysis.interrupted.v1``); not terminal."""
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
 
-AnalysisStatusName = Literal["accepted", "running", "completed", "failed", "cancelled"]
+AnalysisStatusName = Literal[
+    "accepted", "running", "interrupted", "completed", "failed", "cancelled"
+]
 """The same words as a type, for API models (checked equal to the enum by a test)."""
 
-UNFINISHED_STATUSES: frozenset[AnalysisStatus] = frozenset(
+RUNNABLE_STATUSES: frozenset[AnalysisStatus] = frozenset(
     {AnalysisStatus.ACCEPTED, AnalysisStatus.RUNNING}
 )
+"""Being run, or to be: an instance may claim it (an interrupted one waits for its answer)."""
+UNFINISHED_STATUSES: frozenset[AnalysisStatus] = RUNNABLE_STATUSES | {AnalysisStatus.INTERRUPTED}
 TERMINAL_STATUSES: frozenset[AnalysisStatus] = frozenset(
     {AnalysisStatus.COMPLETED, AnalysisStatus.FAILED, AnalysisStatus.CANCELLED}
 )

@@ -19,6 +19,7 @@ from sextant_kafka.long_running_consumer import (
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.application.sweep_lifecycle import SweepLifecycle, SweepPolicy
 from sextant_orchestrator.domain.budgets import Budget, Price
+from sextant_orchestrator.domain.interrupts import InterruptPolicy
 from sextant_orchestrator.domain.ports import UsageLedger
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
 from sextant_orchestrator.infrastructure.graphs.runner import LangGraphWorkflow
@@ -41,10 +42,11 @@ from sextant_orchestrator.infrastructure.service_clients import (
     KafkaToolInvoker,
 )
 from sextant_orchestrator.presentation.consumers import (
-    CANCELLATIONS,
     REQUESTS,
     AnalysisIntake,
     CancellationIntake,
+    CommandIntake,
+    ResumeIntake,
 )
 from sextant_orchestrator.presentation.sweeper import LifecycleSweeper
 from sextant_orchestrator.settings import OrchestratorSettings
@@ -170,6 +172,16 @@ async def bootstrap(
         model_name=model.name,
         cancellation=cancellation,
         thread_policies=settings.THREAD_POLICIES,
+        interrupt_policies={
+            tenant: InterruptPolicy(
+                clarify=policy.clarify,
+                approve_tools=tuple(policy.approve_tools),
+                approve_rows_over=policy.approve_rows_over,
+                timeout_s=policy.timeout_s,
+                on_timeout=policy.on_timeout,
+            )
+            for tenant, policy in settings.INTERRUPT_POLICIES.items()
+        },
     )
     intake = AnalysisIntake(run, outage_budget_s=settings.OUTAGE_BUDGET_S)
     sweep = SweepLifecycle(
@@ -192,13 +204,17 @@ async def bootstrap(
         handler=intake.handle,
         max_in_flight=settings.MAX_CONCURRENT_ANALYSES,
     )
+    commands = CommandIntake(
+        CancellationIntake(repository, outage_budget_s=settings.OUTAGE_BUDGET_S),
+        ResumeIntake(repository, outage_budget_s=settings.OUTAGE_BUDGET_S),
+    )
     cancellations = dead_lettering_consumer(
         broker,
         settings.KAFKA,
-        [CANCELLATIONS.name],
+        commands.topics,
         group_id=f"{settings.CONSUMER_GROUP}.cancel",
         client_id=f"{settings.SERVICE_NAME}-{owner}-cancel",
-        handler=CancellationIntake(repository, outage_budget_s=settings.OUTAGE_BUDGET_S).handle,
+        handler=commands.handle,
         max_in_flight=settings.MAX_CONCURRENT_ANALYSES,
     )
     probes = HealthApp(

@@ -24,6 +24,30 @@ class BudgetSetting(BaseModel):
         return self
 
 
+class InterruptPolicySetting(BaseModel):
+    """When a tenant's analyses pause for a person, and how long they wait."""
+
+    clarify: bool = Field(
+        default=False,
+        description="Ask which column a question means when none answers to a word it"
+        " asks about (a request's options.clarify overrides it).",
+    )
+    approve_tools: list[str] = Field(
+        default_factory=list, description="Tools that run only once a person approves."
+    )
+    approve_rows_over: int | None = Field(
+        default=None, ge=0, description="Any tool over more rows than this needs approval."
+    )
+    timeout_s: float | None = Field(
+        default=24 * 3600.0, gt=0, description="How long a pause waits (null: until cancelled)."
+    )
+    on_timeout: Literal["fail", "default"] = Field(
+        default="fail",
+        description="At the timeout: fail with interrupt_timed_out, or take the pause's"
+        " declared default (decline an approval; take the closest column).",
+    )
+
+
 class OrchestratorSettings(ServiceSettings):
     """Configuration of the orchestrator service; shared parts come from ServiceSettings."""
 
@@ -117,5 +141,12 @@ class OrchestratorSettings(ServiceSettings):
         description="What a question does while an earlier one of its thread runs, by"
         ' tenant id (\'*\': any), as JSON: {"*": "enqueue", "acme": "reject"}. A request\'s'
         " options.busy_thread overrides it; default enqueue.",
+    )
+    INTERRUPT_POLICIES: dict[str, InterruptPolicySetting] = Field(
+        default_factory=dict,
+        description="When analyses pause for a person, by tenant id ('*': any), as JSON:"
+        ' {"*": {"clarify": true, "approve_tools": ["web_fetch"], "timeout_s": 3600,'
+        ' "on_timeout": "default"}}. None by default: an analysis never waits for a'
+        " person unless its request asks (options.clarify) or its tenant's policy does.",
     )
     LLM: LlmSettings = Field(default_factory=LlmSettings)

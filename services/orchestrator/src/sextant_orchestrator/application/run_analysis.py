@@ -12,6 +12,11 @@ The order of things, and why:
 3. **Run or resume** - a thread with a checkpoint is resumed (``run(thread, None)``),
    never restarted with the original input, so finished steps are not run again.
    Between steps: progress events, and the cancellation flag.
+3a. **Pause** - a step that needs a person's answer stops the run: the analysis is
+   ``interrupted`` (lease released, the interrupt and its event written together) and
+   the request's record is done with. An answer, a cancellation or the wait running out
+   wakes it (its request is published again); the run then finds the step paused in its
+   checkpoint and resumes it with the recorded answer, cancels, or times it out.
 4. **Finish** - the terminal state and its event are written in one transaction
    (outbox); a second finish of the same analysis changes nothing.
 
@@ -24,6 +29,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -40,6 +46,7 @@ from sextant_contracts import (
     AnalysisCancelled,
     AnalysisCompleted,
     AnalysisFailed,
+    AnalysisInterrupted,
     AnalysisProgressed,
     AnalysisRequested,
     Citation,
@@ -59,7 +66,12 @@ from sextant_contracts.analysis import (
     MAX_UNGROUNDED_VALUE_CHARS,
 )
 from sextant_contracts.base import Contract
-from sextant_orchestrator.domain.analysis import TERMINAL_STATUSES, OverdueAnalysis
+from sextant_contracts.interrupts import InterruptKind, response_schema
+from sextant_orchestrator.domain.analysis import (
+    TERMINAL_STATUSES,
+    AnalysisStatus,
+    OverdueAnalysis,
+)
 from sextant_orchestrator.domain.budgets import ANY_TENANT
 from sextant_orchestrator.domain.clipping import clip
 from sextant_orchestrator.domain.errors import (
@@ -69,6 +81,11 @@ from sextant_orchestrator.domain.errors import (
     ThreadBusy,
     TransientFailure,
     UnstorableOutcome,
+)
+from sextant_orchestrator.domain.interrupts import (
+    InterruptPolicy,
+    interrupt_id,
+    policy_for,
 )
 from sextant_orchestrator.domain.ports import (
     AlwaysCheckCancellation,
@@ -81,6 +98,7 @@ from sextant_orchestrator.domain.ports import (
 from sextant_orchestrator.domain.progress import (
     LOOP_STEPS,
     StepAt,
+    StepPaused,
     completed_sequence,
     sequence,
 )
@@ -132,6 +150,7 @@ class RunAnalysis:
         resume_attempts: int = 5,
         cancellation: CancellationSignals | None = None,
         thread_policies: Mapping[str, str] | None = None,
+        interrupt_policies: Mapping[str, InterruptPolicy] | None = None,
     ) -> None:
         self._repository = repository
         self._workflow = workflow
@@ -144,6 +163,8 @@ class RunAnalysis:
         self._cancellation = cancellation or AlwaysCheckCancellation()
         self._thread_policies = thread_policies or {}
         """What a question does when its thread is busy, by tenant (``*``: any)."""
+        self._interrupt_policies = interrupt_policies or {}
+        """When an analysis pauses for a person, and for how long, by tenant."""
         self._running: dict[UUID, asyncio.Task[None]] = {}
 
     async def __call__(self, request: Envelope[AnalysisRequested]) -> None:
@@ -196,8 +217,11 @@ class RunAnalysis:
                     status = await self._repository.admit_and_claim(
                         request, owner=self._owner, lease_s=self._lease_s
                     )
-            if status in TERMINAL_STATUSES:
-                logger.info("analysis already finished", extra={"analysis_id": str(analysis_id)})
+            if status in TERMINAL_STATUSES or status == AnalysisStatus.INTERRUPTED:
+                logger.info(
+                    "analysis already finished or waiting for an answer",
+                    extra={"analysis_id": str(analysis_id), "status": str(status)},
+                )
                 return
             with self._cancellation.watch(analysis_id):
                 if await self._run_leased(request):
@@ -206,6 +230,7 @@ class RunAnalysis:
     async def _run_leased(self, request: Envelope[AnalysisRequested]) -> bool:
         """Run while holding the lease; False when the lease was lost on the way."""
         analysis_id = request.payload.analysis_id
+        paused = False
         async with self._lease_kept(analysis_id) as lease:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception_type(TransientFailure),
@@ -214,8 +239,9 @@ class RunAnalysis:
                 reraise=True,
             ):
                 with attempt:
-                    await self._run(request)
-            await self._workflow.retire(str(analysis_id))
+                    paused = await self._run(request)
+            if not paused:  # a paused analysis's checkpoint is what it resumes from
+                await self._workflow.retire(str(analysis_id))
         return not lease.lost
 
     @contextlib.asynccontextmanager
@@ -276,25 +302,37 @@ class RunAnalysis:
                 body.cancel()
             return
 
-    async def _run(self, request: Envelope[AnalysisRequested]) -> None:
+    async def _run(self, request: Envelope[AnalysisRequested]) -> bool:
+        """Run until the analysis ends (False) or pauses for an answer (True)."""
         payload = request.payload
         thread = str(payload.analysis_id)
         position = await self._workflow.position(thread)
         current, last_done = position.upcoming, position.last_done
         initial: AnalysisState | None = None
+        answer: dict[str, Any] | None = None
         if not position.started:
             discarded = await self._took_turn(request)
             if discarded is None:
-                return
+                return False
             initial = await self._initial_state(request, discarded=discarded)
             current = FIRST_STEP
         try:
             if current is not None:
                 if await self._cancel_if_requested(request, current, last_done):
-                    return
+                    return False
+                if position.waiting is not None:  # woken: answered, or its wait ran out
+                    paused = StepPaused(at=current, request=position.waiting)
+                    answer = await self._answer_to(request, paused, last_done)
+                    if answer is None:
+                        return await self._paused_or_ended(request, paused)
                 await self._publish_progress(request, current, StepStatus.STARTED)
-            async with contextlib.aclosing(self._workflow.run(thread, initial)) as steps:
+            async with contextlib.aclosing(
+                self._workflow.run(thread, initial, answer=answer)
+            ) as steps:
                 async for done in steps:
+                    if isinstance(done, StepPaused):
+                        await self._pause(request, done, last_done)
+                        return True
                     await self._publish_progress(
                         request, done.done, StepStatus.COMPLETED, detail=done.detail
                     )
@@ -302,7 +340,7 @@ class RunAnalysis:
                     if current is None:
                         continue
                     if await self._cancel_if_requested(request, current, last_done):
-                        return
+                        return False
                     await self._publish_progress(request, current, StepStatus.STARTED)
         except StepFailed as error:
             at = current if current is not None and current.step == error.step else None
@@ -322,6 +360,73 @@ class RunAnalysis:
                 logger.exception("result not storable", extra={"analysis_id": thread})
                 reason = f"the result could not be stored: {type(error).__name__}: {error}"
                 await self._fail(request, "result_unstorable", reason, LAST_STEP)
+        return False
+
+    async def _answer_to(
+        self, request: Envelope[AnalysisRequested], paused: StepPaused, last_done: StepAt | None
+    ) -> dict[str, Any] | None:
+        """The recorded answer to the pause the checkpoint waits on; at its timeout, the
+        pause's default when the policy says so (recorded as its answer). None: no answer
+        (it waits again), or it timed out and the analysis ended here."""
+        analysis_id = request.payload.analysis_id
+        key = str(paused.request.get("key", ""))
+        stored = await self._repository.interrupt(interrupt_id(analysis_id, key))
+        if stored is None:  # paused in the checkpoint, but its record was never written
+            return None
+        if stored.response is not None:
+            return stored.response
+        if not stored.expired:
+            return None
+        if stored.on_timeout == "default" and stored.default_response is not None:
+            await self._repository.answer(
+                stored.interrupt_id, stored.default_response, by="timeout"
+            )
+            return stored.default_response
+        reason = f"nobody answered the {stored.kind} in time: {paused.request.get('prompt', '')}"
+        await self._fail(request, "interrupt_timed_out", reason, paused.at)
+        return None
+
+    async def _paused_or_ended(
+        self, request: Envelope[AnalysisRequested], paused: StepPaused
+    ) -> bool:
+        """After a wake that brought no answer: wait again unless the analysis ended."""
+        stored_ended = await self._repository.load(request.payload.analysis_id)
+        if stored_ended is not None and stored_ended.ended:
+            return False
+        await self._pause(request, paused, None)
+        return True
+
+    async def _pause(
+        self, request: Envelope[AnalysisRequested], paused: StepPaused, last_done: StepAt | None
+    ) -> None:
+        """The analysis waits for an answer: ``interrupted``, its interrupt recorded and
+        published (once). Answered in the meantime: the run goes on (a retry resumes it)."""
+        payload = request.payload
+        asked = paused.request
+        kind = InterruptKind(str(asked["kind"]))
+        options = [str(option) for option in asked.get("options", [])]
+        policy = policy_for(self._interrupt_policies, request.tenant_id)
+        event = AnalysisInterrupted(
+            analysis_id=payload.analysis_id,
+            interrupt_id=interrupt_id(payload.analysis_id, str(asked["key"])),
+            kind=kind,
+            prompt=clip(storable_text(str(asked["prompt"])), 2000),
+            options=options,
+            response_schema=response_schema(kind, options),
+            default_response=asked.get("default_response"),
+            step=WorkflowStep(paused.at.step),
+            expires_at=policy.expires_at(datetime.now(UTC)),
+            on_timeout=policy.on_timeout,
+            last_progress_sequence=completed_sequence(last_done),
+        )
+        if not await self._repository.pause(
+            payload.analysis_id, owner=self._owner, event=self._envelope(request, event)
+        ):
+            raise TransientFailure("the interrupt was answered while the analysis paused")
+        logger.info(
+            "analysis waits for an answer",
+            extra={"analysis_id": str(payload.analysis_id), "interrupt": event.kind.value},
+        )
 
     async def _took_turn(self, request: Envelope[AnalysisRequested]) -> set[str] | None:
         """In a thread, a question starts once the thread's earlier ones have ended (so it
@@ -392,6 +497,9 @@ class RunAnalysis:
             "max_rounds": payload.options.max_rounds,
             "top_k_passages": payload.options.top_k_passages,
             "max_tokens": payload.options.max_tokens,
+            "interrupts": policy_for(self._interrupt_policies, request.tenant_id).rules(
+                clarify=payload.options.clarify
+            ),
             "history": [
                 turn
                 for turn in (

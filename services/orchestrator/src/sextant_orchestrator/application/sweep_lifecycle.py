@@ -11,6 +11,10 @@ What the request path cannot guarantee by itself, a periodic sweep does:
   lost before admission, a model that never answers), it ends ``failed`` with
   ``deadline_exceeded`` once it is older than the deadline, with its one terminal
   event. A run still going somewhere is told, and stops at its next step boundary.
+* **Interrupts.** An analysis waiting for an answer past its interrupt's timeout is
+  woken; its run fails it with ``interrupt_timed_out`` or takes the declared default.
+  (The deadline does not run while an analysis waits for a person, and starts again
+  when it is woken.)
 * **Retention.** Published non-terminal events, recorded stream events, pending
   cancellations and dedupe marks older than the retention are deleted; checkpoints of
   analyses that ended without retiring them (the give-up and deadline paths) are let
@@ -44,6 +48,7 @@ class SweepReport:
     redriven: int = 0
     overdue: int = 0
     retired: int = 0
+    timed_out: int = 0
     pruned: dict[str, int] = field(default_factory=dict)
 
 
@@ -67,6 +72,7 @@ class SweepLifecycle:
         report.redriven = await self._store.redrive_expired(
             grace_s=policy.redrive_grace_s, every_s=policy.redrive_every_s, limit=policy.batch
         )
+        report.timed_out = await self._store.wake_expired_interrupts(limit=policy.batch)
         overdue = await self._store.overdue(deadline_s=policy.deadline_s, limit=policy.batch)
         ended = [
             analysis.analysis_id
@@ -81,13 +87,20 @@ class SweepLifecycle:
         for thread in await self._store.finished_among(threads):
             await self._workflow.retire(thread)
             report.retired += 1
-        if report.redriven or report.overdue or report.retired or any(report.pruned.values()):
+        if (
+            report.redriven
+            or report.overdue
+            or report.retired
+            or report.timed_out
+            or any(report.pruned.values())
+        ):
             logger.info(
                 "lifecycle sweep",
                 extra={
                     "redriven": report.redriven,
                     "overdue": report.overdue,
                     "retired": report.retired,
+                    "interrupts_timed_out": report.timed_out,
                     "pruned": report.pruned,
                 },
             )

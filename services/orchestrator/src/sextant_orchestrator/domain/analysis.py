@@ -3,8 +3,11 @@
 ::
 
     accepted --claim--> running --finish--> completed | failed | cancelled
-        |                                        ^
-        +---------------finish-------------------+  (deadline, give-up, cancel first)
+        |                  |  ^                    ^
+        |                pause wake (answer,       |
+        |                  v  |  cancel, timeout)  |
+        |               interrupted ---finish------+  (interrupt timeout)
+        +---------------finish---------------------+  (deadline, give-up, cancel first)
 
 The rules, each a method of :class:`Analysis` that returns the next state or refuses:
 
@@ -15,6 +18,10 @@ The rules, each a method of :class:`Analysis` that returns the next state or ref
 * **request_cancel** - only an analysis that has not ended; the first reason stands.
 * **finish** - only an analysis that has not ended: exactly one terminal state (and
   with it exactly one terminal event); the lease goes with it.
+* **pause** - only the lease holder of a running analysis: it waits for an answer
+  (``interrupted``), held by nobody, so no instance claims it meanwhile.
+* **wake** - only an interrupted analysis: it is ``running`` again with no lease, for
+  the first instance to claim (it was answered, cancelled, or its wait ran out).
 
 The orchestrator owns this lifecycle: the ingress records a submission (``accepted``),
 sends commands (cancel) through Kafka and reads through a view; it never changes these
@@ -28,6 +35,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from sextant_contracts.status import (
+    RUNNABLE_STATUSES,
     TERMINAL_STATUSES,
     UNFINISHED_STATUSES,
     AnalysisStatus,
@@ -35,6 +43,7 @@ from sextant_contracts.status import (
 )
 
 __all__ = [
+    "RUNNABLE_STATUSES",
     "TERMINAL_STATUSES",
     "UNFINISHED_STATUSES",
     "AlreadyEnded",
@@ -44,7 +53,9 @@ __all__ = [
     "LeaseLive",
     "LifecycleRefused",
     "NotLeaseHolder",
+    "NotWaiting",
     "OverdueAnalysis",
+    "Waiting",
     "sql_list",
 ]
 
@@ -59,6 +70,14 @@ class AlreadyEnded(LifecycleRefused):
 
 class NotLeaseHolder(LifecycleRefused):
     """Only the lease holder may renew it."""
+
+
+class Waiting(LifecycleRefused):
+    """The analysis waits for an answer: nobody may claim it until it is woken."""
+
+
+class NotWaiting(LifecycleRefused):
+    """Only an interrupted analysis can be woken."""
 
 
 class LeaseLive(LifecycleRefused):
@@ -98,6 +117,8 @@ class Analysis:
 
     def claim(self, owner: str, *, now: datetime, lease_s: float) -> "Analysis":
         self._not_ended()
+        if self.status == AnalysisStatus.INTERRUPTED:
+            raise Waiting(f"analysis {self.analysis_id} waits for an answer")
         if self.lease is not None and self.lease.owner != owner and self.lease.expires_at >= now:
             raise LeaseLive(self.lease.owner, (self.lease.expires_at - now).total_seconds())
         new_owner = self.lease is None or self.lease.owner != owner
@@ -119,6 +140,17 @@ class Analysis:
         if self.cancel_reason is not None:
             return self  # the first reason stands
         return replace(self, cancel_reason=reason)
+
+    def pause(self, owner: str) -> "Analysis":
+        self._not_ended()
+        if self.status != AnalysisStatus.RUNNING or self.lease is None or self.lease.owner != owner:
+            raise NotLeaseHolder(f"{owner} does not hold the lease of a running analysis")
+        return replace(self, status=AnalysisStatus.INTERRUPTED, lease=None)
+
+    def wake(self) -> "Analysis":
+        if self.status != AnalysisStatus.INTERRUPTED:
+            raise NotWaiting(f"analysis {self.analysis_id} is {self.status}, not interrupted")
+        return replace(self, status=AnalysisStatus.RUNNING, lease=None)
 
     def finish(self, status: AnalysisStatus) -> "Analysis":
         if status not in TERMINAL_STATUSES:

@@ -10,13 +10,15 @@ from sextant_contracts import (
     AnalysisCancelled,
     AnalysisCompleted,
     AnalysisFailed,
+    AnalysisInterrupted,
     AnalysisProgressed,
     AnalysisRequested,
     Envelope,
 )
 from sextant_orchestrator.domain.analysis import Analysis, AnalysisStatus, OverdueAnalysis
 from sextant_orchestrator.domain.budgets import MeteredCall, Spent
-from sextant_orchestrator.domain.progress import Position, StepDone
+from sextant_orchestrator.domain.interrupts import StoredInterrupt
+from sextant_orchestrator.domain.progress import Position, StepDone, StepPaused
 from sextant_orchestrator.domain.state import AnalysisState, ToolOutcome
 from sextant_orchestrator.domain.threads import Turn
 
@@ -111,6 +113,31 @@ class AnalysisRepository(Protocol):
         """Write the terminal state and enqueue its event; False if it was already terminal."""
         ...
 
+    async def pause(
+        self, analysis_id: UUID, *, owner: str, event: Envelope[AnalysisInterrupted]
+    ) -> bool:
+        """The lease holder's running analysis waits for an answer: status
+        ``interrupted``, no lease, the interrupt recorded and its event enqueued (once per
+        interrupt, however often it is paused on). False, with nothing written, when the
+        interrupt was answered meanwhile or this owner lost the lease."""
+        ...
+
+    async def interrupt(self, interrupt_id: UUID) -> StoredInterrupt | None:
+        """A recorded interrupt, with its answer if it has one."""
+        ...
+
+    async def pending_interrupt(
+        self, analysis_id: UUID, *, tenant_id: str
+    ) -> StoredInterrupt | None:
+        """The unanswered interrupt the tenant's analysis waits on, if it is interrupted."""
+        ...
+
+    async def answer(self, interrupt_id: UUID, response: dict[str, Any], *, by: str) -> bool:
+        """Record the answer and wake the analysis (running, no lease, its request
+        published again so an instance resumes it), in one transaction. False when the
+        interrupt had its answer already (nothing changes)."""
+        ...
+
 
 class LifecycleStore(Protocol):
     """What the lifecycle sweeps read and write: analyses nobody is running any more,
@@ -124,6 +151,11 @@ class LifecycleStore(Protocol):
 
     async def overdue(self, *, deadline_s: float, limit: int) -> list[OverdueAnalysis]:
         """Unfinished analyses accepted over ``deadline_s`` ago."""
+        ...
+
+    async def wake_expired_interrupts(self, *, limit: int) -> int:
+        """Wake interrupted analyses whose wait ran out (the run then fails them with
+        ``interrupt_timed_out`` or takes the declared default); how many."""
         ...
 
     async def wake_runs(self, analysis_ids: list[UUID]) -> None:
@@ -199,9 +231,13 @@ class WorkflowRunner(Protocol):
         completed last, each with its round."""
         ...
 
-    def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[StepDone, None]:
+    def run(
+        self, thread_id: str, initial: AnalysisState | None, *, answer: dict[str, Any] | None = None
+    ) -> AsyncGenerator[StepDone | StepPaused, None]:
         """Run (``initial``) or resume (None) the thread; yields each step as it completes,
-        after its checkpoint is durable. Stopping the iteration stops before the next step."""
+        after its checkpoint is durable, and ends with StepPaused when a step pauses for
+        an answer. ``answer`` resumes the paused step with it. Stopping the iteration
+        stops before the next step."""
         ...
 
     async def final_state(self, thread_id: str) -> AnalysisState: ...

@@ -12,6 +12,7 @@ event stream tolerates (it orders by sequence and waits only for the last one na
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from sextant_contracts import StepStatus, WorkflowStep
 from sextant_contracts.analysis import MAX_ROUNDS
@@ -46,6 +47,9 @@ class Position:
     """The step that runs next (None: the workflow has finished)."""
     last_done: StepAt | None = None
     """The step that completed last (None before the first)."""
+    waiting: dict[str, Any] | None = None
+    """The pause (:class:`~sextant_orchestrator.domain.interrupts.PauseRequest`) the
+    upcoming step waits on for an answer (None: it is not paused)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,15 @@ class StepDone:
     following: StepAt | None
     detail: str = ""
     """What the step did, for people following along ("query, correlation_matrix")."""
+
+
+@dataclass(frozen=True)
+class StepPaused:
+    """A step paused for an answer (the checkpoint holds it); it runs again on resume."""
+
+    at: StepAt
+    request: dict[str, Any]
+    """The :class:`~sextant_orchestrator.domain.interrupts.PauseRequest`."""
 
 
 def position(at: StepAt) -> int:

@@ -3,6 +3,7 @@
 import operator
 from typing import Annotated, Any, NotRequired, TypedDict
 
+from sextant_orchestrator.domain.interrupts import InterruptRules
 from sextant_orchestrator.domain.threads import Turn
 
 
@@ -80,6 +81,8 @@ class AnalysisState(TypedDict, total=False):
     """This analysis's own budget of LLM tokens (None: only the tenant's)."""
     history: list[Turn]
     """The thread's earlier turns, oldest first (empty outside a thread)."""
+    interrupts: InterruptRules
+    """When this analysis pauses for a person (none: never)."""
     profile: dict[str, Any]
     round: int
     """Rounds planned so far: the plan step of round ``n`` sets it to ``n``."""

@@ -13,11 +13,18 @@ from sextant_contracts import (
     AnalysisCancelled,
     AnalysisCompleted,
     AnalysisFailed,
+    AnalysisInterrupted,
     AnalysisRequested,
     Envelope,
 )
-from sextant_contracts.catalogue import ANALYSIS_CANCELLED, ANALYSIS_COMPLETED, ANALYSIS_FAILED
+from sextant_contracts.catalogue import (
+    ANALYSIS_CANCELLED,
+    ANALYSIS_COMPLETED,
+    ANALYSIS_FAILED,
+    ANALYSIS_INTERRUPTED,
+)
 from sextant_orchestrator.domain.analysis import (
+    RUNNABLE_STATUSES,
     TERMINAL_STATUSES,
     UNFINISHED_STATUSES,
     Analysis,
@@ -26,10 +33,12 @@ from sextant_orchestrator.domain.analysis import (
     sql_list,
 )
 from sextant_orchestrator.domain.errors import AnalysisIdConflict, LeaseHeld, UnstorableOutcome
+from sextant_orchestrator.domain.interrupts import StoredInterrupt
 from sextant_orchestrator.domain.ports import TerminalOutcome
 from sextant_orchestrator.domain.threads import Turn
 from sextant_orchestrator.infrastructure.event_size import fitting_event
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
+from sextant_orchestrator.infrastructure.stored_requests import wake
 from sextant_storage.database import autocommit
 from sextant_storage.outages import is_database_outage
 from sextant_storage.outbox import (
@@ -43,6 +52,7 @@ from sextant_storage.postgres_text import storable_json, storable_text
 
 _ENDED = sql_list(TERMINAL_STATUSES)
 _UNFINISHED = sql_list(UNFINISHED_STATUSES)
+_RUNNABLE = sql_list(RUNNABLE_STATUSES)
 _LOAD = text(
     "SELECT analysis_id, tenant_id, status, lease_owner, lease_expires_at, attempts,"
     " cancel_reason, cancel_requested_at FROM analyses WHERE analysis_id = :analysis_id"
@@ -76,7 +86,7 @@ _CLAIM = text(
     " lease_expires_at = now() + make_interval(secs => :lease_s),"
     " attempts = attempts + CASE WHEN lease_owner IS DISTINCT FROM :owner THEN 1 ELSE 0 END,"
     " updated_at = now()"
-    f" WHERE analysis_id = :analysis_id AND status IN {_UNFINISHED}"
+    f" WHERE analysis_id = :analysis_id AND status IN {_RUNNABLE}"
     " AND (lease_owner IS NULL OR lease_owner = :owner OR lease_expires_at < now())"
     " RETURNING status"
 )
@@ -86,7 +96,7 @@ _HOLDER = text(
 )
 _RENEW = text(
     "UPDATE analyses SET lease_expires_at = now() + make_interval(secs => :lease_s)"  # noqa: S608 - status lists from the domain
-    f" WHERE analysis_id = :analysis_id AND lease_owner = :owner AND status IN {_UNFINISHED}"
+    f" WHERE analysis_id = :analysis_id AND lease_owner = :owner AND status IN {_RUNNABLE}"
     " RETURNING analysis_id"
 )
 _CANCEL_REASON = text(
@@ -102,7 +112,7 @@ _REQUEST_CANCEL = text(
     "UPDATE analyses SET cancel_requested_at = now(), cancel_reason = :reason, updated_at = now()"  # noqa: S608 - status lists from the domain
     " WHERE analysis_id = :analysis_id AND tenant_id = :tenant_id"
     f" AND status IN {_UNFINISHED}"
-    " AND cancel_requested_at IS NULL RETURNING analysis_id"
+    " AND cancel_requested_at IS NULL RETURNING analysis_id, status"
 )
 _PENDING_CANCEL = text(
     "INSERT INTO pending_cancellations (analysis_id, tenant_id, reason)"
@@ -111,6 +121,39 @@ _PENDING_CANCEL = text(
     " ON CONFLICT DO NOTHING RETURNING analysis_id"
 )
 _NOTIFY = text("SELECT pg_notify(:channel, :analysis_id)")
+_PAUSE = text(
+    f"UPDATE analyses SET status = '{AnalysisStatus.INTERRUPTED}', lease_owner = NULL,"  # noqa: S608 - statuses from the contracts
+    " lease_expires_at = NULL, updated_at = now()"
+    " WHERE analysis_id = :analysis_id AND lease_owner = :owner"
+    f" AND status = '{AnalysisStatus.RUNNING}'"
+    " AND NOT EXISTS (SELECT 1 FROM analysis_interrupts"
+    " WHERE interrupt_id = :interrupt_id AND resolved_at IS NOT NULL)"
+    " RETURNING analysis_id"
+)
+_RECORD_INTERRUPT = text(
+    "INSERT INTO analysis_interrupts (interrupt_id, analysis_id, tenant_id, request, expires_at)"
+    " VALUES (:interrupt_id, :analysis_id, :tenant_id, CAST(:request AS jsonb), :expires_at)"
+    " ON CONFLICT (interrupt_id) DO NOTHING RETURNING interrupt_id"
+)
+_INTERRUPT_COLUMNS = (
+    "interrupt_id, analysis_id, tenant_id, request, response,"
+    " (resolved_at IS NULL AND expires_at < now()) AS expired"
+)
+_INTERRUPT = text(
+    f"SELECT {_INTERRUPT_COLUMNS} FROM analysis_interrupts WHERE interrupt_id = :interrupt_id"  # noqa: S608 - fixed columns
+)
+_PENDING_INTERRUPT = text(
+    f"SELECT {_INTERRUPT_COLUMNS} FROM analysis_interrupts i"  # noqa: S608 - statuses from the contracts
+    " WHERE i.analysis_id = :analysis_id AND i.tenant_id = :tenant_id AND i.resolved_at IS NULL"
+    " AND EXISTS (SELECT 1 FROM analyses a WHERE a.analysis_id = i.analysis_id"
+    f" AND a.status = '{AnalysisStatus.INTERRUPTED}')"
+    " ORDER BY i.created_at DESC LIMIT 1"
+)
+_ANSWER = text(
+    "UPDATE analysis_interrupts SET response = CAST(:response AS jsonb), resolved_at = now(),"
+    " resolved_by = :by WHERE interrupt_id = :interrupt_id AND resolved_at IS NULL"
+    " RETURNING analysis_id"
+)
 _FINISH = text(
     "UPDATE analyses SET status = :status, answer = :answer,"  # noqa: S608 - status lists from the domain
     " citations = CAST(:citations AS jsonb), tool_calls = CAST(:tool_calls AS jsonb),"
@@ -179,6 +222,21 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
     return {**empty, "error": _json({"code": "cancelled", "reason": payload.reason, "step": step})}
 
 
+def _stored_interrupt(row: Any) -> StoredInterrupt:
+    asked = row.request
+    return StoredInterrupt(
+        interrupt_id=row.interrupt_id,
+        analysis_id=row.analysis_id,
+        tenant_id=row.tenant_id,
+        kind=str(asked.get("kind", "")),
+        options=[str(option) for option in asked.get("options", [])],
+        default_response=asked.get("default_response"),
+        on_timeout=str(asked.get("on_timeout", "fail")),
+        response=row.response,
+        expired=bool(row.expired),
+    )
+
+
 class PostgresAnalysisRepository:
     """One row per analysis; terminal writes are conditional and carry their outbox event."""
 
@@ -216,7 +274,7 @@ class PostgresAnalysisRepository:
             if (await connection.execute(_CLAIM, params)).one_or_none() is not None:
                 return AnalysisStatus.RUNNING
             holder = (await connection.execute(_HOLDER, {"analysis_id": analysis_id})).one()
-        if holder.status in TERMINAL_STATUSES:
+        if holder.status in TERMINAL_STATUSES or holder.status == AnalysisStatus.INTERRUPTED:
             return AnalysisStatus(holder.status)
         raise LeaseHeld(str(analysis_id), float(holder.expires_in_s or 0.0))
 
@@ -287,13 +345,72 @@ class PostgresAnalysisRepository:
         params = {"analysis_id": analysis_id, "tenant_id": tenant_id, "reason": reason}
         async with self._engine.begin() as connection:
             flagged = (await connection.execute(_REQUEST_CANCEL, params)).one_or_none()
+            woken = flagged is not None and flagged.status == AnalysisStatus.INTERRUPTED
+            if woken:  # nobody runs it: an instance resumes it, to cancel it
+                await wake(connection, analysis_id)
             if flagged is None:
                 flagged = (await connection.execute(_PENDING_CANCEL, params)).one_or_none()
             if flagged is not None:
                 await connection.execute(
                     _NOTIFY, {"channel": CANCEL_CHANNEL, "analysis_id": str(analysis_id)}
                 )
+        if woken and self._relay is not None:
+            self._relay.wake()
         return flagged is not None
+
+    async def pause(
+        self, analysis_id: UUID, *, owner: str, event: Envelope[AnalysisInterrupted]
+    ) -> bool:
+        pause = event.payload
+        params = {
+            "analysis_id": analysis_id,
+            "owner": owner,
+            "interrupt_id": pause.interrupt_id,
+            "tenant_id": event.tenant_id,
+            "request": pause.model_dump_json(),
+            "expires_at": pause.expires_at,
+        }
+        async with self._engine.begin() as connection:
+            if (await connection.execute(_PAUSE, params)).one_or_none() is None:
+                return False  # nothing written: answered meanwhile, or the lease is lost
+            recorded = (await connection.execute(_RECORD_INTERRUPT, params)).one_or_none()
+            if recorded is not None:  # its first pause: the event goes out once
+                await enqueue(
+                    connection,
+                    topic=ANALYSIS_INTERRUPTED.name,
+                    key=str(analysis_id),
+                    envelope=event,
+                    max_bytes=self._max_event_bytes,
+                )
+        if recorded is not None and self._relay is not None:
+            self._relay.wake()
+        return True
+
+    async def interrupt(self, interrupt_id: UUID) -> StoredInterrupt | None:
+        async with self._one_statement.connect() as connection:
+            row = (
+                await connection.execute(_INTERRUPT, {"interrupt_id": interrupt_id})
+            ).one_or_none()
+        return None if row is None else _stored_interrupt(row)
+
+    async def pending_interrupt(
+        self, analysis_id: UUID, *, tenant_id: str
+    ) -> StoredInterrupt | None:
+        params = {"analysis_id": analysis_id, "tenant_id": tenant_id}
+        async with self._one_statement.connect() as connection:
+            row = (await connection.execute(_PENDING_INTERRUPT, params)).one_or_none()
+        return None if row is None else _stored_interrupt(row)
+
+    async def answer(self, interrupt_id: UUID, response: dict[str, Any], *, by: str) -> bool:
+        params = {"interrupt_id": interrupt_id, "response": _json(response), "by": by}
+        async with self._engine.begin() as connection:
+            answered = (await connection.execute(_ANSWER, params)).one_or_none()
+            if answered is None:
+                return False
+            await wake(connection, answered.analysis_id)
+        if self._relay is not None:
+            self._relay.wake()
+        return True
 
     async def finish(self, analysis_id: UUID, outcome: TerminalOutcome) -> bool:
         """Raises UnstorableOutcome when PostgreSQL refuses the outcome's data (nothing is

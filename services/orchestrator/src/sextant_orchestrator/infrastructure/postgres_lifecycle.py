@@ -5,33 +5,28 @@ the same however many analyses have finished; ``FOR UPDATE SKIP LOCKED`` lets ev
 orchestrator instance sweep at once without two re-driving the same analysis.
 """
 
-import json
 import logging
 import uuid
-from typing import Any
 from uuid import UUID
 
-from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_contracts import AnalysisRequested, Envelope
-from sextant_contracts.catalogue import ANALYSIS_REQUESTED
 from sextant_orchestrator.domain.analysis import (
+    RUNNABLE_STATUSES,
     TERMINAL_STATUSES,
-    UNFINISHED_STATUSES,
     AnalysisStatus,
     OverdueAnalysis,
     sql_list,
 )
 from sextant_orchestrator.infrastructure.postgres_analyses import RESULT_TOPICS
 from sextant_orchestrator.infrastructure.postgres_cancellation import CANCEL_CHANNEL
+from sextant_orchestrator.infrastructure.stored_requests import publish_again, wake
 from sextant_storage.database import autocommit
-from sextant_storage.outbox import OutboxRelay, enqueue
+from sextant_storage.outbox import OutboxRelay
 
 logger = logging.getLogger(__name__)
 
-REQUESTS_TOPIC = ANALYSIS_REQUESTED.name
 _TERMINAL_TOPICS = sorted(topic for _, topic in RESULT_TOPICS.values())
 
 _REDRIVE = text(
@@ -45,10 +40,18 @@ _REDRIVE = text(
     " RETURNING a.analysis_id, a.tenant_id, a.request::text AS request"
 )
 _OVERDUE = text(
+    # An interrupted analysis waits on its own timeout; a woken one's clock restarts.
     "SELECT analysis_id, tenant_id FROM analyses"  # noqa: S608 - status lists from the domain
-    f" WHERE status IN {sql_list(UNFINISHED_STATUSES)}"
+    f" WHERE status IN {sql_list(RUNNABLE_STATUSES)}"
     " AND created_at < now() - make_interval(secs => :deadline_s)"
+    " AND (woken_at IS NULL OR woken_at < now() - make_interval(secs => :deadline_s))"
     " ORDER BY created_at LIMIT :limit"
+)
+_EXPIRED_INTERRUPTS = text(
+    "SELECT DISTINCT i.analysis_id FROM analysis_interrupts i"  # noqa: S608 - statuses from the contracts
+    " JOIN analyses a ON a.analysis_id = i.analysis_id"
+    f" AND a.status = '{AnalysisStatus.INTERRUPTED}'"
+    " WHERE i.resolved_at IS NULL AND i.expires_at < now() LIMIT :limit"
 )
 _WAKE = text("SELECT count(pg_notify(:channel, id)) FROM unnest(CAST(:ids AS text[])) AS id")
 _FINISHED_AMONG = text(
@@ -81,24 +84,6 @@ _PRUNES = {
 }
 
 
-def _stored_request(row: Any) -> AnalysisRequested | None:
-    """The stored request, the row's id standing for the one inside; None when the stored
-    JSON is no request (a row another program or an older version wrote): one such row
-    used to stop every sweep, and with it the process, again after each restart."""
-    try:
-        stored = json.loads(row.request)
-        if isinstance(stored, dict):
-            return AnalysisRequested.model_validate({**stored, "analysis_id": row.analysis_id})
-    except (json.JSONDecodeError, ValidationError):
-        pass
-    logger.warning("stored request unreadable", extra={"analysis_id": str(row.analysis_id)})
-    return None
-
-
-def _envelope(row: Any, request: AnalysisRequested) -> Envelope[AnalysisRequested]:
-    return Envelope.wrap(request, tenant_id=row.tenant_id, correlation_id=str(row.analysis_id))
-
-
 def _uuids(values: list[str]) -> list[str]:
     """Only the values that are analysis ids (thread ids of other uses are left alone)."""
     found = []
@@ -123,15 +108,7 @@ class PostgresLifecycleStore:
         async with self._engine.begin() as connection:
             rows = (await connection.execute(_REDRIVE, params)).all()
             for row in rows:
-                request = _stored_request(row)
-                if request is None:
-                    continue  # nothing to run it from: the deadline will end it
-                await enqueue(
-                    connection,
-                    topic=REQUESTS_TOPIC,
-                    key=str(row.analysis_id),
-                    envelope=_envelope(row, request),
-                )
+                await publish_again(connection, row)
         if rows and self._relay is not None:
             self._relay.wake()
         return len(rows)
@@ -143,6 +120,14 @@ class PostgresLifecycleStore:
             ).all()
         # Ending one needs only its id and tenant: an unreadable request ends too.
         return [OverdueAnalysis(row.analysis_id, row.tenant_id) for row in rows]
+
+    async def wake_expired_interrupts(self, *, limit: int) -> int:
+        async with self._engine.begin() as connection:
+            rows = (await connection.execute(_EXPIRED_INTERRUPTS, {"limit": limit})).all()
+            woken = [row.analysis_id for row in rows if await wake(connection, row.analysis_id)]
+        if woken and self._relay is not None:
+            self._relay.wake()
+        return len(woken)
 
     async def wake_runs(self, analysis_ids: list[UUID]) -> None:
         params = {"channel": CANCEL_CHANNEL, "ids": [str(i) for i in analysis_ids]}

@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.types import interrupt
 
 from sextant_contracts import WorkflowStep, tool_names
 from sextant_orchestrator.domain.answer_composer import compose_answer, compose_unresolved
@@ -24,8 +25,14 @@ from sextant_orchestrator.domain.grounding import (
     ungrounded_names,
     ungrounded_numbers,
 )
+from sextant_orchestrator.domain.interrupts import (
+    DECLINED,
+    approval,
+    clarification,
+    needs_approval,
+)
 from sextant_orchestrator.domain.ports import PassageRanker, ToolInvoker
-from sextant_orchestrator.domain.question_planner import Intent, plan_question
+from sextant_orchestrator.domain.question_planner import Intent, OfflinePlan, plan_question
 from sextant_orchestrator.domain.question_reading import column_words, read_question
 from sextant_orchestrator.domain.state import AnalysisState, Passage, Usage
 from sextant_orchestrator.domain.threads import conversation
@@ -194,12 +201,7 @@ class WorkflowNodes:
                 update["usage"] = usage
             elif this_round == 1:
                 meanings = await self._meanings(state)
-                offline = plan_question(
-                    state["question"],
-                    state["profile"],
-                    meanings,
-                    earlier=[turn["question"] for turn in state.get("history", [])],
-                )
+                offline = self._clarified_plan(state, meanings)
                 update["intent"] = offline.intent.as_dict()
                 update["meanings"] = meanings
                 proposed = [(c["tool_name"], c["arguments"]) for c in offline.calls]
@@ -220,6 +222,31 @@ class WorkflowNodes:
             update["route"] = after_loop(state, answered=answered)
         update["timings_ms"] = {"plan": (time.perf_counter() - started) * 1000}
         return update
+
+    @staticmethod
+    def _clarified_plan(state: AnalysisState, meanings: dict[str, dict[str, float]]) -> OfflinePlan:
+        """The offline plan; under the ``clarify`` rule a word no column answers to pauses
+        the analysis to ask which column is meant (the closest in meaning first), and the
+        answer stands for the word as a match by meaning would. On resume this step runs
+        again and each pause returns its answer, so nothing is asked twice. Adds the
+        answers to ``meanings``."""
+        earlier = [turn["question"] for turn in state.get("history", [])]
+        offline = plan_question(state["question"], state["profile"], meanings, earlier=earlier)
+        asked: set[str] = set()
+        while state.get("interrupts", {}).get("clarify") and offline.intent.kind == "unresolved":
+            reading = read_question(state["question"], state["profile"], meanings)
+            unknown = [word for word in reading.unknown_measures if word not in asked]
+            columns = [c for c in reading.of_kind("numeric") if c not in reading.filtered_columns]
+            if not unknown or not columns:
+                break
+            word = unknown[0]
+            asked.add(word)
+            answer = interrupt(
+                clarification(word, reading.nearest_in_meaning.get(word, []), columns)
+            )
+            meanings[word] = {str(answer["choice"]): 1.0}
+            offline = plan_question(state["question"], state["profile"], meanings, earlier=earlier)
+        return offline
 
     async def _meanings(self, state: AnalysisState) -> dict[str, dict[str, float]]:
         """For each word the question asks to aggregate that no column spells ("total
@@ -290,6 +317,8 @@ class WorkflowNodes:
         next round sees it and may correct the call)."""
         started = time.perf_counter()
         this_round = state.get("round", 1)
+        planned = state.get("planned", [])
+        declined = self._declined(state, this_round)
         outcomes = await asyncio.gather(
             *(
                 self.tools.invoke(
@@ -299,9 +328,22 @@ class WorkflowNodes:
                     arguments=call["arguments"],
                     tenant_id=state["tenant_id"],
                 )
-                for call in state.get("planned", [])
+                for call in planned
+                if call["call_id"] not in declined
             )
         )
+        outcomes += [
+            {
+                "call_id": call["call_id"],
+                "tool_name": call["tool_name"],
+                "arguments": call["arguments"],
+                "result": None,
+                "error": declined[call["call_id"]],
+                "duration_ms": 0.0,
+            }
+            for call in planned
+            if call["call_id"] in declined
+        ]
         return {
             "outcomes": [{**outcome, "round": this_round} for outcome in outcomes],
             "route": (
@@ -311,6 +353,33 @@ class WorkflowNodes:
             ),
             "timings_ms": {"run_tools": (time.perf_counter() - started) * 1000},
         }
+
+    @staticmethod
+    def _declined(state: AnalysisState, this_round: int) -> dict[str, str]:
+        """The calls of this round a person declined (call id → why), after pausing for
+        approval of those the analysis's rules say need it. Runs before any call is made,
+        so the step re-run on resume makes each call once."""
+        rows = state.get("profile", {}).get("rows")
+        flagged = [
+            (call, why)
+            for call in state.get("planned", [])
+            if (
+                why := needs_approval(
+                    state.get("interrupts", {}),
+                    call["tool_name"],
+                    rows if isinstance(rows, int) else None,
+                )
+            )
+        ]
+        if not flagged:
+            return {}
+        answer = interrupt(
+            approval(this_round, [(c["tool_name"], c["arguments"], why) for c, why in flagged])
+        )
+        if answer.get("approved"):
+            return {}
+        note = str(answer.get("note") or "").strip()
+        return {call["call_id"]: DECLINED + (f": {note}" if note else "") for call, _ in flagged}
 
     async def retrieve(self, state: AnalysisState) -> dict[str, Any]:
         documents = state.get("documents", [])

@@ -4,13 +4,14 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sextant_checkpoint_redis import PlainRedisSaver
 
 from sextant_contracts import WorkflowStep
 from sextant_orchestrator.domain.errors import TransientFailure
-from sextant_orchestrator.domain.progress import Position, StepAt, StepDone
+from sextant_orchestrator.domain.progress import Position, StepAt, StepDone, StepPaused
 from sextant_orchestrator.domain.state import AnalysisState
 from sextant_orchestrator.infrastructure.graphs.workflow import (
     RECURSION_LIMIT,
@@ -19,6 +20,8 @@ from sextant_orchestrator.infrastructure.graphs.workflow import (
 )
 
 CHECKPOINT_STORE_ERRORS = (RedisConnectionError, RedisTimeoutError)
+INTERRUPTS = "__interrupt__"
+"""The key LangGraph streams a step's pause under."""
 _STEP_NAMES = frozenset(step.value for step in STEPS)
 
 
@@ -67,15 +70,17 @@ class LangGraphWorkflow:
             )
         except CHECKPOINT_STORE_ERRORS as error:
             raise TransientFailure(f"checkpoint store unavailable: {error}") from error
+        pending = [i.value for i in snapshot.interrupts if isinstance(i.value, dict)]
         return Position(
             started=True,
             upcoming=_step_at(snapshot.next, snapshot.values),
             last_done=_step_at(parent.next, parent.values) if parent else None,
+            waiting=pending[0] if pending else None,
         )
 
     async def run(
-        self, thread_id: str, initial: AnalysisState | None
-    ) -> AsyncGenerator[StepDone, None]:
+        self, thread_id: str, initial: AnalysisState | None, *, answer: dict[str, Any] | None = None
+    ) -> AsyncGenerator[StepDone | StepPaused, None]:
         # durability="sync": a step's checkpoint is in Redis before the next step starts,
         # so a crash never re-runs a step that had finished.
         current_round = int((initial or {}).get("round", 0))
@@ -83,10 +88,16 @@ class LangGraphWorkflow:
             upcoming = (await self.position(thread_id)).upcoming
             if upcoming is not None:
                 current_round = upcoming.round - (upcoming.step == WorkflowStep.PLAN.value)
+        given: Any = Command(resume=answer) if answer is not None else initial
         try:
             async for chunk in self._graph.astream(
-                initial, _config(thread_id), stream_mode="updates", durability="sync"
+                given, _config(thread_id), stream_mode="updates", durability="sync"
             ):
+                if INTERRUPTS in chunk:
+                    paused = await self.position(thread_id)
+                    if paused.upcoming is not None and paused.waiting is not None:
+                        yield StepPaused(at=paused.upcoming, request=paused.waiting)
+                    return
                 for node, update in chunk.items():
                     if node not in _STEP_NAMES:
                         continue
