@@ -7,6 +7,7 @@ milliseconds; the adapters themselves are tested against the real PostgreSQL.
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from sextant_contracts import AnalysisRequested
@@ -19,6 +20,7 @@ from sextant_ingress.domain.submissions import (
     NotCancellable,
     NotFound,
     SubmissionTooLarge,
+    checked_resume,
 )
 
 
@@ -31,6 +33,7 @@ class FakeAnalyses:
     requests: list[AnalysisRequested] = field(default_factory=list)
     by_key: dict[tuple[str, str], tuple[UUID, str]] = field(default_factory=dict)
     cancels: list[tuple[UUID, str]] = field(default_factory=list)
+    resumes: list[tuple[UUID, UUID, dict[str, Any]]] = field(default_factory=list)
 
     async def submit(
         self,
@@ -59,6 +62,21 @@ class FakeAnalyses:
         if view.status in TERMINAL_STATUSES:
             raise NotCancellable(f"analysis {analysis_id} is already {view.status}")
         self.cancels.append((analysis_id, reason))
+
+    async def request_resume(
+        self,
+        analysis_id: UUID,
+        *,
+        tenant_id: str,
+        interrupt_id: UUID | None,
+        response: dict[str, Any],
+    ) -> UUID:
+        view = await self.get(analysis_id, tenant_id=tenant_id)
+        answered, answer = checked_resume(
+            analysis_id, view.status, view.interrupt, interrupt_id=interrupt_id, response=response
+        )
+        self.resumes.append((analysis_id, answered, answer))
+        return answered
 
     async def get(self, analysis_id: UUID, *, tenant_id: str) -> AnalysisView:
         try:

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
 from sextant_ingress.application.deliver_webhooks import DeliverWebhooks
 from sextant_ingress.application.ports import WebhookSender
+from sextant_ingress.application.resume_analysis import ResumeAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.threads import Conversations
 from sextant_ingress.application.upload_dataset import UploadDataset
@@ -90,6 +91,7 @@ def use_cases(
     return IngressUseCases(
         submit=submit,
         cancel=CancelAnalysis(analyses),
+        resume=ResumeAnalysis(analyses),
         upload=UploadDataset(PostgresDatasets(engine), limits),
         views=AnalysisViews(analyses),
         feed=feed,

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from sextant_contracts import AnalysisRequested
@@ -37,6 +37,18 @@ class AnalysisSubmissions(Protocol):
 
     async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> None:
         """Send the cancel command. Raises NotFound, NotCancellable."""
+        ...
+
+    async def request_resume(
+        self,
+        analysis_id: UUID,
+        *,
+        tenant_id: str,
+        interrupt_id: UUID | None,
+        response: dict[str, Any],
+    ) -> UUID:
+        """Send the answer to the interrupt the analysis waits on; returns its id.
+        Raises NotFound, NotResumable, InvalidResponse."""
         ...
 
 
@@ -154,6 +166,16 @@ class EventLog(Protocol):
     ) -> AnalysisEvent | None:
         """The terminal event of an analysis that ended over ``settled_s`` ago, from
         wherever it was published (for analyses whose events were never recorded here)."""
+        ...
+
+    async def pending_interrupt(
+        self, analysis_id: UUID, *, tenant_id: str
+    ) -> dict[str, Any] | None:
+        """The AnalysisInterrupted the tenant's analysis waits on now, if it waits."""
+        ...
+
+    async def announce(self, analysis_id: UUID) -> None:
+        """Wake the streams following ``analysis_id`` (its state changed, no event row)."""
         ...
 
 

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from sextant_contracts.interrupts import InterruptKind, validated_response
+from sextant_contracts.status import AnalysisStatus
+
 
 def fingerprint(body: dict[str, Any]) -> str:
     """Canonical hash of a request body: the same key with another body is a conflict."""
@@ -24,6 +27,10 @@ class NotFound(Exception):
 
 class NotCancellable(Exception):
     """The analysis is already finished."""
+
+
+class NotResumable(Exception):
+    """The analysis waits on no interrupt, or on another one than the resume names."""
 
 
 class SubmissionTooLarge(Exception):
@@ -52,3 +59,27 @@ class AnalysisView:
     error: dict[str, Any] | None
     created_at: datetime
     finished_at: datetime | None
+    interrupt: dict[str, Any] | None = None
+    """The AnalysisInterrupted it waits on, while it is interrupted."""
+
+
+def checked_resume(
+    analysis_id: UUID,
+    status: str,
+    pending: dict[str, Any] | None,
+    *,
+    interrupt_id: UUID | None,
+    response: dict[str, Any],
+) -> tuple[UUID, dict[str, Any]]:
+    """The interrupt a resume answers and the answer as checked against its response
+    schema, for an analysis in ``status`` waiting on ``pending`` (its AnalysisInterrupted).
+    Raises NotResumable or InvalidResponse."""
+    if status != AnalysisStatus.INTERRUPTED or pending is None:
+        raise NotResumable(f"analysis {analysis_id} is {status}, not interrupted")
+    waits_on = UUID(str(pending["interrupt_id"]))
+    if interrupt_id not in (None, waits_on):
+        raise NotResumable(
+            f"analysis {analysis_id} waits on interrupt {waits_on}, not {interrupt_id}"
+        )
+    kind = InterruptKind(pending["kind"])
+    return waits_on, validated_response(kind, list(pending.get("options", [])), response)

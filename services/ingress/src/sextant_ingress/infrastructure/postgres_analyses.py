@@ -19,9 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sextant_contracts import (
     AnalysisCancellationRequested,
     AnalysisRequested,
+    AnalysisResumeRequested,
     Envelope,
 )
-from sextant_contracts.catalogue import ANALYSIS_CANCEL_REQUESTED, ANALYSIS_REQUESTED
+from sextant_contracts.catalogue import (
+    ANALYSIS_CANCEL_REQUESTED,
+    ANALYSIS_REQUESTED,
+    ANALYSIS_RESUME_REQUESTED,
+)
 from sextant_contracts.status import AnalysisStatus
 from sextant_ingress.domain.events import TERMINAL_KINDS
 from sextant_ingress.domain.paging import decode_cursor, encode_cursor
@@ -32,6 +37,7 @@ from sextant_ingress.domain.submissions import (
     NotCancellable,
     NotFound,
     SubmissionTooLarge,
+    checked_resume,
 )
 from sextant_storage.database import autocommit
 from sextant_storage.outbox import EventTooLarge, OutboxRelay, enqueue
@@ -49,7 +55,7 @@ _INSERT = text(
 VIEW_COLUMNS = (
     "analysis_id, status, question, answer, citations, ungrounded_numbers, ungrounded_values,"
     " findings, tool_calls, usage,"
-    " timings_ms, error, created_at, finished_at"
+    " timings_ms, error, created_at, finished_at, interrupt"
 )
 _GET = text(
     f"SELECT {VIEW_COLUMNS} FROM analysis_views"  # noqa: S608 - constant column list
@@ -57,6 +63,10 @@ _GET = text(
 )
 _STATUS = text(
     "SELECT status FROM analysis_views WHERE analysis_id = :id AND tenant_id = :tenant_id"
+)
+_WAITING_ON = text(
+    "SELECT status, interrupt FROM analysis_views"
+    " WHERE analysis_id = :id AND tenant_id = :tenant_id"
 )
 
 REQUESTS_TOPIC = ANALYSIS_REQUESTED.name
@@ -190,6 +200,43 @@ class PostgresAnalysisStore:
                 connection, topic=CANCELLATIONS_TOPIC, key=str(analysis_id), envelope=event
             )
         self._wake()
+
+    async def request_resume(
+        self,
+        analysis_id: UUID,
+        *,
+        tenant_id: str,
+        interrupt_id: UUID | None,
+        response: dict[str, Any],
+    ) -> UUID:
+        """Send the answer (through the outbox to ``analysis.resume-requested.v1``) once it
+        meets the pending interrupt's response schema; the orchestrator checks it again,
+        records it and resumes the analysis. Returns the interrupt answered. Raises
+        NotFound, NotResumable, InvalidResponse (nothing sent: it stays interrupted)."""
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(_WAITING_ON, {"id": analysis_id, "tenant_id": tenant_id})
+            ).one_or_none()
+            if row is None:
+                raise NotFound(f"analysis {analysis_id} not found")
+            waits_on, answer = checked_resume(
+                analysis_id, row.status, row.interrupt, interrupt_id=interrupt_id, response=response
+            )
+            event = Envelope.wrap(
+                AnalysisResumeRequested(
+                    analysis_id=analysis_id, interrupt_id=waits_on, response=answer
+                ),
+                tenant_id=tenant_id,
+                correlation_id=str(analysis_id),
+            )
+            await enqueue(
+                connection,
+                topic=ANALYSIS_RESUME_REQUESTED.name,
+                key=str(analysis_id),
+                envelope=event,
+            )
+        self._wake()
+        return waits_on
 
     def _wake(self) -> None:
         if self._relay is not None:

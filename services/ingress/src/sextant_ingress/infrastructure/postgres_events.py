@@ -8,13 +8,14 @@ the row it was told about.
 
 import json
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from sextant_contracts.status import TERMINAL_STATUSES, sql_list
+from sextant_contracts.status import TERMINAL_STATUSES, AnalysisStatus, sql_list
 from sextant_ingress.domain.events import TERMINAL_SEQUENCE, AnalysisEvent
 from sextant_storage.database import autocommit
 from sextant_storage.outages import is_database_outage
@@ -59,6 +60,14 @@ _SETTLED_TERMINAL = text(
     f" AND a.status IN {sql_list(TERMINAL_STATUSES)}"
     " AND a.finished_at < now() - make_interval(secs => :settled_s)"
 )
+
+
+_PENDING_INTERRUPT = text(
+    "SELECT interrupt FROM analysis_views"  # noqa: S608 - statuses from the contracts
+    " WHERE analysis_id = :analysis_id AND tenant_id = :tenant_id"
+    f" AND status = '{AnalysisStatus.INTERRUPTED}'"
+)
+_ANNOUNCE = text("SELECT pg_notify(:channel, :analysis_id)")
 
 
 class PostgresEventLog:
@@ -154,3 +163,18 @@ class PostgresEventLog:
         async with self._one_statement.connect() as connection:
             rows = (await connection.execute(_AFTER, params)).all()
         return [AnalysisEvent(*row) for row in rows]
+
+    async def pending_interrupt(
+        self, analysis_id: UUID, *, tenant_id: str
+    ) -> dict[str, Any] | None:
+        params = {"analysis_id": analysis_id, "tenant_id": tenant_id}
+        async with self._one_statement.connect() as connection:
+            pending: dict[str, Any] | None = (
+                await connection.execute(_PENDING_INTERRUPT, params)
+            ).scalar_one_or_none()
+        return pending
+
+    async def announce(self, analysis_id: UUID) -> None:
+        params = {"channel": NOTIFY_CHANNEL, "analysis_id": str(analysis_id)}
+        async with self._one_statement.connect() as connection:
+            await connection.execute(_ANNOUNCE, params)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sextant_contracts.errors import describe_validation_error
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
 from sextant_ingress.application.ports import ApiKeys, UsageReads
+from sextant_ingress.application.resume_analysis import ResumeAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.threads import Conversations
 from sextant_ingress.application.upload_dataset import UploadDataset
@@ -44,6 +45,7 @@ class IngressUseCases:
 
     submit: SubmitAnalysis
     cancel: CancelAnalysis
+    resume: ResumeAnalysis
     upload: UploadDataset
     views: AnalysisViews
     feed: EventFeed
@@ -101,7 +103,9 @@ def create_app(
         telemetry={"exclude": is_machine_poll},
     )
     app.state.keys = use_cases.keys
-    app.include_router(analyses_router(use_cases.submit, use_cases.cancel, use_cases.views))
+    app.include_router(
+        analyses_router(use_cases.submit, use_cases.cancel, use_cases.resume, use_cases.views)
+    )
     app.include_router(event_stream_router(use_cases.views, use_cases.feed))
     app.include_router(datasets_router(use_cases.upload))
     app.include_router(usage_router(use_cases.usage))

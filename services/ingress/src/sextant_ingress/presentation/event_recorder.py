@@ -1,4 +1,5 @@
-"""Record every progress and terminal event into the event log that feeds SSE.
+"""Record every progress and terminal event into the event log that feeds SSE (and wake
+the streams of an analysis that paused for an answer: its interrupt is read from its row).
 
 All ingress replicas share one consumer group, so each event is recorded by one of them
 (and recording is idempotent, so a redelivery is harmless). Each topic's payload is
@@ -23,12 +24,14 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
+from tenacity import AsyncRetrying
 
 from sextant_contracts import Envelope, topic
 from sextant_contracts.catalogue import (
     ANALYSIS_CANCELLED,
     ANALYSIS_COMPLETED,
     ANALYSIS_FAILED,
+    ANALYSIS_INTERRUPTED,
     ANALYSIS_PROGRESS,
 )
 from sextant_ingress.application.ports import EventLog
@@ -49,9 +52,18 @@ FOLLOWED: dict[str, EventKind] = {
     ANALYSIS_FAILED.name: "failed",
     ANALYSIS_CANCELLED.name: "cancelled",
 }
+ANNOUNCED = (ANALYSIS_INTERRUPTED.name,)
+"""Topics whose events are not stream rows: the streams are woken to read the state."""
 COMMIT_INTERVAL_S = 0.5
 """Recording is idempotent: a crash re-records at most ~0.5 s of events, harmlessly."""
 MAX_BATCH_EVENTS = 500
+
+
+def _outages_waited_out() -> AsyncRetrying:
+    """PostgreSQL away is waited out for as long as it takes (the records wait in Kafka)."""
+    return transient_io_policy(
+        is_database_outage, attempts=1_000_000, max_s=10.0, deadline_s=math.inf
+    )
 
 
 class EventRecorder:
@@ -60,15 +72,19 @@ class EventRecorder:
     def __init__(self, log: EventLog) -> None:
         self._log = log
         self._envelopes: dict[str, Any] = {
-            name: Envelope.__class_getitem__(topic(name).payload) for name in FOLLOWED
+            name: Envelope.__class_getitem__(topic(name).payload)
+            for name in (*FOLLOWED, *ANNOUNCED)
         }
         self.writes: Coalescer[AnalysisEvent, bool] = Coalescer(
             self._write, max_items=MAX_BATCH_EVENTS
         )
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        kind = FOLLOWED[record.topic]
         event = self._envelopes[record.topic].model_validate_json(record.value or b"")
+        if record.topic in ANNOUNCED:
+            await self._announce(event.payload.analysis_id)
+            return
+        kind = FOLLOWED[record.topic]
         payload = event.payload.model_dump(mode="json")
         new = await self.writes.submit(
             AnalysisEvent(
@@ -82,10 +98,13 @@ class EventRecorder:
         )
         EVENTS_RECORDED.labels(kind, "new" if new else "duplicate").inc()
 
+    async def _announce(self, analysis_id: Any) -> None:
+        async for attempt in _outages_waited_out():
+            with attempt:
+                await self._log.announce(analysis_id)
+
     async def _write(self, events: list[AnalysisEvent]) -> list[bool | Exception]:
-        async for attempt in transient_io_policy(
-            is_database_outage, attempts=1_000_000, max_s=10.0, deadline_s=math.inf
-        ):
+        async for attempt in _outages_waited_out():
             with attempt:
                 return await self._log.record_each(events)
         raise AssertionError("unreachable: the policy re-raises its last error")
@@ -105,7 +124,7 @@ def event_recorder_consumer(
     consumer = dead_lettering_consumer(
         broker,
         settings,
-        list(FOLLOWED),
+        [*FOLLOWED, *ANNOUNCED],
         group_id=group_id,
         client_id=client_id,
         handler=recorder.handle,

@@ -2,6 +2,8 @@
 
 The stream replays the analysis's recorded events after ``Last-Event-ID`` (or from the
 start), then follows new ones as they are recorded, and ends after the terminal event.
+While the analysis waits for an answer, the stream says so once (``interrupted``, with
+no id of its own: a client that reconnects is told again while it still waits).
 Event ids are the events' sequences, so a client that reconnects with the standard
 ``Last-Event-ID`` header gets exactly what it missed. Analyses that a producer
 published straight to Kafka are followed the same way: the orchestrator announces their
@@ -20,6 +22,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 
+from sextant_contracts.catalogue import ANALYSIS_INTERRUPTED
 from sextant_ingress.application.ports import EventLog, EventWakeups
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.domain.events import (
@@ -35,20 +38,22 @@ from sextant_ingress.presentation.metrics import SSE_STREAMS_OPEN
 from sextant_ingress.presentation.problems import ApiProblem, problem_responses
 
 EVENT_STREAM = "text/event-stream"
+INTERRUPTED = "interrupted"
 _EVENT_SCHEMA: dict[str, Any] = {
     "description": "One event of the stream (OpenAPI 3.2's itemSchema for text/event-stream).",
     "type": "object",
-    "required": ["id", "event", "data"],
+    "required": ["event", "data"],
     "properties": {
         "id": {"type": "string", "pattern": LAST_EVENT_ID_PATTERN},
-        "event": {"enum": ["progress", *sorted(TERMINAL_KINDS)]},
+        "event": {"enum": ["progress", INTERRUPTED, *sorted(TERMINAL_KINDS)]},
         "data": {
             "type": "string",
             "contentMediaType": "application/json",
             "contentSchema": {
                 "description": "The event's envelope, as on its Kafka topic (see the"
                 " AsyncAPI document): payload is the AnalysisProgressed, AnalysisCompleted,"
-                " AnalysisFailed or AnalysisCancelled record.",
+                " AnalysisFailed or AnalysisCancelled record; for interrupted, the"
+                " AnalysisInterrupted (event_type analysis.interrupted.v1) it waits on.",
                 "type": "object",
                 "required": ["event_id", "event_type", "occurred_at", "payload"],
                 "properties": {
@@ -88,6 +93,14 @@ def format_event(event: AnalysisEvent) -> str:
     return f"id: {event.sequence}\nevent: {event.kind}\ndata: {data}\n\n"
 
 
+def format_interrupt(pending: dict[str, Any]) -> str:
+    """The frame saying what the analysis waits on; no ``id``: it is no position."""
+    data = json.dumps(
+        {"event_type": ANALYSIS_INTERRUPTED.name, "payload": pending}, separators=(",", ":")
+    )
+    return f"event: {INTERRUPTED}\ndata: {data}\n\n"
+
+
 def _awaits_progress(event: AnalysisEvent, after: int) -> bool:
     """True when ``event`` is terminal but announces progress not seen yet.
 
@@ -117,8 +130,11 @@ async def _frames(
     last_write = time.monotonic()
     hold_terminal_until: float | None = None
     next_settled_check = time.monotonic()
+    told: set[str] = set()  # the interrupts this stream has shown
+    woken = True
     async with feed.wakeups.signal_for(analysis_id) as signal:
         while True:
+            woken = woken or signal.is_set()
             signal.clear()  # before reading: a notification during the read is kept
             events = await feed.log.after(analysis_id, tenant_id=tenant_id, sequence=after)
             progressed = False
@@ -135,6 +151,13 @@ async def _frames(
                     return
             if progressed:
                 continue  # a full page may have more behind it
+            if woken or time.monotonic() >= next_settled_check:
+                woken = False
+                pending = await feed.log.pending_interrupt(analysis_id, tenant_id=tenant_id)
+                if pending is not None and str(pending.get("interrupt_id")) not in told:
+                    told.add(str(pending.get("interrupt_id")))
+                    yield format_interrupt(pending)
+                    last_write = time.monotonic()
             if time.monotonic() >= next_settled_check:
                 # Finished long ago, but its events were never recorded here: end the
                 # stream with the terminal event as the outbox published it.
@@ -148,6 +171,7 @@ async def _frames(
             wait_s = min(feed.poll_interval_s, max(next_settled_check - time.monotonic(), 0.05))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(signal.wait(), timeout=wait_s)
+            woken = signal.is_set()
             if time.monotonic() - last_write >= feed.keepalive_s:
                 yield ": keep-alive\n\n"
                 last_write = time.monotonic()
@@ -165,7 +189,9 @@ def event_stream_router(views: AnalysisViews, feed: EventFeed) -> APIRouter:
             200: {
                 "description": "A text/event-stream: each event's id is its sequence, its"
                 " event name its kind (progress, completed, failed, cancelled), its data"
-                " the event's envelope as JSON; the stream ends after the terminal event.",
+                " the event's envelope as JSON; the stream ends after the terminal event."
+                " While the analysis waits for an answer an 'interrupted' event (no id)"
+                " says what it asks.",
                 "content": {
                     EVENT_STREAM: {"itemSchema": _EVENT_SCHEMA, "example": _STREAM_EXAMPLE}
                 },

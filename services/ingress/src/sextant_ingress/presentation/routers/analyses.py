@@ -6,9 +6,10 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from sextant_contracts import (
+    AnalysisInterrupted,
     AnalysisSubmission,
     Citation,
     Finding,
@@ -16,8 +17,10 @@ from sextant_contracts import (
     ToolCallRecord,
 )
 from sextant_contracts.analysis import ONE_DATASET_SOURCE, CancelReason
+from sextant_contracts.interrupts import InvalidResponse
 from sextant_contracts.status import AnalysisStatus, AnalysisStatusName
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
+from sextant_ingress.application.resume_analysis import ResumeAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.domain.paging import CURSOR_PATTERN
@@ -27,6 +30,7 @@ from sextant_ingress.domain.submissions import (
     IdempotencyConflict,
     NotCancellable,
     NotFound,
+    NotResumable,
     SubmissionTooLarge,
 )
 from sextant_ingress.presentation.auth import Tenant
@@ -119,6 +123,11 @@ class AnalysisOut(BaseModel):
     error: dict[str, Any] | None
     created_at: datetime
     finished_at: datetime | None
+    interrupt: AnalysisInterrupted | None = Field(
+        default=None,
+        description="While it is interrupted: what it asks (prompt, options) and the JSON"
+        " Schema an answer must meet; answer with POST /v1/analyses/{id}/resume.",
+    )
 
     @classmethod
     def of(cls, view: AnalysisView) -> "AnalysisOut":
@@ -134,6 +143,26 @@ class CancelBody(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "wrong dataset"}]})
 
     reason: CancelReason = "cancelled by user"
+
+
+class ResumeBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"response": {"choice": "precipitation_mm"}}]}
+    )
+
+    interrupt_id: UUID | None = Field(
+        default=None,
+        description="The interrupt answered (unset: the one the analysis waits on now).",
+    )
+    response: dict[str, JsonValue] = Field(
+        description="The answer, meeting the interrupt's response_schema."
+    )
+
+
+class ResumingOut(BaseModel):
+    analysis_id: UUID
+    interrupt_id: UUID
+    status: Literal["resuming"] = "resuming"
 
 
 class CancellingOut(BaseModel):
@@ -164,7 +193,7 @@ async def accept(submitting: Awaitable[Accepted], response: Response) -> Accepte
 
 
 def analyses_router(
-    submit: SubmitAnalysis, cancel: CancelAnalysis, views: AnalysisViews
+    submit: SubmitAnalysis, cancel: CancelAnalysis, resume: ResumeAnalysis, views: AnalysisViews
 ) -> APIRouter:
     router = APIRouter()
 
@@ -254,5 +283,35 @@ def analyses_router(
         except NotCancellable as error:
             raise ApiProblem(409, "Not cancellable", str(error)) from error
         return CancellingOut(analysis_id=analysis_id)
+
+    @router.post(
+        "/v1/analyses/{analysis_id}/resume",
+        status_code=202,
+        response_model=ResumingOut,
+        operation_id="resume_analysis",
+        summary="Answer an interrupted analysis; it resumes where it paused",
+        responses=problem_responses(404, 409, 413),
+    )
+    async def resume_analysis(
+        analysis_id: UUID, tenant_id: Tenant, body: ResumeBody
+    ) -> ResumingOut:
+        """Answer the interrupt the analysis waits on (its ``interrupt`` says what it asks
+        and the schema an answer meets). 409 when it is not interrupted, or waits on
+        another interrupt than the one named; 422 when the response does not meet the
+        schema (it stays interrupted)."""
+        try:
+            answered = await resume(
+                analysis_id,
+                tenant_id=tenant_id,
+                interrupt_id=body.interrupt_id,
+                response=body.response,
+            )
+        except NotFound as error:
+            raise ApiProblem(404, "Not found", str(error)) from error
+        except NotResumable as error:
+            raise ApiProblem(409, "Not waiting for this answer", str(error)) from error
+        except InvalidResponse as error:
+            raise ApiProblem(422, "Invalid response", str(error)) from error
+        return ResumingOut(analysis_id=analysis_id, interrupt_id=answered)
 
     return router
