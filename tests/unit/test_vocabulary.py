@@ -156,7 +156,8 @@ def test_the_checks_catch_a_second_spelling(tmp_path: Path) -> None:
         "RESERVED = 'list_tools'\n"
         "PLAN = {'tool_name': 'correlation_matrix'}\n"
         "SQL = \"SELECT 1 WHERE status IN ('completed', 'failed')\"\n"
-        "Status = Literal['accepted', 'running', 'interrupted', 'completed', 'failed', 'cancelled']\n"
+        "Status = Literal['accepted', 'running', 'interrupted',"
+        " 'completed', 'failed', 'cancelled']\n"
     )
     assert topic_names_in(sample) == [(2, "tools.requested.v1")]
     assert reserved_tool_names_in(sample) == [(3, "list_tools")]

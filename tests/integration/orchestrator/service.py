@@ -17,6 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisRequested, Envelope, WorkflowStep
+from sextant_contracts.catalogue import ANALYSIS_CANCEL_REQUESTED as CANCEL_REQUESTED
+from sextant_contracts.catalogue import ANALYSIS_RESUME_REQUESTED as RESUME_REQUESTED
 from sextant_platform.settings import KafkaSettings
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all, skip_group_to_end
@@ -143,7 +145,9 @@ async def start_orchestrator(
     """Start the process and wait until it is ready; a new group starts at the topic's end."""
     if new_group:
         await skip_group_to_end(infra.kafka, group, ["analysis.requested.v1"])
-        await skip_group_to_end(infra.kafka, f"{group}.cancel", ["analysis.cancel-requested.v1"])
+        await skip_group_to_end(
+            infra.kafka, f"{group}.cancel", [CANCEL_REQUESTED.name, RESUME_REQUESTED.name]
+        )
     port = free_port()
     process = orchestrator_process(infra, name=name, group=group, llm_env=llm_env, port=port)
     process.start()

@@ -1,0 +1,263 @@
+"""Interrupts through the real stack: an analysis that asks which column a question
+means, answered over REST and over Kafka, across kill -9 of the orchestrator and the
+ingress while it waits; bad answers are refused with a reason and change nothing.
+
+The ingress and the orchestrator are processes (the embedded default: the packaged
+local model, the offline planner); the tools and embeddings services run in-process.
+Nobody tells the planner which column is meant but the answer; the expected figures are
+computed here with pandas.
+"""
+
+import asyncio
+import io
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sextant_contracts import AnalysisRequested, AnalysisResumeRequested, Envelope
+from sextant_contracts.catalogue import ANALYSIS_REQUESTED, ANALYSIS_RESUME_REQUESTED
+from sextant_embeddings.bootstrap import EmbeddingsApp
+from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_tools.bootstrap import ToolsService
+from tests.integration.infrastructure import Infrastructure
+from tests.integration.ingress.service import start_ingress
+from tests.integration.kafka_helpers import produce_raw, read_all
+from tests.integration.orchestrator.service import (
+    analysis_row,
+    start_orchestrator,
+    wait_terminal,
+)
+from tests.integration.processes import ServiceProcess
+
+pytestmark = pytest.mark.slow
+
+SALES = (
+    "region,sales,units\n"
+    "west,10,1\nwest,20,2\neast,30,3\neast,40,4\nnorth,3,1\nnorth,9,2\nwest,5,1\n"
+)
+QUESTION = "What is the total profit per region?"
+"""No column is "profit" (nor close enough in meaning to stand for it): the analysis asks."""
+LOCAL_MODEL = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "LLM_PROVIDER": "local"}
+
+
+@dataclass
+class InterruptStack:
+    infra: Infrastructure
+    group: str
+    orchestrator: ServiceProcess
+    ingress: ServiceProcess
+    base_url: str
+    api_key: str
+    tenant_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    async def restart_both(self, *, killed: bool) -> None:
+        """kill -9 (or stop) the orchestrator and the ingress, then start them again."""
+        for process in (self.orchestrator, self.ingress):
+            if killed:
+                process.kill()
+            else:
+                await asyncio.to_thread(process.stop)
+        self.orchestrator, _ = await start_orchestrator(
+            self.infra,
+            name="interrupts-orchestrator",
+            group=self.group,
+            llm_env=LOCAL_MODEL,
+            new_group=False,
+        )
+        self.ingress, self.base_url = await start_ingress(self.infra, name="interrupts-ingress")
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    infra: Infrastructure,
+    engine: AsyncEngine,
+    tools_service: ToolsService,  # the package conftest's: one per package
+    embeddings_service: EmbeddingsApp,
+) -> AsyncIterator[InterruptStack]:
+    group = f"interrupts-orchestrator-{uuid.uuid4().hex[:8]}"
+    orchestrator, _ = await start_orchestrator(
+        infra, name="interrupts-orchestrator", group=group, llm_env=LOCAL_MODEL
+    )
+    ingress, base_url = await start_ingress(infra, name="interrupts-ingress")
+    tenant = f"interrupts-{uuid.uuid4().hex[:8]}"
+    key = await PostgresApiKeys(engine).create(tenant_id=tenant)
+    running = InterruptStack(infra, group, orchestrator, ingress, base_url, key, tenant)
+    try:
+        yield running
+    finally:
+        running.ingress.kill()
+        running.orchestrator.kill()
+
+
+def _expected_totals() -> dict[str, float]:
+    frame = pd.read_csv(io.StringIO(SALES))
+    return {k: float(v) for k, v in frame.groupby("region")["sales"].sum().items()}
+
+
+def _totals(tool_calls: list[dict[str, Any]]) -> dict[str, float]:
+    (query,) = [c for c in tool_calls if c["tool_name"] == "query"]
+    result = query["result"]
+    column = result["aggregates"][0]
+    return {r["region"]: float(r[column]) for r in result["table"]}
+
+
+async def _upload(client: httpx.AsyncClient) -> str:
+    upload = await client.post("/v1/datasets", content=SALES, headers={"Content-Type": "text/csv"})
+    assert upload.status_code == 201, upload.text
+    return str(upload.json()["dataset_id"])
+
+
+async def _interrupted(client: httpx.AsyncClient, analysis_id: str) -> dict[str, Any]:
+    """The analysis as the API shows it once it waits for an answer."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        shown = (await client.get(f"/v1/analyses/{analysis_id}")).json()
+        assert shown["status"] not in ("completed", "failed", "cancelled"), shown
+        if shown["status"] == "interrupted":
+            return dict(shown)
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"analysis {analysis_id} never paused")
+
+
+async def _stream_says_interrupted(client: httpx.AsyncClient, analysis_id: str) -> dict[str, Any]:
+    """The interrupted frame of the analysis's SSE stream."""
+    async with asyncio.timeout(30):
+        async with client.stream("GET", f"/v1/analyses/{analysis_id}/events") as stream:
+            event = ""
+            async for line in stream.aiter_lines():
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: ") and event == "interrupted":
+                    return dict(json.loads(line.removeprefix("data: ")))
+    raise AssertionError("the stream ended without saying the analysis waits")
+
+
+async def test_a_clarification_answered_over_rest_survives_kill_9_of_both_services(
+    stack: InterruptStack, engine: AsyncEngine
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, headers=stack.headers, timeout=60
+    ) as client:
+        dataset_id = await _upload(client)
+        submitted = await client.post(
+            "/v1/analyses",
+            json={"question": QUESTION, "dataset_id": dataset_id, "options": {"clarify": True}},
+        )
+        assert submitted.status_code == 202, submitted.text
+        analysis_id = submitted.json()["analysis_id"]
+        shown = await _interrupted(client, analysis_id)
+        streamed = await _stream_says_interrupted(client, analysis_id)
+
+    asked = shown["interrupt"]
+    assert asked["kind"] == "clarification"
+    assert '"profit"' in asked["prompt"]
+    assert set(asked["options"]) == {"sales", "units"}  # the numeric columns
+    assert asked["response_schema"]["properties"]["choice"]["enum"] == asked["options"]
+    assert asked["step"] == "plan"
+    assert streamed["payload"]["interrupt_id"] == asked["interrupt_id"]
+
+    await stack.restart_both(killed=True)  # while it waits: nothing runs it
+
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, headers=stack.headers, timeout=60
+    ) as client:
+        assert (await _interrupted(client, analysis_id))["interrupt"] == asked
+        refusals = {
+            "profit": ({"choice": "profit"}, "is not one of the options: sales, units"),
+            "extra field": ({"choice": "sales", "also": 1}, "does not ask for: ['also']"),
+            "no choice": ({"pick": "sales"}, "does not ask for: ['pick']"),
+        }
+        for bad, reason in refusals.values():
+            refused = await client.post(
+                f"/v1/analyses/{analysis_id}/resume", json={"response": bad}
+            )
+            assert refused.status_code == 422, refused.text
+            assert reason in refused.json()["detail"]
+        stale = await client.post(
+            f"/v1/analyses/{analysis_id}/resume",
+            json={"interrupt_id": str(uuid.uuid4()), "response": {"choice": "sales"}},
+        )
+        assert stale.status_code == 409, stale.text
+        assert (await client.get(f"/v1/analyses/{analysis_id}")).json()["status"] == "interrupted"
+
+        resumed = await client.post(
+            f"/v1/analyses/{analysis_id}/resume", json={"response": {"choice": "sales"}}
+        )
+        assert resumed.status_code == 202, resumed.text
+        assert resumed.json()["interrupt_id"] == asked["interrupt_id"]
+        row = await wait_terminal(
+            engine, uuid.UUID(analysis_id), timeout_s=240, process=stack.orchestrator
+        )
+        again = await client.post(
+            f"/v1/analyses/{analysis_id}/resume", json={"response": {"choice": "units"}}
+        )
+
+    assert row.status == "completed", row.error
+    assert _totals(row.tool_calls) == _expected_totals()
+    assert [c["tool_name"] for c in row.tool_calls].count("profile_dataset") == 1  # not re-run
+    assert again.status_code == 409  # it no longer waits
+
+
+async def test_a_clarification_answered_over_kafka_after_a_bad_answer_went_to_the_dlq(
+    stack: InterruptStack, engine: AsyncEngine
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, headers=stack.headers, timeout=60
+    ) as client:
+        dataset_id = await _upload(client)
+    request = AnalysisRequested.model_validate(
+        {
+            "analysis_id": str(uuid.uuid4()),
+            "question": QUESTION,
+            "dataset_id": dataset_id,
+            "options": {"clarify": True},
+        }
+    )
+    analysis_id = request.analysis_id
+    key = str(analysis_id).encode()
+    envelope = Envelope.wrap(request, tenant_id=stack.tenant_id)
+    await produce_raw(
+        stack.infra.kafka, ANALYSIS_REQUESTED.name, [envelope.model_dump_json().encode()], key=key
+    )
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, headers=stack.headers, timeout=60
+    ) as client:
+        asked = (await _interrupted(client, str(analysis_id)))["interrupt"]
+
+    def resume(response: dict[str, Any]) -> bytes:
+        answer = AnalysisResumeRequested(
+            analysis_id=analysis_id,
+            interrupt_id=uuid.UUID(asked["interrupt_id"]),
+            response=response,  # type: ignore[arg-type]
+        )
+        return Envelope.wrap(answer, tenant_id=stack.tenant_id).model_dump_json().encode()
+
+    topic = ANALYSIS_RESUME_REQUESTED
+    await produce_raw(stack.infra.kafka, topic.name, [resume({"choice": "revenue"})], key=key)
+    letters = [
+        json.loads(r.value)
+        for r in await read_all(stack.infra.kafka, topic.dlq_topic, expected=1, key=key)
+    ]
+    assert len(letters) == 1
+    assert letters[0]["error_type"] == "InvalidResponse"
+    assert "'revenue' is not one of the options" in letters[0]["error_message"]
+    stored = await analysis_row(engine, analysis_id)
+    assert stored is not None
+    assert stored.status == "interrupted"
+
+    await produce_raw(stack.infra.kafka, topic.name, [resume({"choice": "sales"})], key=key)
+    row = await wait_terminal(engine, analysis_id, timeout_s=240, process=stack.orchestrator)
+    assert row.status == "completed", row.error
+    assert _totals(row.tool_calls) == _expected_totals()
