@@ -10,15 +10,18 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_contracts import AnalysisRequested, Envelope, WorkflowStep
+from sextant_contracts import AnalysisInterrupted, AnalysisRequested, Envelope, WorkflowStep
 from sextant_contracts.catalogue import ANALYSIS_CANCEL_REQUESTED as CANCEL_REQUESTED
 from sextant_contracts.catalogue import ANALYSIS_RESUME_REQUESTED as RESUME_REQUESTED
+from sextant_contracts.interrupts import InterruptKind, response_schema
+from sextant_orchestrator.domain.interrupts import clarification, interrupt_id
 from sextant_platform.settings import KafkaSettings
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import produce_raw, read_all, skip_group_to_end
@@ -267,3 +270,21 @@ async def events_for(
 
 def started_steps(progress: list[dict[str, Any]]) -> Counter[str]:
     return Counter(e["payload"]["step"] for e in progress if e["payload"]["status"] == "started")
+
+
+def interrupted_event(
+    analysis_id: uuid.UUID, *, expires_at: datetime | None = None
+) -> Envelope[AnalysisInterrupted]:
+    """A clarification the analysis pauses on (which column "profit" means)."""
+    asked = clarification("profit", [], ["sales"])
+    event = AnalysisInterrupted(
+        analysis_id=analysis_id,
+        interrupt_id=interrupt_id(analysis_id, asked["key"]),
+        kind=InterruptKind.CLARIFICATION,
+        prompt=asked["prompt"],
+        options=asked["options"],
+        response_schema=response_schema(InterruptKind.CLARIFICATION, asked["options"]),
+        step=WorkflowStep.PLAN,
+        expires_at=expires_at,
+    )
+    return Envelope.wrap(event, tenant_id=TENANT)

@@ -20,7 +20,8 @@ from sextant_contracts import AnalysisFailed, Envelope
 from sextant_orchestrator.domain.analysis import Analysis, LifecycleRefused
 from sextant_orchestrator.domain.errors import LeaseHeld
 from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
-from tests.integration.orchestrator.service import request_envelope
+from sextant_orchestrator.infrastructure.stored_requests import wake
+from tests.integration.orchestrator.service import interrupted_event, request_envelope
 
 LEASE_S = 30.0
 Repository = PostgresAnalysisRepository
@@ -31,9 +32,9 @@ class Case:
     name: str
     given: list[str]
     """Steps that bring the row to the state under test: admit, claim:<owner>,
-    expire, cancel, finish."""
+    expire, cancel, finish, pause:<owner>, wake."""
     operation: str
-    """claim:<owner>, renew:<owner>, cancel, finish."""
+    """claim:<owner>, renew:<owner>, cancel, finish, pause:<owner>, wake."""
 
 
 CASES = [
@@ -52,6 +53,17 @@ CASES = [
     Case("finish a running analysis", ["claim:a"], "finish"),
     Case("finish an accepted analysis", ["admit"], "finish"),
     Case("finish twice", ["claim:a", "finish"], "finish"),
+    Case("pause as the holder", ["claim:a"], "pause:a"),
+    Case("pause as someone else", ["claim:a"], "pause:b"),
+    Case("pause an accepted analysis", ["admit"], "pause:a"),
+    Case("pause an ended analysis", ["claim:a", "finish"], "pause:a"),
+    Case("claim an interrupted analysis", ["claim:a", "pause:a"], "claim:a"),
+    Case("renew an interrupted analysis", ["claim:a", "pause:a"], "renew:a"),
+    Case("wake an interrupted analysis", ["claim:a", "pause:a"], "wake"),
+    Case("wake a running analysis", ["claim:a"], "wake"),
+    Case("claim a woken analysis", ["claim:a", "pause:a", "wake"], "claim:b"),
+    Case("cancel an interrupted analysis: it wakes", ["claim:a", "pause:a"], "cancel"),
+    Case("finish an interrupted analysis", ["claim:a", "pause:a"], "finish"),
 ]
 
 
@@ -104,6 +116,11 @@ async def _apply_to_repository(
         return await repository.request_cancel(analysis_id, tenant_id="acme", reason="reason")
     if verb == "finish":
         return await repository.finish(analysis_id, _failed(analysis_id))
+    if verb == "pause":
+        return await repository.pause(analysis_id, owner=who, event=interrupted_event(analysis_id))
+    if verb == "wake":
+        async with engine.begin() as connection:
+            return await wake(connection, analysis_id)
     raise AssertionError(step)
 
 
@@ -114,6 +131,8 @@ def _apply_to_domain(analysis: Analysis, step: str, now: datetime) -> Analysis:
         "renew": lambda: analysis.renew(who, now=now, lease_s=LEASE_S),
         "cancel": lambda: analysis.request_cancel("reason"),
         "finish": lambda: analysis.finish("failed"),
+        "pause": lambda: analysis.pause(who),
+        "wake": analysis.wake,
     }
     return operations[verb]()
 

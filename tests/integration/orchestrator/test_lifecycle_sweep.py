@@ -7,6 +7,7 @@ what it made.
 """
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,12 +16,17 @@ from sextant_checkpoint_redis import PlainRedisSaver
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_contracts.catalogue import ANALYSIS_REQUESTED
 from sextant_orchestrator.application.run_analysis import RunAnalysis
 from sextant_orchestrator.application.sweep_lifecycle import SweepLifecycle, SweepPolicy
 from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
 from sextant_orchestrator.infrastructure.postgres_lifecycle import PostgresLifecycleStore
 from sextant_storage.outbox import enqueue
-from tests.integration.orchestrator.service import analysis_row, request_envelope
+from tests.integration.orchestrator.service import (
+    analysis_row,
+    interrupted_event,
+    request_envelope,
+)
 from tests.integration.orchestrator.test_lease import NoDatasets, Progress, SlowStep
 
 DAY_S = 24 * 3600.0
@@ -231,3 +237,38 @@ async def test_an_analysis_whose_stored_request_is_unreadable_still_ends(
     assert row.error is not None
     assert row.error["code"] == "deadline_exceeded"
     assert await _outbox(engine, "analysis.requested.v1", stuck) == []
+
+
+async def _waiting(engine: AsyncEngine, *, age_s: float, expires_in_s: float) -> UUID:
+    """An analysis accepted ``age_s`` ago that paused for an answer whose wait ends in
+    ``expires_in_s`` (negative: it ran out that long ago)."""
+    analysis_id = await _admitted(engine, age_s=age_s, lease_expired_s=-60)
+    repository = PostgresAnalysisRepository(engine)
+    expires_at = datetime.now(UTC) + timedelta(seconds=expires_in_s)
+    assert await repository.pause(
+        analysis_id, owner="vanished", event=interrupted_event(analysis_id, expires_at=expires_at)
+    )
+    return analysis_id
+
+
+async def test_a_wait_that_ran_out_wakes_its_analysis_and_the_deadline_spares_waiting_ones(
+    engine: AsyncEngine, redis: Redis
+) -> None:
+    """The interrupt's own timeout ends a wait (the run then fails it or takes the
+    default); the analysis deadline does not run while a person is asked."""
+    ran_out = await _waiting(engine, age_s=60, expires_in_s=-1)
+    waits_on = await _waiting(engine, age_s=DAY_S * 2, expires_in_s=3600)  # past the deadline
+    sweep = _sweep(engine, redis, f"test:sweep:{uuid.uuid4().hex[:8]}")
+
+    report = await sweep()
+
+    assert report.timed_out >= 1
+    woken = await analysis_row(engine, ran_out)
+    assert woken is not None
+    assert woken.status == "running"  # for an instance to claim and end or resume
+    (request,) = await _outbox(engine, ANALYSIS_REQUESTED.name, ran_out)
+    assert request["payload"]["analysis_id"] == str(ran_out)
+    still = await analysis_row(engine, waits_on)
+    assert still is not None
+    assert still.status == "interrupted"
+    assert await _outbox(engine, ANALYSIS_REQUESTED.name, waits_on) == []

@@ -118,11 +118,13 @@ class InMemoryAnalyses:
         return analysis.cancel_reason or (f"already {analysis.status}" if analysis.ended else None)
 
     async def request_cancel(self, analysis_id: UUID, *, tenant_id: str, reason: str) -> bool:
+        before = self.analyses[analysis_id]
         try:
-            self.analyses[analysis_id] = self.analyses[analysis_id].request_cancel(reason)
+            self.analyses[analysis_id] = before.request_cancel(reason)
         except LifecycleRefused:
             return False
-        self._wake(analysis_id)
+        if before.status == AnalysisStatus.INTERRUPTED:
+            self.woken.append(analysis_id)
         return True
 
     async def pause(

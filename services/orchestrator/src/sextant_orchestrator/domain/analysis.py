@@ -16,6 +16,7 @@ The rules, each a method of :class:`Analysis` that returns the next state or ref
   counts one more attempt.
 * **renew** - only the lease holder, only while the analysis has not ended.
 * **request_cancel** - only an analysis that has not ended; the first reason stands.
+  An interrupted one is woken with it (nobody runs it; its run then ends it).
 * **finish** - only an analysis that has not ended: exactly one terminal state (and
   with it exactly one terminal event); the lease goes with it.
 * **pause** - only the lease holder of a running analysis: it waits for an answer
@@ -139,7 +140,9 @@ class Analysis:
         self._not_ended()
         if self.cancel_reason is not None:
             return self  # the first reason stands
-        return replace(self, cancel_reason=reason)
+        cancelled = replace(self, cancel_reason=reason)
+        # nobody runs an interrupted analysis: it wakes, and its run ends it cancelled
+        return cancelled.wake() if self.status == AnalysisStatus.INTERRUPTED else cancelled
 
     def pause(self, owner: str) -> "Analysis":
         self._not_ended()
