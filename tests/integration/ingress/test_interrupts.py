@@ -57,10 +57,14 @@ class InterruptStack:
     base_url: str
     api_key: str
     tenant_id: str
+    approver_key: str
+    """A tenant whose policy asks for approval before any tool over more than 5 rows."""
 
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
+
+    orchestrator_env: dict[str, str]
 
     async def restart_both(self, *, killed: bool) -> None:
         """kill -9 (or stop) the orchestrator and the ingress, then start them again."""
@@ -73,7 +77,7 @@ class InterruptStack:
             self.infra,
             name="interrupts-orchestrator",
             group=self.group,
-            llm_env=LOCAL_MODEL,
+            llm_env=self.orchestrator_env,
             new_group=False,
         )
         self.ingress, self.base_url = await start_ingress(self.infra, name="interrupts-ingress")
@@ -87,13 +91,25 @@ async def stack(
     embeddings_service: EmbeddingsApp,
 ) -> AsyncIterator[InterruptStack]:
     group = f"interrupts-orchestrator-{uuid.uuid4().hex[:8]}"
+    tenant, approver = (f"interrupts-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    policies = {approver: {"approve_rows_over": 5, "timeout_s": 3600}}
+    env = {**LOCAL_MODEL, "SEXTANT_ORCHESTRATOR_INTERRUPT_POLICIES": json.dumps(policies)}
     orchestrator, _ = await start_orchestrator(
-        infra, name="interrupts-orchestrator", group=group, llm_env=LOCAL_MODEL
+        infra, name="interrupts-orchestrator", group=group, llm_env=env
     )
     ingress, base_url = await start_ingress(infra, name="interrupts-ingress")
-    tenant = f"interrupts-{uuid.uuid4().hex[:8]}"
-    key = await PostgresApiKeys(engine).create(tenant_id=tenant)
-    running = InterruptStack(infra, group, orchestrator, ingress, base_url, key, tenant)
+    keys = PostgresApiKeys(engine)
+    running = InterruptStack(
+        infra,
+        group,
+        orchestrator,
+        ingress,
+        base_url,
+        await keys.create(tenant_id=tenant),
+        tenant,
+        await keys.create(tenant_id=approver),
+        env,
+    )
     try:
         yield running
     finally:
@@ -261,3 +277,70 @@ async def test_a_clarification_answered_over_kafka_after_a_bad_answer_went_to_th
     row = await wait_terminal(engine, analysis_id, timeout_s=240, process=stack.orchestrator)
     assert row.status == "completed", row.error
     assert _totals(row.tool_calls) == _expected_totals()
+
+
+async def test_a_tenants_approval_policy_pauses_before_the_tools_run(
+    stack: InterruptStack, engine: AsyncEngine
+) -> None:
+    """Declined: the calls are not run and the analysis ends saying so; approved: they run."""
+    headers = {"Authorization": f"Bearer {stack.approver_key}"}
+    question = "What are the total sales per region?"
+    async with httpx.AsyncClient(base_url=stack.base_url, headers=headers, timeout=60) as client:
+        dataset_id = await _upload(client)
+        outcomes = []
+        for answer in ({"approved": False, "note": "too much data"}, {"approved": True}):
+            submitted = await client.post(
+                "/v1/analyses", json={"question": question, "dataset_id": dataset_id}
+            )
+            analysis_id = submitted.json()["analysis_id"]
+            asked = (await _interrupted(client, analysis_id))["interrupt"]
+            assert asked["kind"] == "approval"
+            assert "7 rows" in asked["prompt"]
+            assert asked["default_response"] == {
+                "approved": False,
+                "note": "no answer before the timeout",
+            }
+            assert asked["expires_at"] is not None
+            refused = await client.post(
+                f"/v1/analyses/{analysis_id}/resume", json={"response": {"approved": "yes"}}
+            )
+            assert refused.status_code == 422, refused.text
+            resumed = await client.post(
+                f"/v1/analyses/{analysis_id}/resume", json={"response": answer}
+            )
+            assert resumed.status_code == 202, resumed.text
+            outcomes.append(await wait_terminal(engine, uuid.UUID(analysis_id), timeout_s=240))
+
+    declined, approved = outcomes
+    assert declined.status == "completed", declined.error
+    planned = [c for c in declined.tool_calls if c["tool_name"] != "profile_dataset"]
+    assert planned
+    assert all(c["result"] is None for c in planned)
+    assert all(c["error"] == "not run: a person declined it: too much data" for c in planned)
+    assert approved.status == "completed", approved.error
+    assert _totals(approved.tool_calls) == _expected_totals()
+
+
+async def test_cancelling_a_waiting_analysis_ends_it_cancelled(
+    stack: InterruptStack, engine: AsyncEngine
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, headers=stack.headers, timeout=60
+    ) as client:
+        dataset_id = await _upload(client)
+        submitted = await client.post(
+            "/v1/analyses",
+            json={"question": QUESTION, "dataset_id": dataset_id, "options": {"clarify": True}},
+        )
+        analysis_id = submitted.json()["analysis_id"]
+        await _interrupted(client, analysis_id)
+        cancelled = await client.post(
+            f"/v1/analyses/{analysis_id}/cancel", json={"reason": "asked the wrong thing"}
+        )
+        assert cancelled.status_code == 202, cancelled.text
+        row = await wait_terminal(engine, uuid.UUID(analysis_id), timeout_s=120)
+
+    assert row.status == "cancelled"
+    assert row.error is not None
+    assert row.error["reason"] == "asked the wrong thing"
+    assert row.error["step"] == "plan"

@@ -164,8 +164,10 @@ def test_the_published_response_schema_and_the_check_agree() -> None:
     approval_schema = jsonschema_rs.validator_for(response_schema(InterruptKind.APPROVAL, []))
     assert approval_schema.is_valid({"approved": False, "note": "too big"})
     assert not approval_schema.is_valid({"approved": "yes"})
-    with pytest.raises(InvalidResponse, match="approved"):
-        validated_response(InterruptKind.APPROVAL, [], {"approved": "maybe"})
+    for loose in ("yes", 1, "true"):  # the schema says boolean: no coercion
+        assert not approval_schema.is_valid({"approved": loose})
+        with pytest.raises(InvalidResponse, match="approved"):
+            validated_response(InterruptKind.APPROVAL, [], {"approved": loose})
     with pytest.raises(InvalidResponse, match="JSON object"):
         validated_response(InterruptKind.APPROVAL, [], ["approved"])  # type: ignore[arg-type]
 

@@ -85,7 +85,7 @@ def validated_response(
     if unknown:
         raise InvalidResponse(f"the response has fields this interrupt does not ask for: {unknown}")
     try:
-        answer = model.model_validate(response)
+        answer = model.model_validate(response, strict=True)  # JSON Schema's types: no coercion
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'response'}: {e['msg']}"

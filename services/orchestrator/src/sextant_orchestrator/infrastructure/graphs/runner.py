@@ -89,15 +89,14 @@ class LangGraphWorkflow:
             if upcoming is not None:
                 current_round = upcoming.round - (upcoming.step == WorkflowStep.PLAN.value)
         given: Any = Command(resume=answer) if answer is not None else initial
+        asked: list[dict[str, Any]] = []
         try:
             async for chunk in self._graph.astream(
                 given, _config(thread_id), stream_mode="updates", durability="sync"
             ):
-                if INTERRUPTS in chunk:
-                    paused = await self.position(thread_id)
-                    if paused.upcoming is not None and paused.waiting is not None:
-                        yield StepPaused(at=paused.upcoming, request=paused.waiting)
-                    return
+                if INTERRUPTS in chunk:  # the last chunk: the stream ends after it
+                    asked = [i.value for i in chunk[INTERRUPTS] if isinstance(i.value, dict)]
+                    continue
                 for node, update in chunk.items():
                     if node not in _STEP_NAMES:
                         continue
@@ -113,11 +112,24 @@ class LangGraphWorkflow:
                         ),
                         detail=_detail(values),
                     )
+            if asked:
+                # Read once the stream has ended, so its pause is stored with it; the
+                # pause itself is taken from the stream (its write may still be on the way
+                # while the stream runs).
+                at = (await self.position(thread_id)).upcoming
+                if at is None:
+                    raise RuntimeError(f"thread {thread_id} paused at no step")
+                yield StepPaused(at=at, request=asked[0])
         except CHECKPOINT_STORE_ERRORS as error:
             raise TransientFailure(f"checkpoint store unavailable: {error}") from error
 
     async def final_state(self, thread_id: str) -> AnalysisState:
+        """The state the workflow ended with; a thread with steps still to run has not
+        ended (a pause missed, say): TransientFailure, so the run resumes it instead of
+        completing it half done."""
         snapshot = await self._graph.aget_state(_config(thread_id))
+        if snapshot.next:
+            raise TransientFailure(f"thread {thread_id} has not ended: {snapshot.next} to run")
         state: AnalysisState = snapshot.values
         return state
 
