@@ -12,8 +12,11 @@ from langchain_openai import ChatOpenAI
 from redis.asyncio import Redis
 from sextant_checkpoint_redis import PlainRedisSaver
 
+from sextant_contracts import tool_names
 from sextant_orchestrator.domain.errors import StepFailed
+from sextant_orchestrator.domain.progress import StepAt, StepDone, StepPaused
 from sextant_orchestrator.infrastructure.graphs.nodes import WorkflowNodes
+from sextant_orchestrator.infrastructure.graphs.runner import LangGraphWorkflow
 from sextant_orchestrator.infrastructure.graphs.workflow import build_workflow
 from sextant_orchestrator.infrastructure.llm.policy import LlmCallPolicy
 from sextant_orchestrator.infrastructure.llm.providers import build_chat_model
@@ -422,3 +425,76 @@ async def test_the_agent_loop_speaks_anthropic_tool_use_over_several_rounds(
     assert state["usage"]["input_tokens"] == 400
     assert state["cited"] == ["T1", "T2"]
     assert state["ungrounded_numbers"] == []
+
+
+async def test_a_model_that_asks_the_person_pauses_and_resumes_with_the_answer(
+    tools_service: ToolsService, service_clients: ServiceClients, redis: Redis
+) -> None:
+    """Under the clarify rule the model is offered ask_person; its call pauses the run
+    (a checkpoint, nothing waiting), and the answer resumes it as that call's result,
+    re-making no LLM call that had answered."""
+    dataset_id = await _upload(tools_service)
+    saver = PlainRedisSaver(redis, prefix=f"test:workflow:{uuid.uuid4().hex[:8]}")
+    analysis_id = str(uuid.uuid4())
+    initial: Any = {
+        "analysis_id": analysis_id,
+        "tenant_id": TENANT,
+        "question": "What is the total profit per region?",
+        "dataset_id": dataset_id,
+        "documents": [],
+        "max_tool_calls": 4,
+        "interrupts": {"clarify": True},
+    }
+    ask = {"question": "Which column is profit?", "options": ["sales", "units"]}
+    total = {"by": ["region"], "metric": "sales", "aggregation": "sum"}
+    async with running_fake_openai() as fake:
+        nodes = WorkflowNodes(
+            tools=service_clients.tools,
+            ranker=service_clients.ranker,
+            llm=_chat(fake),
+            llm_calls_tools=True,
+            policy=LlmCallPolicy(backoff_s=0.05, backoff_max_s=1.0),
+        )
+        workflow = LangGraphWorkflow(build_workflow(nodes, saver), saver, finished_ttl_s=60)
+        fake.script = [
+            completion(tool_calls=[(tool_names.ASK_PERSON, ask)]),
+            completion(tool_calls=[(tool_names.GROUP_BY_AGGREGATE, total)]),
+            completion("The east leads with 200.0 [T2]."),
+        ]
+        first = [step async for step in workflow.run(analysis_id, initial)]
+        position = await workflow.position(analysis_id)
+        asked_of_model = len(fake.requests)
+        resumed = [
+            step async for step in workflow.run(analysis_id, None, answer={"choice": "sales"})
+        ]
+        state = await workflow.final_state(analysis_id)
+
+    paused = first[-1]
+    assert isinstance(paused, StepPaused)
+    assert paused.at == StepAt("run_tools", 1)
+    assert paused.request["key"] == "ask:T1"
+    assert paused.request["prompt"] == "Which column is profit?"
+    assert paused.request["options"] == ["sales", "units"]
+    assert position.waiting == paused.request  # the checkpoint holds the pause
+    offered = [t["function"]["name"] for t in fake.requests[0]["tools"]]
+    assert tool_names.ASK_PERSON in offered
+    assert asked_of_model == 1
+    assert len(fake.requests) == 3  # round 1 was not asked again
+    second_round = fake.requests[1]["messages"]
+    assert any(
+        m.get("role") == "tool" and json.loads(m["content"]) == {"choice": "sales"}
+        for m in second_round
+    )
+    assert [s.done.step for s in resumed if isinstance(s, StepDone)] == [
+        "run_tools",
+        "plan",
+        "run_tools",
+        "plan",
+        "finalize",
+    ]
+    outcomes = {o["call_id"]: o for o in state["outcomes"]}
+    assert outcomes["T1"]["result"] == {"choice": "sales"}
+    frame = pd.read_csv(io.StringIO(SALES_CSV))
+    assert outcomes["T2"]["error"] is None
+    assert state["answer"] == "The east leads with 200.0 [T2]."
+    assert float(frame.groupby("region")["sales"].sum()["east"]) == 200.0

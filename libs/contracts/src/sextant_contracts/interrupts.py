@@ -40,7 +40,8 @@ Note = Annotated[str, StringConstraints(max_length=MAX_NOTE_CHARS), Storable]
 
 
 class ClarificationResponse(Contract):
-    """The answer to a clarification: one of the interrupt's options."""
+    """The answer to a clarification: one of the interrupt's options (any text when it
+    offers none)."""
 
     choice: Option = Field(description="One of the interrupt's options, as written there.")
 
@@ -63,7 +64,7 @@ def response_schema(kind: InterruptKind, options: list[str]) -> dict[str, Any]:
     """The JSON Schema an answer to this interrupt must meet (published with it)."""
     schema = RESPONSES[kind].model_json_schema(mode="validation")
     schema["additionalProperties"] = False
-    if kind == InterruptKind.CLARIFICATION:
+    if kind == InterruptKind.CLARIFICATION and options:
         schema["properties"]["choice"]["enum"] = list(options)
     return schema
 
@@ -92,7 +93,7 @@ def validated_response(
             for e in error.errors()
         )
         raise InvalidResponse(f"the response does not answer the interrupt: {problems}") from None
-    if isinstance(answer, ClarificationResponse) and answer.choice not in options:
+    if isinstance(answer, ClarificationResponse) and options and answer.choice not in options:
         raise InvalidResponse(
             f"choice {answer.choice!r} is not one of the options: {', '.join(options)}"
         )

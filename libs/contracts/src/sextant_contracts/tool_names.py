@@ -32,3 +32,8 @@ ALL: Final = frozenset(
         WEB_FETCH,
     }
 )
+
+ASK_PERSON: Final = "ask_person"
+"""Not a tool of the tools service: offered to a model that plans with tool calls when
+the analysis may ask for clarification; calling it pauses the analysis (an interrupt)
+until the person who asked answers, and the answer is the call's result."""

@@ -6,6 +6,9 @@ that pauses calls LangGraph's ``interrupt`` with what these functions build):
 * **clarification** - the question asks about a word no column answers to (or two
   columns do equally): which column is meant? Only when the tenant's policy or the
   request asks for it (``clarify``); otherwise the answer says the data lacks it.
+* **the model asks** - under the same rule, a model that plans with tool calls is
+  offered ``ask_person`` (:data:`ASK_PERSON_TOOL`); its call pauses the analysis with
+  the model's question and candidates, and the answer is that call's result.
 * **approval** - a tool the tenant's policy names, or any tool over a dataset with more
   rows than the policy allows, is about to run: may it?
 
@@ -20,7 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypedDict
 from uuid import UUID
 
-from sextant_contracts.interrupts import MAX_INTERRUPT_OPTIONS, InterruptKind
+from sextant_contracts import tool_names
+from sextant_contracts.interrupts import (
+    MAX_INTERRUPT_OPTIONS,
+    MAX_OPTION_CHARS,
+    MAX_PROMPT_CHARS,
+    InterruptKind,
+)
 from sextant_orchestrator.domain.budgets import ANY_TENANT
 
 INTERRUPT_NAMESPACE = uuid.UUID("0d7f3f4e-2b8c-4a51-a1f6-5e8e0f5f0c21")
@@ -106,6 +115,47 @@ def clarification(word: str, nearest: list[str], columns: list[str]) -> PauseReq
         "key": f"clarify:{word}",
         "kind": InterruptKind.CLARIFICATION.value,
         "prompt": f'No column of the dataset is called "{word}". Which column did you mean?',
+        "options": options,
+        "default_response": {"choice": options[0]} if options else None,
+    }
+
+
+ASK_PERSON_TOOL: dict[str, Any] = {
+    "name": tool_names.ASK_PERSON,
+    "description": "Ask the person who asked the question, when it is ambiguous: it names"
+    " something no column holds, or two columns could be meant. Give the candidates (column"
+    " names, values) as options; the analysis waits for the answer, which comes back as"
+    " this call's result. Do not ask what the data or the tools can tell you.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "question": {"type": "string", "description": "One short question."},
+            "options": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "The candidates to choose from (empty: a free answer).",
+            },
+        },
+        "required": ["question"],
+    },
+}
+
+
+def asked_by_model(call_id: str, arguments: dict[str, Any]) -> PauseRequest:
+    """The pause a model's ``ask_person`` call makes (keyed by the call, which the
+    checkpointed plan holds: re-running the step asks the same)."""
+    raw = arguments.get("options")
+    options = [
+        str(option)[:MAX_OPTION_CHARS]
+        for option in (raw if isinstance(raw, list) else [])
+        if str(option).strip()
+    ]
+    options = list(dict.fromkeys(options))[:MAX_INTERRUPT_OPTIONS]
+    prompt = str(arguments.get("question") or "").strip() or "Which did you mean?"
+    return {
+        "key": f"ask:{call_id}",
+        "kind": InterruptKind.CLARIFICATION.value,
+        "prompt": prompt[:MAX_PROMPT_CHARS],
         "options": options,
         "default_response": {"choice": options[0]} if options else None,
     }

@@ -26,8 +26,10 @@ from sextant_orchestrator.domain.grounding import (
     ungrounded_numbers,
 )
 from sextant_orchestrator.domain.interrupts import (
+    ASK_PERSON_TOOL,
     DECLINED,
     approval,
+    asked_by_model,
     clarification,
     needs_approval,
 )
@@ -280,6 +282,8 @@ class WorkflowNodes:
         round's calls and results, and asks for more calls or none. Returns the calls,
         the reply's text (the answer, in the round that asks for none) and the usage."""
         catalogue = await self.tools.list_tools(tenant_id=state["tenant_id"])
+        if state.get("interrupts", {}).get("clarify"):
+            catalogue = [*catalogue, ASK_PERSON_TOOL]
         model = self.llm.bind_tools(
             [
                 {
@@ -317,9 +321,21 @@ class WorkflowNodes:
         next round sees it and may correct the call)."""
         started = time.perf_counter()
         this_round = state.get("round", 1)
-        planned = state.get("planned", [])
+        asked = [c for c in state.get("planned", []) if c["tool_name"] == tool_names.ASK_PERSON]
+        planned = [c for c in state.get("planned", []) if c not in asked]
+        answers = [  # the person first: the step re-runs on resume, before any tool call
+            {
+                "call_id": call["call_id"],
+                "tool_name": call["tool_name"],
+                "arguments": call["arguments"],
+                "result": interrupt(asked_by_model(call["call_id"], call["arguments"])),
+                "error": None,
+                "duration_ms": 0.0,
+            }
+            for call in asked
+        ]
         declined = self._declined(state, this_round)
-        outcomes = await asyncio.gather(
+        outcomes = answers + await asyncio.gather(
             *(
                 self.tools.invoke(
                     call_id=call["call_id"],
@@ -363,6 +379,7 @@ class WorkflowNodes:
         flagged = [
             (call, why)
             for call in state.get("planned", [])
+            if call["tool_name"] != tool_names.ASK_PERSON
             if (
                 why := needs_approval(
                     state.get("interrupts", {}),
