@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,7 +29,7 @@ from sextant_embeddings.bootstrap import EmbeddingsApp
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_tools.bootstrap import ToolsService
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.ingress.service import start_ingress
+from tests.integration.ingress.service import sextant, start_ingress
 from tests.integration.kafka_helpers import produce_raw, read_all
 from tests.integration.orchestrator.service import (
     analysis_row,
@@ -344,3 +345,23 @@ async def test_cancelling_a_waiting_analysis_ends_it_cancelled(
     assert row.error is not None
     assert row.error["reason"] == "asked the wrong thing"
     assert row.error["step"] == "plan"
+
+
+async def test_the_cli_shows_what_an_analysis_asks_and_answers_it(
+    stack: InterruptStack, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    csv = tmp_path / "sales.csv"
+    csv.write_text(SALES)
+    asked = await sextant(
+        stack, stack.infra, "submit", QUESTION, "--csv", str(csv), "--clarify", "--follow"
+    )
+    analysis_id = json.loads(asked.splitlines()[0])["analysis_id"]
+    assert f"{analysis_id} INTERRUPTED waiting for an answer (clarification)" in asked
+    assert "options: sales, units" in asked
+    assert f"answer: sextant resume {analysis_id} CHOICE" in asked
+    assert f"analysis {analysis_id}: interrupted" in asked
+
+    answered = await sextant(stack, stack.infra, "resume", analysis_id, "sales")
+    assert f"analysis {analysis_id}: completed" in answered
+    row = await wait_terminal(engine, uuid.UUID(analysis_id), timeout_s=60)
+    assert _totals(row.tool_calls) == _expected_totals()

@@ -34,6 +34,10 @@ DatasetId = Annotated[str | None, typer.Option(help="A dataset uploaded before."
 CsvFile = Annotated[
     Path | None, typer.Option(exists=True, dir_okay=False, help="Send this small CSV inline.")
 ]
+Clarify = Annotated[
+    bool,
+    typer.Option(help="Let it ask which column you mean when the question is unclear."),
+]
 Documents = Annotated[
     list[str] | None,
     typer.Option("--document", help="TITLE=TEXT of a document to retrieve from (repeatable)."),
@@ -74,6 +78,7 @@ def analysis_body(
     documents: list[str] | None,
     *,
     dataset_required: bool = True,
+    clarify: bool = False,
 ) -> dict[str, Any]:
     """The submission body shared by ``submit`` (REST), ``publish`` (Kafka) and ``ask``
     (a follow-up, which may leave the dataset out: the thread's last one is used)."""
@@ -84,6 +89,8 @@ def analysis_body(
             2,
         )
     body: dict[str, Any] = {"question": question, "documents": []}
+    if clarify:
+        body["options"] = {"clarify": True}
     if dataset_id is not None:
         body["dataset_id"] = dataset_id
     if csv is not None:
@@ -96,8 +103,10 @@ def analysis_body(
     return body
 
 
-async def _print_events(client: SextantClient, analysis_id: str) -> None:
-    async for event in client.follow(analysis_id):
+async def _print_events(
+    client: SextantClient, analysis_id: str, *, answered: str | None = None
+) -> None:
+    async for event in client.follow(analysis_id, answered=answered):
         typer.echo(event_line(event.event, event.data))
 
 
@@ -122,11 +131,12 @@ def submit(
     dataset_id: DatasetId = None,
     csv: CsvFile = None,
     document: Documents = None,
+    clarify: Clarify = False,
     idempotency_key: Annotated[str | None, typer.Option(help="Safe retries.")] = None,
     follow: Annotated[bool, typer.Option(help="Stream progress until it ends.")] = False,
 ) -> None:
     """Submit an analysis over REST (202 once it is durably recorded)."""
-    body = analysis_body(question, dataset_id, csv, document)
+    body = analysis_body(question, dataset_id, csv, document, clarify=clarify)
 
     async def work() -> None:
         async with _client(CliSettings()) as client:
@@ -145,6 +155,7 @@ def ask(
     dataset_id: DatasetId = None,
     csv: CsvFile = None,
     document: Documents = None,
+    clarify: Clarify = False,
     thread: Annotated[
         str | None, typer.Option(help="Ask in this thread (default: the current one).")
     ] = None,
@@ -153,7 +164,9 @@ def ask(
     """Ask in a conversation: a follow-up sees the thread's earlier questions and answers
     ("and for the West only?"). The thread becomes the current one; prints the answer."""
     settings = CliSettings()
-    body = analysis_body(question, dataset_id, csv, document, dataset_required=False)
+    body = analysis_body(
+        question, dataset_id, csv, document, dataset_required=False, clarify=clarify
+    )
     current = settings.THREAD_FILE.read_text().strip() if settings.THREAD_FILE.exists() else None
 
     async def work() -> None:
@@ -246,6 +259,38 @@ def cancel(analysis_id: str, reason: str = "cancelled from the CLI") -> None:
     async def work() -> None:
         async with _client(CliSettings()) as client:
             typer.echo(json.dumps(await client.cancel(analysis_id, reason)))
+
+    _run(work())
+
+
+@app.command()
+def resume(
+    analysis_id: str,
+    choice: Annotated[
+        str | None, typer.Argument(help="The option a clarification asks for.")
+    ] = None,
+    approve: Annotated[
+        bool | None, typer.Option("--approve/--decline", help="Answer an approval.")
+    ] = None,
+    note: Annotated[str, typer.Option(help="Why (with --approve/--decline).")] = "",
+    response: Annotated[str | None, typer.Option(help="The answer as JSON, as it is.")] = None,
+) -> None:
+    """Answer an interrupted analysis; follows it until it ends (or asks again)."""
+    if response is not None:
+        answer = json.loads(response)
+    elif choice is not None:
+        answer = {"choice": choice}
+    elif approve is not None:
+        answer = {"approved": approve, "note": note}
+    else:
+        _fail("give a CHOICE, --approve/--decline, or --response JSON", 2)
+
+    async def work() -> None:
+        async with _client(CliSettings()) as client:
+            resuming = await client.resume(analysis_id, answer)
+            typer.echo(json.dumps(resuming))
+            await _print_events(client, analysis_id, answered=str(resuming["interrupt_id"]))
+            typer.echo(analysis_text(await client.get(analysis_id)))
 
     _run(work())
 

@@ -8,12 +8,18 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from sextant_contracts import AnalysisRequested, Envelope
-from sextant_contracts.catalogue import ANALYSIS_PROGRESS, ANALYSIS_REQUESTED, TERMINAL_TOPICS
+from sextant_contracts.catalogue import (
+    ANALYSIS_INTERRUPTED,
+    ANALYSIS_PROGRESS,
+    ANALYSIS_REQUESTED,
+    TERMINAL_TOPICS,
+)
 from sextant_platform.settings import KafkaSettings
 
 REQUESTS = ANALYSIS_REQUESTED.name
 PROGRESS = ANALYSIS_PROGRESS.name
-RESULTS = tuple(spec.name for spec in TERMINAL_TOPICS)
+RESULTS = (*(spec.name for spec in TERMINAL_TOPICS), ANALYSIS_INTERRUPTED.name)
+"""What a downstream system follows: every ending, and every pause for an answer."""
 
 
 async def publish_request(

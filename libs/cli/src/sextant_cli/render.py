@@ -24,6 +24,8 @@ def analysis_text(analysis: dict[str, Any]) -> str:
         for finding in analysis["findings"]:
             paths = ", ".join(f"{path}" for path in finding.get("paths", {}).values())
             lines.append(f"  [{finding['call_id']}] {finding['statement']}  ({paths})")
+    if analysis.get("interrupt"):
+        lines += waiting_lines(analysis["interrupt"])
     if analysis.get("error"):
         lines.append(f"error: {json.dumps(analysis['error'])}")
     for call in analysis.get("tool_calls") or []:
@@ -36,10 +38,27 @@ def analysis_text(analysis: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def waiting_lines(interrupt: dict[str, Any]) -> list[str]:
+    """What an interrupted analysis asks, and how to answer it."""
+    analysis = interrupt.get("analysis_id", "<id>")
+    lines = [f"waiting for an answer ({interrupt.get('kind')}): {interrupt.get('prompt')}"]
+    if interrupt.get("options"):
+        lines.append(f"options: {', '.join(map(str, interrupt['options']))}")
+    if interrupt.get("kind") == "approval":
+        lines.append(f"answer: sextant resume {analysis} --approve (or --decline --note WHY)")
+    else:
+        lines.append(f"answer: sextant resume {analysis} CHOICE")
+    if interrupt.get("expires_at"):
+        lines.append(f"waits until {interrupt['expires_at']} (then: {interrupt.get('on_timeout')})")
+    return lines
+
+
 def event_line(kind: str, event: dict[str, Any]) -> str:
-    """One line per event: progress steps, or the terminal outcome with its event id."""
+    """One line per event: progress steps, a pause, or the terminal outcome."""
     payload = event.get("payload", {})
     analysis = str(payload.get("analysis_id", "?"))
+    if kind == "interrupted":
+        return f"{analysis} INTERRUPTED " + "\n  ".join(waiting_lines(payload))
     if kind == "progress":
         line = f"{analysis} {payload.get('step', '?'):<10} {payload.get('status', '?')}"
         message = str(payload.get("message", ""))

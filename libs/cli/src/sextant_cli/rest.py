@@ -38,6 +38,11 @@ class StreamEvent:
     def terminal(self) -> bool:
         return self.event in TERMINAL_EVENTS
 
+    @property
+    def waits(self) -> bool:
+        """The analysis paused for an answer: nothing follows until someone answers."""
+        return self.event == "interrupted"
+
 
 def _raise_for_problem(response: httpx.Response) -> None:
     if response.is_success:
@@ -139,8 +144,19 @@ class SextantClient:
         _raise_for_problem(response)
         return dict(response.json())
 
-    async def follow(self, analysis_id: str, *, reconnects: int = 10) -> AsyncIterator[StreamEvent]:
-        """Events of the analysis until its terminal one, resuming after disconnects."""
+    async def resume(self, analysis_id: str, response: dict[str, Any]) -> dict[str, Any]:
+        response_ = await self._http.post(
+            f"/v1/analyses/{analysis_id}/resume", json={"response": response}
+        )
+        _raise_for_problem(response_)
+        return dict(response_.json())
+
+    async def follow(
+        self, analysis_id: str, *, reconnects: int = 10, answered: str | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Events of the analysis until its terminal one, or until it waits for an answer,
+        resuming after disconnects. ``answered``: an interrupt just answered (the stream
+        may still say the analysis waits on it until the answer is taken)."""
         last_id: str | None = None
         async for attempt in AsyncRetrying(
             retry=retry_if_exception_type(httpx.TransportError),
@@ -151,8 +167,10 @@ class SextantClient:
             with attempt:
                 async for event in self._stream(analysis_id, last_id):
                     last_id = event.id or last_id
+                    if event.waits and event.data["payload"].get("interrupt_id") == answered:
+                        continue
                     yield event
-                    if event.terminal:
+                    if event.terminal or event.waits:
                         return
 
     async def _stream(self, analysis_id: str, last_id: str | None) -> AsyncIterator[StreamEvent]:
