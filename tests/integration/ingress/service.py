@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
-from sextant_ingress.presentation.event_recorder import FOLLOWED
+from sextant_ingress.presentation.event_recorder import ANNOUNCED, FOLLOWED
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.kafka_helpers import skip_group_to_end
 from tests.integration.processes import ServiceProcess, free_port
@@ -25,7 +25,7 @@ async def start_ingress(
     end in a group of its own, so it records only what happens from now on. ``env``:
     more settings."""
     group = f"{name}-events-{uuid.uuid4().hex[:8]}"
-    await skip_group_to_end(infra.kafka, group, list(FOLLOWED))
+    await skip_group_to_end(infra.kafka, group, [*FOLLOWED, *ANNOUNCED])
     port = free_port()
     process = ServiceProcess(
         "sextant_ingress",

@@ -22,7 +22,11 @@ from sextant_ingress.infrastructure.event_wakeups import EventWakeups
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
-from sextant_ingress.presentation.event_recorder import FOLLOWED, event_recorder_consumer
+from sextant_ingress.presentation.event_recorder import (
+    ANNOUNCED,
+    FOLLOWED,
+    event_recorder_consumer,
+)
 from sextant_ingress.presentation.event_stream import EventFeed
 from sextant_kafka import create_broker
 from sextant_platform.http_server import http_server
@@ -38,7 +42,7 @@ from tests.integration.kafka_helpers import (
 from tests.integration.processes import free_port
 
 CSV = "region,sales\nnorth,1.5\nsouth,2.5\n"
-FOLLOWED_TOPICS = list(FOLLOWED)
+FOLLOWED_TOPICS = [*FOLLOWED, *ANNOUNCED]
 
 
 @dataclass

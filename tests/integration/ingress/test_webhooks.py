@@ -24,11 +24,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_contracts import AnalysisCompleted, AnalysisFailed, Envelope
+from sextant_contracts import AnalysisCompleted, AnalysisFailed, AnalysisInterrupted, Envelope
+from sextant_contracts.catalogue import ANALYSIS_COMPLETED, ANALYSIS_FAILED, ANALYSIS_INTERRUPTED
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import start_ingress
 from tests.integration.kafka_helpers import produce_raw, wait_until
+from tests.integration.orchestrator.service import interrupted_event
 from tests.integration.processes import ServiceProcess, free_port
 
 
@@ -141,13 +143,17 @@ async def _register(hooked: HookedIngress, receiver: Receiver, **body: Any) -> d
 
 
 async def _finish(
-    infra: Infrastructure, tenant: str, outcome: AnalysisCompleted | AnalysisFailed
+    infra: Infrastructure,
+    tenant: str,
+    outcome: AnalysisCompleted | AnalysisFailed | AnalysisInterrupted,
 ) -> str:
-    """Publish a terminal event as the orchestrator does; its event id."""
+    """Publish a terminal (or interrupted) event as the orchestrator does; its event id."""
     envelope = Envelope.wrap(outcome, tenant_id=tenant)
-    topic = (
-        "analysis.completed.v1" if isinstance(outcome, AnalysisCompleted) else "analysis.failed.v1"
-    )
+    topic = {
+        AnalysisCompleted: ANALYSIS_COMPLETED,
+        AnalysisFailed: ANALYSIS_FAILED,
+        AnalysisInterrupted: ANALYSIS_INTERRUPTED,
+    }[type(outcome)].name
     await produce_raw(
         infra.kafka,
         topic,
@@ -169,7 +175,7 @@ async def test_signed_deliveries_once_per_event_across_a_kill_of_the_deliverer(
     hooked: HookedIngress, receiver: Receiver, infra: Infrastructure
 ) -> None:
     webhook = await _register(hooked, receiver)
-    assert webhook["events"] == ["completed", "failed", "cancelled"]
+    assert webhook["events"] == ["completed", "failed", "cancelled", "interrupted"]
     assert webhook["secret"].startswith("whsec_")
     completed = AnalysisCompleted(analysis_id=uuid.uuid4(), answer="east leads")
     first_event = await _finish(hooked.infra, hooked.tenant, completed)
@@ -234,6 +240,25 @@ async def test_a_500_is_retried_until_a_200_and_unsubscribed_events_are_not_sent
     assert delivery["status"] == "delivered"
     assert delivery["attempts"] == 3
     assert delivery["last_status_code"] == 200
+
+
+async def test_an_analysis_waiting_for_an_answer_is_announced_to_its_subscribers(
+    hooked: HookedIngress, receiver: Receiver
+) -> None:
+    await _register(hooked, receiver, events=["interrupted"])
+    analysis_id = uuid.uuid4()
+    event_id = await _finish(hooked.infra, hooked.tenant, interrupted_event(analysis_id).payload)
+    await _finish(
+        hooked.infra, hooked.tenant, AnalysisCompleted(analysis_id=analysis_id, answer="a")
+    )
+    await wait_until(lambda: len(receiver.received) >= 1, timeout_s=30, what="the delivery")
+    await asyncio.sleep(1.0)  # the completed event is not subscribed: nothing more comes
+
+    (delivered,) = receiver.received
+    assert delivered.signature_valid
+    assert delivered.body["type"] == "analysis.interrupted"
+    assert delivered.body["data"]["event_id"] == event_id
+    assert delivered.body["data"]["payload"]["prompt"].startswith("No column of the dataset is")
 
 
 async def test_a_private_address_is_refused_at_registration_and_at_delivery(

@@ -174,8 +174,9 @@ class EventLog(Protocol):
         """The AnalysisInterrupted the tenant's analysis waits on now, if it waits."""
         ...
 
-    async def announce(self, analysis_id: UUID) -> None:
-        """Wake the streams following ``analysis_id`` (its state changed, no event row)."""
+    async def announce(self, event: AnalysisEvent) -> None:
+        """An event that is no stream row (the analysis paused): queue the webhook
+        deliveries it owes and wake the streams following its analysis."""
         ...
 
 

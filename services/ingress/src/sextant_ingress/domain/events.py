@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sextant_contracts.status import TERMINAL_STATUSES
 
-EventKind = Literal["progress", "completed", "failed", "cancelled"]
+EventKind = Literal["progress", "completed", "failed", "cancelled", "interrupted"]
 TERMINAL_KINDS: frozenset[str] = frozenset(TERMINAL_STATUSES)
 """A terminal event's kind is the status it ended the analysis with."""
 TERMINAL_SEQUENCE = 1_000_000
@@ -32,7 +32,10 @@ class AnalysisEvent:
 
 
 def sequence_of(kind: EventKind, payload: dict[str, Any]) -> int:
-    """Where an event sorts within its analysis."""
+    """Where an event sorts within its analysis (a pause is no stream row: where it
+    happened, after the last progress it names)."""
+    if kind == "interrupted":
+        return int(payload.get("last_progress_sequence") or 0)
     return TERMINAL_SEQUENCE if kind in TERMINAL_KINDS else int(payload["sequence"])
 
 

@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-WebhookEvent = Literal["completed", "failed", "cancelled"]
-WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("completed", "failed", "cancelled")
-"""The terminal events an endpoint may subscribe to (an analysis's event ``kind``)."""
+WebhookEvent = Literal["completed", "failed", "cancelled", "interrupted"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("completed", "failed", "cancelled", "interrupted")
+"""The events an endpoint may subscribe to: the terminal ones (an analysis's event
+``kind``), and ``interrupted``: the analysis waits for an answer."""
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the convention's prefix, not a secret
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 PENDING: DeliveryStatus = "pending"

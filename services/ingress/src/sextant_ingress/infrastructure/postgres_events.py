@@ -67,7 +67,17 @@ _PENDING_INTERRUPT = text(
     " WHERE analysis_id = :analysis_id AND tenant_id = :tenant_id"
     f" AND status = '{AnalysisStatus.INTERRUPTED}'"
 )
-_ANNOUNCE = text("SELECT pg_notify(:channel, :analysis_id)")
+_ANNOUNCE = text(
+    # the webhook deliveries the event owes (as for recorded events), and the wake-up
+    "WITH queued AS (INSERT INTO webhook_deliveries (delivery_id, webhook_id, tenant_id,"
+    " event_id, event_type, analysis_id, payload)"
+    " SELECT gen_random_uuid(), w.webhook_id, w.tenant_id, :event_id, :kind, :analysis_id,"
+    " jsonb_build_object('type', 'analysis.' || :kind, 'timestamp', now(),"
+    " 'data', CAST(:envelope AS jsonb))"
+    " FROM webhooks w WHERE w.tenant_id = :tenant_id AND :kind = ANY(w.events)"
+    " ON CONFLICT (webhook_id, event_id) DO NOTHING RETURNING 1)"
+    " SELECT pg_notify(:channel, CAST(:analysis_id AS text)), (SELECT count(*) FROM queued)"
+)
 
 
 class PostgresEventLog:
@@ -174,7 +184,14 @@ class PostgresEventLog:
             ).scalar_one_or_none()
         return pending
 
-    async def announce(self, analysis_id: UUID) -> None:
-        params = {"channel": NOTIFY_CHANNEL, "analysis_id": str(analysis_id)}
+    async def announce(self, event: AnalysisEvent) -> None:
+        params = {
+            "channel": NOTIFY_CHANNEL,
+            "analysis_id": event.analysis_id,
+            "tenant_id": event.tenant_id,
+            "event_id": event.event_id,
+            "kind": event.kind,
+            "envelope": storable_json(json.dumps(event.envelope)),
+        }
         async with self._one_statement.connect() as connection:
             await connection.execute(_ANNOUNCE, params)

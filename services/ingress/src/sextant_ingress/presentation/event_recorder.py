@@ -52,7 +52,7 @@ FOLLOWED: dict[str, EventKind] = {
     ANALYSIS_FAILED.name: "failed",
     ANALYSIS_CANCELLED.name: "cancelled",
 }
-ANNOUNCED = (ANALYSIS_INTERRUPTED.name,)
+ANNOUNCED: dict[str, EventKind] = {ANALYSIS_INTERRUPTED.name: "interrupted"}
 """Topics whose events are not stream rows: the streams are woken to read the state."""
 COMMIT_INTERVAL_S = 0.5
 """Recording is idempotent: a crash re-records at most ~0.5 s of events, harmlessly."""
@@ -81,27 +81,26 @@ class EventRecorder:
 
     async def handle(self, record: ConsumerRecord[bytes, bytes]) -> None:
         event = self._envelopes[record.topic].model_validate_json(record.value or b"")
-        if record.topic in ANNOUNCED:
-            await self._announce(event.payload.analysis_id)
-            return
-        kind = FOLLOWED[record.topic]
+        kind = FOLLOWED.get(record.topic) or ANNOUNCED[record.topic]
         payload = event.payload.model_dump(mode="json")
-        new = await self.writes.submit(
-            AnalysisEvent(
-                analysis_id=event.payload.analysis_id,
-                sequence=sequence_of(kind, payload),
-                event_id=event.event_id,
-                tenant_id=event.tenant_id,
-                kind=kind,
-                envelope=event.model_dump(mode="json"),
-            )
+        recorded = AnalysisEvent(
+            analysis_id=event.payload.analysis_id,
+            sequence=sequence_of(kind, payload),
+            event_id=event.event_id,
+            tenant_id=event.tenant_id,
+            kind=kind,
+            envelope=event.model_dump(mode="json"),
         )
+        if record.topic in ANNOUNCED:  # no stream row: the stream reads the analysis's state
+            await self._announce(recorded)
+            return
+        new = await self.writes.submit(recorded)
         EVENTS_RECORDED.labels(kind, "new" if new else "duplicate").inc()
 
-    async def _announce(self, analysis_id: Any) -> None:
+    async def _announce(self, event: AnalysisEvent) -> None:
         async for attempt in _outages_waited_out():
             with attempt:
-                await self._log.announce(analysis_id)
+                await self._log.announce(event)
 
     async def _write(self, events: list[AnalysisEvent]) -> list[bool | Exception]:
         async for attempt in _outages_waited_out():
