@@ -66,7 +66,7 @@ from sextant_contracts.analysis import (
     MAX_UNGROUNDED_VALUE_CHARS,
 )
 from sextant_contracts.base import Contract
-from sextant_contracts.interrupts import InterruptKind, response_schema
+from sextant_contracts.interrupts import MAX_PROMPT_CHARS, InterruptKind, response_schema
 from sextant_orchestrator.domain.analysis import (
     TERMINAL_STATUSES,
     AnalysisStatus,
@@ -390,8 +390,8 @@ class RunAnalysis:
         self, request: Envelope[AnalysisRequested], paused: StepPaused
     ) -> bool:
         """After a wake that brought no answer: wait again unless the analysis ended."""
-        stored_ended = await self._repository.load(request.payload.analysis_id)
-        if stored_ended is not None and stored_ended.ended:
+        stored = await self._repository.load(request.payload.analysis_id)
+        if stored is not None and stored.ended:
             return False
         await self._pause(request, paused, None)
         return True
@@ -410,7 +410,7 @@ class RunAnalysis:
             analysis_id=payload.analysis_id,
             interrupt_id=interrupt_id(payload.analysis_id, str(asked["key"])),
             kind=kind,
-            prompt=clip(storable_text(str(asked["prompt"])), 2000),
+            prompt=clip(storable_text(str(asked["prompt"])), MAX_PROMPT_CHARS),
             options=options,
             response_schema=response_schema(kind, options),
             default_response=asked.get("default_response"),

@@ -36,7 +36,13 @@ from sextant_orchestrator.domain.interrupts import (
 from sextant_orchestrator.domain.ports import PassageRanker, ToolInvoker
 from sextant_orchestrator.domain.question_planner import Intent, OfflinePlan, plan_question
 from sextant_orchestrator.domain.question_reading import column_words, read_question
-from sextant_orchestrator.domain.state import AnalysisState, Passage, Usage
+from sextant_orchestrator.domain.state import (
+    AnalysisState,
+    Passage,
+    PlannedCall,
+    ToolOutcome,
+    Usage,
+)
 from sextant_orchestrator.domain.threads import conversation
 from sextant_orchestrator.infrastructure.graphs import prompts
 from sextant_orchestrator.infrastructure.llm.metering import LlmMetering
@@ -86,6 +92,20 @@ def after_loop(state: AnalysisState, *, answered: bool) -> str:
     if _ranks_documents(state):
         return WorkflowStep.RETRIEVE.value
     return WorkflowStep.FINALIZE.value if answered else WorkflowStep.SYNTHESIZE.value
+
+
+def _answered(
+    call: PlannedCall, *, result: dict[str, Any] | None = None, error: str | None = None
+) -> ToolOutcome:
+    """The outcome of a call no tool ran: a person answered it, or declined it."""
+    return {
+        "call_id": call["call_id"],
+        "tool_name": call["tool_name"],
+        "arguments": call["arguments"],
+        "result": result,
+        "error": error,
+        "duration_ms": 0.0,
+    }
 
 
 class WorkflowNodes:
@@ -324,14 +344,7 @@ class WorkflowNodes:
         asked = [c for c in state.get("planned", []) if c["tool_name"] == tool_names.ASK_PERSON]
         planned = [c for c in state.get("planned", []) if c not in asked]
         answers = [  # the person first: the step re-runs on resume, before any tool call
-            {
-                "call_id": call["call_id"],
-                "tool_name": call["tool_name"],
-                "arguments": call["arguments"],
-                "result": interrupt(asked_by_model(call["call_id"], call["arguments"])),
-                "error": None,
-                "duration_ms": 0.0,
-            }
+            _answered(call, result=interrupt(asked_by_model(call["call_id"], call["arguments"])))
             for call in asked
         ]
         declined = self._declined(state, this_round)
@@ -349,14 +362,7 @@ class WorkflowNodes:
             )
         )
         outcomes += [
-            {
-                "call_id": call["call_id"],
-                "tool_name": call["tool_name"],
-                "arguments": call["arguments"],
-                "result": None,
-                "error": declined[call["call_id"]],
-                "duration_ms": 0.0,
-            }
+            _answered(call, error=declined[call["call_id"]])
             for call in planned
             if call["call_id"] in declined
         ]
