@@ -27,6 +27,7 @@ from sextant_contracts import AnalysisRequested, AnalysisResumeRequested, Envelo
 from sextant_contracts.catalogue import ANALYSIS_REQUESTED, ANALYSIS_RESUME_REQUESTED
 from sextant_embeddings.bootstrap import EmbeddingsApp
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_orchestrator.infrastructure.postgres_lifecycle import PostgresLifecycleStore
 from sextant_tools.bootstrap import ToolsService
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import sextant, start_ingress
@@ -66,6 +67,8 @@ class InterruptStack:
         return {"Authorization": f"Bearer {self.api_key}"}
 
     orchestrator_env: dict[str, str]
+    impatient_keys: dict[str, str]
+    """By ``on_timeout``: tenants whose policy asks for clarification and waits 1 s."""
 
     async def restart_both(self, *, killed: bool) -> None:
         """kill -9 (or stop) the orchestrator and the ingress, then start them again."""
@@ -92,8 +95,10 @@ async def stack(
     embeddings_service: EmbeddingsApp,
 ) -> AsyncIterator[InterruptStack]:
     group = f"interrupts-orchestrator-{uuid.uuid4().hex[:8]}"
-    tenant, approver = (f"interrupts-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    policies = {approver: {"approve_rows_over": 5, "timeout_s": 3600}}
+    tenant, approver, failing, defaulting = (f"interrupts-{uuid.uuid4().hex[:8]}" for _ in range(4))
+    policies: dict[str, Any] = {approver: {"approve_rows_over": 5, "timeout_s": 3600}}
+    for impatient, on_timeout in ((failing, "fail"), (defaulting, "default")):
+        policies[impatient] = {"clarify": True, "timeout_s": 1, "on_timeout": on_timeout}
     env = {**LOCAL_MODEL, "SEXTANT_ORCHESTRATOR_INTERRUPT_POLICIES": json.dumps(policies)}
     orchestrator, _ = await start_orchestrator(
         infra, name="interrupts-orchestrator", group=group, llm_env=env
@@ -110,6 +115,10 @@ async def stack(
         tenant,
         await keys.create(tenant_id=approver),
         env,
+        {
+            "fail": await keys.create(tenant_id=failing),
+            "default": await keys.create(tenant_id=defaulting),
+        },
     )
     try:
         yield running
@@ -257,7 +266,7 @@ async def test_a_clarification_answered_over_kafka_after_a_bad_answer_went_to_th
         answer = AnalysisResumeRequested(
             analysis_id=analysis_id,
             interrupt_id=uuid.UUID(asked["interrupt_id"]),
-            response=response,  # type: ignore[arg-type]
+            response=response,
         )
         return Envelope.wrap(answer, tenant_id=stack.tenant_id).model_dump_json().encode()
 
@@ -365,3 +374,40 @@ async def test_the_cli_shows_what_an_analysis_asks_and_answers_it(
     assert f"analysis {analysis_id}: completed" in answered
     row = await wait_terminal(engine, uuid.UUID(analysis_id), timeout_s=60)
     assert _totals(row.tool_calls) == _expected_totals()
+
+
+@pytest.mark.parametrize("on_timeout", ["fail", "default"])
+async def test_a_wait_that_runs_out_ends_as_the_tenants_policy_says(
+    stack: InterruptStack, engine: AsyncEngine, on_timeout: str
+) -> None:
+    """Clarification by the tenant's policy (not asked by the request), a wait of 1 s:
+    once it runs out, the sweep's wake ends the analysis interrupt_timed_out, or takes
+    the pause's default (the closest column) and completes."""
+    headers = {"Authorization": f"Bearer {stack.impatient_keys[on_timeout]}"}
+    async with httpx.AsyncClient(base_url=stack.base_url, headers=headers, timeout=60) as client:
+        dataset_id = await _upload(client)
+        submitted = await client.post(
+            "/v1/analyses", json={"question": QUESTION, "dataset_id": dataset_id}
+        )
+        analysis_id = uuid.UUID(submitted.json()["analysis_id"])
+        asked = (await _interrupted(client, str(analysis_id)))["interrupt"]
+    assert asked["on_timeout"] == on_timeout
+    assert asked["expires_at"] is not None
+    await asyncio.sleep(1.5)
+
+    woken = await PostgresLifecycleStore(engine).wake_expired_interrupts(limit=100)  # the sweep
+    row = await wait_terminal(engine, analysis_id, timeout_s=120, process=stack.orchestrator)
+
+    assert woken >= 1
+    if on_timeout == "fail":
+        assert row.status == "failed"
+        assert row.error is not None
+        assert row.error["code"] == "interrupt_timed_out"
+        assert row.error["step"] == "plan"
+    else:
+        assert row.status == "completed", row.error
+        closest = asked["default_response"]["choice"]
+        assert closest == asked["options"][0]
+        frame = pd.read_csv(io.StringIO(SALES))
+        expected = {k: float(v) for k, v in frame.groupby("region")[closest].sum().items()}
+        assert _totals(row.tool_calls) == expected

@@ -20,11 +20,13 @@ import pandas as pd
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_contracts.catalogue import ANALYSIS_COMPLETED
 from sextant_embeddings.bootstrap import EmbeddingsApp
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_tools.bootstrap import ToolsService
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import sextant, start_ingress
+from tests.integration.kafka_helpers import read_all
 from tests.integration.orchestrator.service import start_orchestrator, wait_terminal
 
 pytestmark = pytest.mark.slow
@@ -146,3 +148,47 @@ async def test_the_cli_asks_in_the_current_thread_and_shows_it(
     assert lines[0] == f"thread {thread_id}: 2 questions"
     assert lines[1] == f"Q1: {TURNS[0]}"
     assert lines[3] == f"Q2: {TURNS[1]}"
+
+
+async def test_a_completed_analysis_carries_its_charts_and_the_cli_renders_them(
+    thread_stack: ThreadStack, infra: Infrastructure, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The per-product totals drawn as bars from the query's own result: on the API, on
+    the completed event, and as SVG/PNG files the CLI renders offline."""
+    async with httpx.AsyncClient(
+        base_url=thread_stack.base_url, headers=thread_stack.headers, timeout=60
+    ) as client:
+        upload = await client.post(
+            "/v1/datasets", content=SALES, headers={"Content-Type": "text/csv"}
+        )
+        asked = await client.post(
+            "/v1/analyses",
+            json={"question": TURNS[0], "dataset_id": upload.json()["dataset_id"]},
+        )
+        analysis_id = uuid.UUID(asked.json()["analysis_id"])
+        row = await wait_terminal(engine, analysis_id, timeout_s=240)
+        shown = (await client.get(f"/v1/analyses/{analysis_id}")).json()
+    assert row.status == "completed", row.error
+
+    (chart,) = shown["charts"]
+    (query,) = [c for c in shown["tool_calls"] if c["tool_name"] == "query"]
+    assert chart["kind"] == "bar"
+    assert chart["call_id"] == query["call_id"]
+    measure = query["result"]["aggregates"][0]
+    drawn = {v["product"]: v[measure] for v in chart["spec"]["data"]["values"]}
+    assert drawn == _totals(pd.read_csv(io.StringIO(SALES)))  # pandas, independently
+    (event,) = [
+        json.loads(r.value)
+        for r in await read_all(
+            infra.kafka, ANALYSIS_COMPLETED.name, expected=1, key=str(analysis_id).encode()
+        )
+    ]
+    assert event["payload"]["charts"] == shown["charts"]
+
+    printed = await sextant(
+        thread_stack, infra, "status", str(analysis_id), "--charts", str(tmp_path / "charts")
+    )
+    assert f"chart C1 bar: {chart['title']} (from {query['call_id']})" in printed
+    svg = (tmp_path / "charts" / "C1.svg").read_text()
+    assert svg.count('aria-roledescription="bar"') == len(drawn)
+    assert (tmp_path / "charts" / "C1.png").read_bytes().startswith(b"\x89PNG")

@@ -21,6 +21,7 @@ import typer
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from sextant_cli.charts import write_charts
 from sextant_cli.kafka import publish_request, tail
 from sextant_cli.render import analysis_text, event_line, thread_text, topic_kind
 from sextant_cli.rest import ApiError, SextantClient
@@ -230,13 +231,23 @@ def publish(
 
 
 @app.command()
-def status(analysis_id: str, as_json: AsJson = False) -> None:
-    """Show an analysis: status, answer, tool calls and citations."""
+def status(
+    analysis_id: str,
+    as_json: AsJson = False,
+    charts: Annotated[
+        Path | None,
+        typer.Option(help="Write its charts here as SVG, PNG and Vega-Lite JSON (offline)."),
+    ] = None,
+) -> None:
+    """Show an analysis: status, answer, tool calls and citations (and write its charts)."""
 
     async def work() -> None:
         async with _client(CliSettings()) as client:
             analysis = await client.get(analysis_id)
         typer.echo(json.dumps(analysis, indent=2) if as_json else analysis_text(analysis))
+        if charts is not None:
+            for written in await asyncio.to_thread(write_charts, analysis, charts):
+                typer.echo(f"wrote {written}")
 
     _run(work())
 

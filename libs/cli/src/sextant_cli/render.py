@@ -35,6 +35,9 @@ def analysis_text(analysis: dict[str, Any]) -> str:
         )
     for citation in analysis.get("citations") or []:
         lines.append(f"  cites {citation['marker']} {citation['kind']} {citation['source_id']}")
+    for chart in analysis.get("charts") or []:
+        drawn = f"{chart['chart_id']} {chart['kind']}: {chart['title']}"
+        lines.append(f"  chart {drawn} (from {chart['call_id']})")
     return "\n".join(lines)
 
 

@@ -281,6 +281,27 @@ class Finding(Contract):
     tool_name: Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
+MAX_CHARTS = 8
+
+
+class Chart(Contract):
+    """A tool result drawn: a Vega-Lite specification with its data inline, made from
+    that result alone (``call_id`` is the tool call behind every mark)."""
+
+    chart_id: Annotated[str, StringConstraints(min_length=1, max_length=16)] = Field(
+        description="C1, C2, ... in the order of the calls they draw."
+    )
+    kind: Literal["bar", "line", "heatmap", "box"]
+    title: Annotated[str, StringConstraints(max_length=512)] = ""
+    call_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
+        description="The tool call whose result the chart draws."
+    )
+    spec: dict[str, JsonValue] = Field(
+        description="A Vega-Lite v5 specification, data inline: render it with any"
+        " Vega-Lite renderer (no request is needed)."
+    )
+
+
 class TokenUsage(Contract):
     """LLM usage for one analysis, summed over every call."""
 
@@ -337,6 +358,13 @@ class AnalysisCompleted(TerminalEvent):
     usage: TokenUsage = Field(default_factory=TokenUsage)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     model: Annotated[str, StringConstraints(max_length=256)] = ""
+    charts: list[Chart] = Field(
+        default_factory=list,
+        max_length=MAX_CHARTS,
+        description="The tool results that have a shape to show, drawn (bars for group"
+        " comparisons, a line for time buckets, a heatmap for correlations, boxes for"
+        " distributions).",
+    )
 
 
 class AnalysisFailed(TerminalEvent):

@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -61,6 +61,8 @@ class AnalysisView:
     finished_at: datetime | None
     interrupt: dict[str, Any] | None = None
     """The AnalysisInterrupted it waits on, while it is interrupted."""
+    charts: list[dict[str, Any]] = field(default_factory=list)
+    """Its tool results drawn (Vega-Lite), once it completed."""
 
 
 def checked_resume(

@@ -49,6 +49,7 @@ from sextant_contracts import (
     AnalysisInterrupted,
     AnalysisProgressed,
     AnalysisRequested,
+    Chart,
     Citation,
     Envelope,
     Finding,
@@ -602,6 +603,7 @@ class RunAnalysis:
             usage=TokenUsage(**state["usage"]) if "usage" in state else TokenUsage(),
             timings_ms=dict(state.get("timings_ms", {})),
             model=self._model_name,
+            charts=[Chart.model_validate(chart) for chart in state.get("charts", [])],
             last_progress_sequence=sequence(LAST_STEP, StepStatus.COMPLETED),
         )
         await self._finish(request, completed)

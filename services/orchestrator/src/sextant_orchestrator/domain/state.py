@@ -104,5 +104,7 @@ class AnalysisState(TypedDict, total=False):
     ungrounded_numbers: list[str]
     ungrounded_values: list[str]
     findings: list[dict[str, Any]]
+    charts: list[dict[str, Any]]
+    """The tool results drawn (:mod:`~sextant_orchestrator.domain.charts`)."""
     usage: Annotated[Usage, add_usage]
     timings_ms: Annotated[dict[str, float], merge_timings]

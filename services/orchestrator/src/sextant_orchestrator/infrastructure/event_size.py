@@ -16,7 +16,8 @@ from sextant_storage.outbox import MAX_EVENT_BYTES, published_size
 
 def fitting_event(envelope: Envelope[Any], max_bytes: int = MAX_EVENT_BYTES) -> Envelope[Any]:
     """``envelope`` itself when it fits in ``max_bytes``; else a completed event whose
-    largest tool results are left out, largest first, until it fits (or none is left)."""
+    largest tool results are left out, largest first, until it fits; then its charts
+    (or nothing is left to leave out)."""
     if published_size(envelope) <= max_bytes:
         return envelope
     payload = envelope.payload
@@ -35,8 +36,9 @@ def fitting_event(envelope: Envelope[Any], max_bytes: int = MAX_EVENT_BYTES) -> 
             update={"payload": payload.model_copy(update={"tool_calls": list(calls)})}
         )
         if published_size(slimmed) <= max_bytes:
-            break
-    return slimmed
+            return slimmed
+    # the charts carry data of their own: the last thing left out (the row keeps them)
+    return slimmed.model_copy(update={"payload": slimmed.payload.model_copy(update={"charts": []})})
 
 
 def _without_result(call: ToolCallRecord) -> ToolCallRecord:

@@ -159,7 +159,7 @@ _FINISH = text(
     " citations = CAST(:citations AS jsonb), tool_calls = CAST(:tool_calls AS jsonb),"
     " ungrounded_numbers = CAST(:ungrounded_numbers AS jsonb),"
     " ungrounded_values = CAST(:ungrounded_values AS jsonb),"
-    " findings = CAST(:findings AS jsonb),"
+    " findings = CAST(:findings AS jsonb), charts = CAST(:charts AS jsonb),"
     " usage = CAST(:usage AS jsonb), timings_ms = CAST(:timings_ms AS jsonb),"
     " error = CAST(:error AS jsonb), terminal_event_id = :event_id,"
     " finished_at = now(), updated_at = now(), lease_expires_at = NULL"
@@ -193,6 +193,7 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
         "ungrounded_numbers": "[]",
         "ungrounded_values": "[]",
         "findings": "[]",
+        "charts": "[]",
         "tool_calls": "[]",
         "usage": "{}",
         "timings_ms": "{}",
@@ -206,6 +207,7 @@ def _columns(outcome: TerminalOutcome) -> dict[str, Any]:
             "ungrounded_numbers": _json(dumped["ungrounded_numbers"]),
             "ungrounded_values": _json(dumped["ungrounded_values"]),
             "findings": _json(dumped["findings"]),
+            "charts": _json(dumped["charts"]),
             "tool_calls": _json(dumped["tool_calls"]),
             "usage": _json(dumped["usage"]),
             "timings_ms": _json(dumped["timings_ms"]),

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sextant_contracts import (
     AnalysisInterrupted,
     AnalysisSubmission,
+    Chart,
     Citation,
     Finding,
     TokenUsage,
@@ -123,6 +124,11 @@ class AnalysisOut(BaseModel):
     error: dict[str, Any] | None
     created_at: datetime
     finished_at: datetime | None
+    charts: list[Chart] = Field(
+        default_factory=list,
+        description="Its tool results drawn as Vega-Lite specifications (data inline, each"
+        " naming the tool call behind it), once it completed.",
+    )
     interrupt: AnalysisInterrupted | None = Field(
         default=None,
         description="While it is interrupted: what it asks (prompt, options) and the JSON"

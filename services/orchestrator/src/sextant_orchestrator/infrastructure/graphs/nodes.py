@@ -17,6 +17,7 @@ from langgraph.types import interrupt
 from sextant_contracts import WorkflowStep, tool_names
 from sextant_orchestrator.domain.answer_composer import compose_answer, compose_unresolved
 from sextant_orchestrator.domain.budgets import analysis_budget_refusal, estimated_tokens
+from sextant_orchestrator.domain.charts import charts_of
 from sextant_orchestrator.domain.errors import DependencyUnavailable, StepFailed
 from sextant_orchestrator.domain.findings import findings_of
 from sextant_orchestrator.domain.grounding import (
@@ -474,8 +475,9 @@ class WorkflowNodes:
         return answer
 
     async def finalize(self, state: AnalysisState) -> dict[str, Any]:
-        """Findings from every tool result; the citations the answer uses, in order of
-        first use; and the numbers and names it writes that none of its evidence holds.
+        """Findings from every tool result, and the results drawn as charts; the citations
+        the answer uses, in order of first use; and the numbers and names it writes that
+        none of its evidence holds.
         In strict mode a sentence stating such a number or name is dropped."""
         outcomes = state.get("outcomes", [])
         passages = state.get("passages", [])
@@ -501,4 +503,5 @@ class WorkflowNodes:
             "ungrounded_numbers": numbers,
             "ungrounded_values": names,
             "findings": findings,
+            "charts": charts_of([o for o in outcomes if o["call_id"] != PROFILE_CALL_ID]),
         }

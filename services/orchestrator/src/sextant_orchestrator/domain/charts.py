@@ -1,0 +1,221 @@
+"""Charts: each tool result that has a shape to show, as a Vega-Lite specification.
+
+People who analyse data would rather look than read. A chart is built from a tool's
+result alone (never from the answer's text), so every mark on it is a figure a tool
+computed; the chart names that tool call (``call_id``, and ``usermeta.call_id`` in the
+spec) so a reader can open the call behind it. The kind follows what the result is:
+
+* group comparisons (``query`` grouped by a category, ``group_by_aggregate``,
+  ``top_categories``) - bars, sorted as the result is;
+* time buckets (``query`` grouped by a bucketed date, ``time_series_trend``) - a line;
+* a correlation matrix - a heatmap of the coefficients (the result holds no points to
+  scatter);
+* distributions (``descriptive_statistics``) - a box per column from its quartiles.
+
+Data travels inline (``data.values``), so a spec renders anywhere with no request.
+"""
+
+from typing import Any, Literal, TypedDict
+
+from sextant_contracts import tool_names
+from sextant_contracts.analysis import MAX_CHARTS
+from sextant_orchestrator.domain.state import ToolOutcome
+
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+"""The ``$schema`` a spec names (an identifier: renderers ship the schema, none fetch it)."""
+MAX_POINTS = 200
+"""Marks per chart at most (a query result is 50 rows by default)."""
+
+ChartKind = Literal["bar", "line", "heatmap", "box"]
+
+
+class ChartSpec(TypedDict):
+    chart_id: str
+    kind: ChartKind
+    title: str
+    call_id: str
+    spec: dict[str, Any]
+
+
+def charts_of(outcomes: list[ToolOutcome]) -> list[ChartSpec]:
+    """One chart per tool result that has a shape to show, in call order, numbered
+    ``C1``, ``C2``... (at most :data:`MAX_CHARTS`)."""
+    charts: list[ChartSpec] = []
+    for outcome in outcomes:
+        result = outcome["result"]
+        if outcome["error"] is not None or not isinstance(result, dict):
+            continue
+        build = _BUILDERS.get(outcome["tool_name"])
+        drawn = build(outcome, result) if build else None
+        if drawn is None:
+            continue
+        kind, title, spec = drawn
+        call_id = outcome["call_id"]
+        charts.append(
+            {
+                "chart_id": f"C{len(charts) + 1}",
+                "kind": kind,
+                "title": title,
+                "call_id": call_id,
+                "spec": {
+                    "$schema": VEGA_LITE_SCHEMA,
+                    "title": title,
+                    "description": f"From tool call {call_id} ({outcome['tool_name']}).",
+                    "usermeta": {"call_id": call_id, "tool_name": outcome["tool_name"]},
+                    "width": 400,
+                    "height": 240,
+                    **spec,
+                },
+            }
+        )
+        if len(charts) == MAX_CHARTS:
+            break
+    return charts
+
+
+Drawn = tuple[ChartKind, str, dict[str, Any]] | None
+
+
+def _bars(values: list[dict[str, Any]], x: str, y: str, color: str | None = None) -> Any:
+    encoding: dict[str, Any] = {
+        "x": {"field": x, "type": "nominal", "sort": None},
+        "y": {"field": y, "type": "quantitative"},
+        "tooltip": [{"field": x}, {"field": y}],
+    }
+    if color is not None:
+        encoding["color"] = {"field": color, "type": "nominal"}
+        encoding["xOffset"] = {"field": color}
+    return {"data": {"values": values[:MAX_POINTS]}, "mark": "bar", "encoding": encoding}
+
+
+def _line(values: list[dict[str, Any]], x: str, y: str, x_type: str) -> Any:
+    return {
+        "data": {"values": values[:MAX_POINTS]},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": x, "type": x_type, "sort": None},
+            "y": {"field": y, "type": "quantitative"},
+            "tooltip": [{"field": x}, {"field": y}],
+        },
+    }
+
+
+def _query(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
+    keys = [str(k) for k in result.get("group_by") or []]
+    measures = [str(m) for m in result.get("aggregates") or []]
+    table = [r for r in result.get("table") or [] if isinstance(r, dict)]
+    if not keys or not measures or not table or len(keys) > 2:
+        return None
+    measure = measures[0]
+    grouped = outcome["arguments"].get("group_by") or []
+    bucketed = any(isinstance(key, dict) and key.get("bucket") for key in grouped)
+    title = f"{measure} by {' and '.join(keys)}"
+    if bucketed and len(keys) == 1:
+        ordered = sorted(table, key=lambda record: str(record.get(keys[0])))
+        return "line", title, _line(ordered, keys[0], measure, "ordinal")
+    return "bar", title, _bars(table, keys[0], measure, keys[1] if len(keys) == 2 else None)
+
+
+def _trend(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
+    series = [p for p in result.get("series") or [] if isinstance(p, dict)]
+    if len(series) < 2:
+        return None
+    column = outcome["arguments"].get("value_column", "value")
+    title = f"{result.get('aggregation', '')} {column} per {result.get('period', 'period')}"
+    return "line", title.strip(), _line(series, "period_start", "value", "temporal")
+
+
+def _groups(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
+    groups = [g for g in result.get("groups") or [] if isinstance(g, dict)]
+    values = [{**(g.get("keys") or {}), "value": g.get("value")} for g in groups]
+    keys = list((groups[0].get("keys") or {}) if groups else {})
+    if not values or not keys:
+        return None
+    title = f"{result.get('aggregation')} {result.get('metric')} by {', '.join(keys)}"
+    return "bar", title, _bars(values, keys[0], "value", keys[1] if len(keys) > 1 else None)
+
+
+def _categories(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
+    values = [v for v in result.get("values") or [] if isinstance(v, dict)]
+    if not values:
+        return None
+    return "bar", f"rows per {result.get('column')}", _bars(values, "value", "count")
+
+
+def _correlations(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
+    matrix = result.get("matrix") or {}
+    cells = [
+        {"row": str(first), "column": str(second), "coefficient": value}
+        for first, row in matrix.items()
+        if isinstance(row, dict)
+        for second, value in row.items()
+    ]
+    if len(matrix) < 2:
+        return None
+    spec = {
+        "data": {"values": cells[:MAX_POINTS]},
+        "mark": "rect",
+        "encoding": {
+            "x": {"field": "column", "type": "nominal"},
+            "y": {"field": "row", "type": "nominal"},
+            "color": {
+                "field": "coefficient",
+                "type": "quantitative",
+                "scale": {"domain": [-1, 1], "scheme": "redblue"},
+            },
+            "tooltip": [{"field": "row"}, {"field": "column"}, {"field": "coefficient"}],
+        },
+    }
+    return "heatmap", f"{result.get('method', 'pearson')} correlations", spec
+
+
+_QUARTILES = ("min", "q25", "median", "q75", "max")
+
+
+def _distributions(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
+    statistics = result.get("statistics") or {}
+    boxes = [
+        {"column": str(column), **{k: stats[k] for k in _QUARTILES}}
+        for column, stats in statistics.items()
+        if isinstance(stats, dict)
+        and all(isinstance(stats.get(k), int | float) for k in _QUARTILES)
+    ]
+    if not boxes:
+        return None
+    x = {"field": "column", "type": "nominal"}
+    spec = {
+        "data": {"values": boxes[:MAX_POINTS]},
+        "layer": [
+            {
+                "mark": "rule",
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "min", "type": "quantitative", "title": "value"},
+                    "y2": {"field": "max"},
+                },
+            },
+            {
+                "mark": {"type": "bar", "size": 20},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "q25", "type": "quantitative"},
+                    "y2": {"field": "q75"},
+                },
+            },
+            {
+                "mark": {"type": "tick", "color": "white", "size": 20},
+                "encoding": {"x": x, "y": {"field": "median", "type": "quantitative"}},
+            },
+        ],
+    }
+    return "box", "distribution per column (min, quartiles, max)", spec
+
+
+_BUILDERS: dict[str, Any] = {
+    tool_names.QUERY: _query,
+    tool_names.TIME_SERIES_TREND: _trend,
+    tool_names.GROUP_BY_AGGREGATE: _groups,
+    tool_names.TOP_CATEGORIES: _categories,
+    tool_names.CORRELATION_MATRIX: _correlations,
+    tool_names.DESCRIPTIVE_STATISTICS: _distributions,
+}
