@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sextant_contracts import AnalysisCompleted, Envelope, ToolCallRecord
+from sextant_contracts import AnalysisCompleted, Chart, Envelope, ToolCallRecord
 from sextant_orchestrator.infrastructure.postgres_analyses import PostgresAnalysisRepository
 from tests.integration.orchestrator.service import analysis_row, request_envelope
 
@@ -76,3 +76,36 @@ async def test_the_size_limit_holds_for_the_stored_text_of_the_event(engine: Asy
     row = await analysis_row(engine, analysis_id)
     assert row is not None
     assert row.tool_calls[0]["result"] == tiny
+
+
+async def test_charts_too_large_for_the_event_stay_on_the_row(engine: AsyncEngine) -> None:
+    """Their data is the last thing left out: the tool results go first."""
+    values = [
+        {"column": f"c{i}", "row": f"c{j}", "coefficient": 0.5} for i in range(40) for j in range(5)
+    ]
+    chart = Chart(chart_id="C1", kind="heatmap", call_id="T1", spec={"data": {"values": values}})
+    repository = PostgresAnalysisRepository(engine, max_event_bytes=8_000)
+    request = request_envelope()
+    analysis_id = request.payload.analysis_id
+    await repository.admit_and_claim(request, owner="event-size-test", lease_s=30)
+    completed = AnalysisCompleted(
+        analysis_id=analysis_id,
+        answer="Everything correlates [T1].",
+        tool_calls=[ToolCallRecord(call_id="T1", tool_name="correlation_matrix", result={})],
+        charts=[chart],
+    )
+    outcome = Envelope.wrap(completed, tenant_id=request.tenant_id)
+    assert await repository.finish(analysis_id, outcome)
+    async with engine.connect() as connection:
+        payload, stored = (
+            await connection.execute(
+                text(
+                    "SELECT o.payload::text, a.charts FROM outbox o JOIN analyses a"
+                    " ON a.analysis_id = :analysis_id WHERE o.event_id = :id"
+                ),
+                {"id": outcome.event_id, "analysis_id": analysis_id},
+            )
+        ).one()
+    assert len(payload.encode()) <= 8_000
+    assert json.loads(payload)["payload"]["charts"] == []
+    assert stored == [chart.model_dump(mode="json")]
