@@ -8,12 +8,14 @@ request and its event are committed to PostgreSQL (see ``SubmitAnalysis``).
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sextant_contracts.errors import describe_validation_error
@@ -29,6 +31,7 @@ from sextant_ingress.presentation.event_stream import EventFeed, event_stream_ro
 from sextant_ingress.presentation.openapi_document import exact_openapi
 from sextant_ingress.presentation.problems import ApiProblem, problem
 from sextant_ingress.presentation.routers.analyses import analyses_router
+from sextant_ingress.presentation.routers.charts import charts_router
 from sextant_ingress.presentation.routers.datasets import UPLOAD_PATHS, datasets_router
 from sextant_ingress.presentation.routers.probes import probes_router
 from sextant_ingress.presentation.routers.threads import threads_router
@@ -37,6 +40,9 @@ from sextant_ingress.presentation.routers.webhooks import webhooks_router
 from sextant_platform.health import ReadinessCheck
 from sextant_platform.metrics import HttpMetrics
 from sextant_platform.telemetry import is_machine_poll
+
+CONSOLE = Path(__file__).parent / "console"
+"""The web console's files (HTML, CSS, JavaScript; nothing loaded from elsewhere)."""
 
 
 @dataclass(frozen=True)
@@ -107,11 +113,14 @@ def create_app(
         analyses_router(use_cases.submit, use_cases.cancel, use_cases.resume, use_cases.views)
     )
     app.include_router(event_stream_router(use_cases.views, use_cases.feed))
+    app.include_router(charts_router(use_cases.views))
     app.include_router(datasets_router(use_cases.upload))
     app.include_router(usage_router(use_cases.usage))
     app.include_router(webhooks_router(use_cases.webhooks))
     app.include_router(threads_router(use_cases.conversations))
     app.include_router(probes_router(checks))
+    # The web console: static files that call the public API above with the user's key.
+    app.mount("/console", StaticFiles(directory=CONSOLE, html=True), name="console")
     _handle_problems(app)
     app.openapi = exact_openapi(app)  # type: ignore[method-assign]
     # Body limits inside the app, so a limit hit while streaming the body becomes a
