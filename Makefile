@@ -8,7 +8,7 @@ PY := .venv/bin/python
 BASELINE ?= 3a7b11c
 INFRA := deploy/local/infra.sh
 
-.PHONY: chaos eval bench-e2e bench-tools bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check k8s-check clean
+.PHONY: chaos eval bench-e2e bench-tools console-shots bench-embeddings help install infra-up infra-down infra-status run stop test test-unit test-integration lint format schemas schemas-release compose-check k8s-check clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -33,12 +33,14 @@ stop: ## stop the services and the infrastructure 'make run' started
 	@$(MAKE) --no-print-directory infra-down
 
 test: infra-up ## set up and run the whole test suite (unit + integration) against the real infrastructure
+	@bash deploy/local/browser.sh
 	@bash .ci/pytest.sh
 
 test-unit: install ## run the unit tests only (no infrastructure)
 	@$(PY) -m pytest tests/unit -q
 
 test-integration: infra-up ## run the integration tests only
+	@bash deploy/local/browser.sh
 	@$(PY) -m pytest tests/integration -q
 
 lint: install ## ruff (lint + format check) and mypy --strict
@@ -77,6 +79,10 @@ chaos: infra-up ## benchmark: 100 analyses while every service and server is kil
 
 eval: infra-up ## benchmark: answer accuracy on public datasets through the whole stack (bench/results/eval.json)
 	@$(PY) -m bench.eval
+
+console-shots: infra-up ## the web console in headless Chromium against the real stack; screenshots in bench/results/console/
+	@bash deploy/local/browser.sh
+	@SEXTANT_CONSOLE_SHOTS=bench/results/console $(PY) -m pytest tests/integration/ingress/test_console.py -q
 
 bench-tools: infra-up ## benchmark: statistics over 1M x 10 CSV, service vs raw pandas (bench/results/tools.json)
 	@$(PY) -m bench.tools_bench

@@ -175,7 +175,8 @@ async def main() -> None:
         return
     start_services()
     kafka = KafkaSettings()
-    async with SextantClient(API_URL, await api_key(), timeout_s=30) as client:
+    key = await api_key()
+    async with SextantClient(API_URL, key, timeout_s=30) as client:
         dataset = await client.upload(SAMPLE)
         say(f"uploaded {SAMPLE.name}: dataset {dataset['dataset_id']} ({dataset['rows']} rows)")
         thread_id = await client.start_thread()
@@ -219,6 +220,7 @@ async def main() -> None:
         await show_progress(client, follow_up_id)
         say("=== follow-up (the previous question again, with its filter) ===")
         print(analysis_text(await client.get(follow_up_id)))
+    say(f"the web console: {API_URL}/console/ (API key for tenant {TENANT}: {key})")
     say(f"services keep running (REST on {API_URL}/docs); 'make stop' ends them")
 
 
