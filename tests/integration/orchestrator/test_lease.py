@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncGenerator
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
@@ -43,7 +44,9 @@ class SlowStep:
         step = None if self.finished else StepAt("finalize")
         return Position(started=bool(self.started_at), upcoming=step)
 
-    async def run(self, thread_id: str, initial: AnalysisState | None) -> AsyncGenerator[StepDone]:
+    async def run(
+        self, thread_id: str, initial: AnalysisState | None, *, answer: dict[str, Any] | None = None
+    ) -> AsyncGenerator[StepDone]:
         self.started_at.append(time.monotonic())
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
