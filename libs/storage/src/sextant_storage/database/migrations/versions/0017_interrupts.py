@@ -68,6 +68,14 @@ def downgrade() -> None:
     op.execute(f"CREATE VIEW analysis_views AS SELECT {_VIEW_COLUMNS} FROM analyses")  # noqa: S608
     op.execute("DROP TABLE analysis_interrupts")
     op.execute("ALTER TABLE analyses DROP COLUMN woken_at")
+    # The schema before interrupts has no way to wait: a waiting analysis ends, saying why.
+    op.execute(
+        "UPDATE analyses SET status = 'failed', finished_at = now(), updated_at = now(),"
+        " lease_owner = NULL, lease_expires_at = NULL, error = jsonb_build_object('code',"
+        " 'interrupt_timed_out', 'reason', 'it waited for an answer when the database"
+        " schema was downgraded below interrupts', 'step', NULL)"
+        " WHERE status = 'interrupted'"
+    )
     op.execute("ALTER TABLE analyses DROP CONSTRAINT analyses_status_valid")
     op.execute(
         "ALTER TABLE analyses ADD CONSTRAINT analyses_status_valid CHECK (status IN"
