@@ -140,6 +140,7 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         _shot(browser, "1-ask")
         first = _ask(browser, "What are the total sales per product?", csv=csv)
         _status_is(browser, "completed")
+        assert browser.find_element(By.ID, "dataset-state").text == "uploaded: 8 rows, 4 columns"
         _wait(browser).until(ready.visibility_of_element_located((By.CSS_SELECTOR, "#charts svg")))
         _shot(browser, "2-answer")
 
@@ -169,6 +170,8 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         _status_is(browser, "interrupted")
         prompt = browser.find_element(By.ID, "interrupt-prompt").text
         assert '"profit"' in prompt
+        offered = browser.find_elements(By.CSS_SELECTOR, "#interrupt-options button")
+        assert sorted(b.text for b in offered) == ["sales", "year"]  # the numeric columns
         _shot(browser, "4-clarification")
         browser.find_element(By.CSS_SELECTOR, '#interrupt-options [data-choice="sales"]').click()
         _status_is(browser, "completed")

@@ -191,4 +191,6 @@ def test_a_request_may_turn_clarification_on_or_off_whatever_the_policy() -> Non
     assert InterruptPolicy().rules(clarify=True)["clarify"] is True
     assert InterruptPolicy(clarify=True).rules(clarify=False)["clarify"] is False
     assert ASKED["options"][0] == "precip_mm"  # the closest in meaning comes first
+    only_measures = clarification("rainfall", ["city", "temp_c"], ["precip_mm", "temp_c"])
+    assert only_measures["options"] == ["temp_c", "precip_mm"]  # no category offered
     assert ASKED["default_response"] == {"choice": "precip_mm"}

@@ -108,9 +108,11 @@ def interrupt_id(analysis_id: str | UUID, key: str) -> UUID:
 
 
 def clarification(word: str, nearest: list[str], columns: list[str]) -> PauseRequest:
-    """Which column does ``word`` mean? The columns closest in meaning come first; the
-    default (taken at a timeout when the policy says so) is the closest one."""
-    options = list(dict.fromkeys([*nearest, *columns]))[:MAX_INTERRUPT_OPTIONS]
+    """Which of ``columns`` does ``word`` mean? Those closest in meaning come first; the
+    default (taken at a timeout when the policy says so) is the closest one. Only
+    ``columns`` are offered (the ones the word could stand for: a measure is numeric)."""
+    closest = [column for column in nearest if column in columns]
+    options = list(dict.fromkeys([*closest, *columns]))[:MAX_INTERRUPT_OPTIONS]
     return {
         "key": f"clarify:{word}",
         "kind": InterruptKind.CLARIFICATION.value,

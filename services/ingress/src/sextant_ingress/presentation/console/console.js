@@ -91,7 +91,7 @@ async function uploadDataset() {
   });
   $("dataset-id").value = stored.dataset_id;
   $("dataset-file").value = "";
-  $("dataset-state").textContent = `uploaded: ${stored.rows} rows, ${stored.columns.length} columns`;
+  $("dataset-state").textContent = `uploaded: ${stored.rows} rows, ${stored.columns} columns`;
   return stored.dataset_id;
 }
 
