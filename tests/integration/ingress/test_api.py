@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sextant_ingress.bootstrap import use_cases
 from sextant_ingress.domain.datasets import DatasetLimits
 from sextant_ingress.infrastructure.event_wakeups import EventWakeups
+from sextant_ingress.infrastructure.kafka_dead_letters import KafkaDeadLetters
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
@@ -51,7 +52,14 @@ async def api(
     feed = EventFeed(PostgresEventLog(engine), EventWakeups(infra.postgres, channel=NOTIFY_CHANNEL))
     limits = DatasetLimits(max_bytes=256 * 1024, max_rows=1000)
     app = create_app(
-        use_cases(engine, relay=None, feed=feed, keys=keys, limits=limits),
+        use_cases(
+            engine,
+            dead_letters=KafkaDeadLetters(infra.kafka, client_id="test-dead-letters"),
+            relay=None,
+            feed=feed,
+            keys=keys,
+            limits=limits,
+        ),
         checks={"postgres": ready},
         max_body_bytes=getattr(request, "param", 64 * 1024),
     )

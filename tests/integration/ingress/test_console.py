@@ -27,11 +27,15 @@ from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sextant_contracts import AnalysisResumeRequested, Envelope
+from sextant_contracts.catalogue import ANALYSIS_RESUME_REQUESTED
 from sextant_embeddings.bootstrap import EmbeddingsApp
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_platform.settings import KafkaSettings
 from sextant_tools.bootstrap import ToolsService
 from tests.integration.infrastructure import Infrastructure
 from tests.integration.ingress.service import start_ingress
+from tests.integration.kafka_helpers import produce_raw
 from tests.integration.orchestrator.service import start_orchestrator
 
 pytestmark = pytest.mark.slow
@@ -51,6 +55,8 @@ UNCLEAR = "What is the total profit per product?"
 class Console:
     url: str
     api_key: str
+    tenant_id: str
+    kafka: KafkaSettings
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +74,9 @@ async def console(
     )
     ingress, base_url = await start_ingress(infra, name="console-ingress")
     try:
-        key = await PostgresApiKeys(engine).create(tenant_id=f"console-{uuid.uuid4().hex[:8]}")
-        yield Console(f"{base_url}/console/", key)
+        tenant = f"console-{uuid.uuid4().hex[:8]}"
+        key = await PostgresApiKeys(engine).create(tenant_id=tenant)
+        yield Console(f"{base_url}/console/", key, tenant, infra.kafka)
     finally:
         ingress.kill()
         orchestrator.kill()
@@ -198,6 +205,16 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         )
         rows = browser.find_elements(By.CSS_SELECTOR, "#analyses-rows tr")
         assert [r for r in rows if waiting[:8] in r.text]
+
+        # operate: a resume the orchestrator refused, in the dead letters with its reason
+        refused_resume(asked)
+        Select(browser.find_element(By.ID, "letters-topic")).select_by_visible_text(
+            ANALYSIS_RESUME_REQUESTED.name
+        )
+        browser.find_element(By.ID, "letters-form").submit()
+        _wait(browser, 60).until(
+            lambda b: "NotWaitingForThis" in b.find_element(By.ID, "letters-rows").text
+        )
         _shot(browser, "5-analyses")
 
         # phone width: one column, nothing wider than the screen
@@ -206,5 +223,17 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         width = browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390 + 1
         _shot(browser, "6-phone")
+
+    loop = asyncio.get_running_loop()
+
+    def refused_resume(analysis_id: str) -> None:
+        """An answer, over Kafka, to an analysis that no longer waits: dead-lettered."""
+        resume = AnalysisResumeRequested(
+            analysis_id=uuid.UUID(analysis_id), response={"choice": "sales"}
+        )
+        record = Envelope.wrap(resume, tenant_id=console.tenant_id).model_dump_json().encode()
+        asyncio.run_coroutine_threadsafe(
+            produce_raw(console.kafka, ANALYSIS_RESUME_REQUESTED.name, [record], key=b"k"), loop
+        ).result(timeout=30)
 
     await asyncio.to_thread(scenario)  # the loop keeps serving the in-process services

@@ -19,6 +19,7 @@ from sextant_ingress.bootstrap import use_cases
 from sextant_ingress.domain.datasets import DatasetLimits
 from sextant_ingress.domain.events import AnalysisEvent
 from sextant_ingress.infrastructure.event_wakeups import EventWakeups
+from sextant_ingress.infrastructure.kafka_dead_letters import KafkaDeadLetters
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_events import NOTIFY_CHANNEL, PostgresEventLog
 from sextant_ingress.presentation.api import create_app
@@ -68,7 +69,17 @@ async def live(infra: Infrastructure, engine: AsyncEngine) -> AsyncIterator[Live
     # A poll interval far longer than any wait below: only a notification can wake a stream.
     feed = EventFeed(log, wakeups, poll_interval_s=60, keepalive_s=120)
     limits = DatasetLimits(max_bytes=1_000_000, max_rows=1000)
-    app = create_app(use_cases(engine, relay=None, feed=feed, keys=keys, limits=limits), checks={})
+    app = create_app(
+        use_cases(
+            engine,
+            dead_letters=KafkaDeadLetters(infra.kafka, client_id="test-dead-letters"),
+            relay=None,
+            feed=feed,
+            keys=keys,
+            limits=limits,
+        ),
+        checks={},
+    )
     port = free_port()
     server = http_server(app, host="127.0.0.1", port=port)
     wakeups.start()

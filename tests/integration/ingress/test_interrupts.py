@@ -157,6 +157,17 @@ async def _interrupted(client: httpx.AsyncClient, analysis_id: str) -> dict[str,
     raise AssertionError(f"analysis {analysis_id} never paused")
 
 
+async def _dead_letters(stack: InterruptStack, api_key: str, topic: str) -> list[dict[str, Any]]:
+    """``GET /v1/dead-letters`` for the tenant of ``api_key``."""
+    async with httpx.AsyncClient(
+        base_url=stack.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
+    ) as client:
+        listed = await client.get("/v1/dead-letters", params={"topic": topic})
+    assert listed.status_code == 200, listed.text
+    items: list[dict[str, Any]] = listed.json()["items"]
+    return items
+
+
 async def _stream_says_interrupted(client: httpx.AsyncClient, analysis_id: str) -> dict[str, Any]:
     """The interrupted frame of the analysis's SSE stream."""
     async with asyncio.timeout(30):
@@ -282,6 +293,13 @@ async def test_a_clarification_answered_over_kafka_after_a_bad_answer_went_to_th
     stored = await analysis_row(engine, analysis_id)
     assert stored is not None
     assert stored.status == "interrupted"
+    mine = await _dead_letters(stack, stack.api_key, topic.name)
+    theirs = await _dead_letters(stack, stack.approver_key, topic.name)
+    (letter,) = [item for item in mine if item["original"].find(str(analysis_id)) >= 0]
+    assert letter["error_type"] == "InvalidResponse"
+    assert "'revenue' is not one of the options" in letter["error_message"]
+    assert letter["topic"] == topic.name
+    assert theirs == []  # another tenant sees none of it
 
     await produce_raw(stack.infra.kafka, topic.name, [resume({"choice": "sales"})], key=key)
     row = await wait_terminal(engine, analysis_id, timeout_s=240, process=stack.orchestrator)

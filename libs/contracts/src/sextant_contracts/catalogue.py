@@ -190,5 +190,7 @@ EMBEDDINGS_REQUESTED = topic("embeddings.requested.v1")
 EMBEDDINGS_REPLIED = topic("embeddings.replied.v1")
 TOOLS_REQUESTED = topic("tools.requested.v1")
 TOOLS_REPLIED = topic("tools.replied.v1")
+ANALYSIS_TOPICS = tuple(spec for spec in TOPICS if spec.name.startswith("analysis."))
+"""The topics of the analysis lifecycle (a tenant's messages travel on them)."""
 TERMINAL_TOPICS = (ANALYSIS_COMPLETED, ANALYSIS_FAILED, ANALYSIS_CANCELLED)
 """Where an analysis's one terminal event goes, by how it ended."""

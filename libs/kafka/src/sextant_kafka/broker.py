@@ -79,10 +79,11 @@ def create_consumer(
     settings: KafkaSettings,
     *,
     client_id: str,
-    group_id: str,
+    group_id: str | None,
     auto_offset_reset: Literal["earliest", "latest"],
 ) -> AIOKafkaConsumer:
-    """A plain aiokafka consumer in ``group_id``, for loops FastStream cannot express.
+    """A plain aiokafka consumer in ``group_id`` (None: no group, partitions assigned by
+    hand, nothing committed), for loops FastStream cannot express.
 
     Auto-commit is off: the owner commits what it has finished, or nothing at all.
     """

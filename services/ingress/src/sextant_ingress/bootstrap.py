@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
 from sextant_ingress.application.deliver_webhooks import DeliverWebhooks
-from sextant_ingress.application.ports import WebhookSender
+from sextant_ingress.application.ports import DeadLetterReads, WebhookSender
 from sextant_ingress.application.resume_analysis import ResumeAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.threads import Conversations
@@ -20,6 +20,7 @@ from sextant_ingress.application.webhooks import WebhookRegistry
 from sextant_ingress.domain.datasets import DatasetLimits
 from sextant_ingress.domain.webhooks import RetryPolicy
 from sextant_ingress.infrastructure.event_wakeups import EventWakeups
+from sextant_ingress.infrastructure.kafka_dead_letters import KafkaDeadLetters
 from sextant_ingress.infrastructure.postgres_analyses import PostgresAnalysisStore
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_ingress.infrastructure.postgres_datasets import PostgresDatasets
@@ -77,6 +78,7 @@ class IngressApp:
 def use_cases(
     engine: AsyncEngine,
     *,
+    dead_letters: DeadLetterReads,
     relay: OutboxRelay | None,
     feed: EventFeed,
     keys: PostgresApiKeys,
@@ -97,6 +99,7 @@ def use_cases(
         feed=feed,
         keys=keys,
         usage=PostgresUsage(engine),
+        dead_letters=dead_letters,
         conversations=Conversations(PostgresThreads(engine), submit),
         webhooks=WebhookRegistry(
             PostgresWebhooks(engine), webhook_sender or HttpWebhookSender({}, timeout_s=10.0)
@@ -140,7 +143,17 @@ def bootstrap(settings: IngressSettings) -> IngressApp:
         poll_s=settings.WEBHOOK_POLL_S,
     )
     api = create_app(
-        use_cases(engine, relay=relay, feed=feed, keys=keys, limits=limits, webhook_sender=sender),
+        use_cases(
+            engine,
+            dead_letters=KafkaDeadLetters(
+                settings.KAFKA, client_id=f"{settings.SERVICE_NAME}-dead-letters"
+            ),
+            relay=relay,
+            feed=feed,
+            keys=keys,
+            limits=limits,
+            webhook_sender=sender,
+        ),
         checks={
             "kafka": kafka_check(broker),
             "postgres": database_check(engine),

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from sextant_contracts import AnalysisRequested
 from sextant_ingress.domain.datasets import DatasetMediaType
+from sextant_ingress.domain.dead_letters import DeadLetterView
 from sextant_ingress.domain.events import AnalysisEvent
 from sextant_ingress.domain.submissions import Accepted, AnalysisView
 from sextant_ingress.domain.usage import UsageReport
@@ -82,6 +83,14 @@ class Threads(Protocol):
 
     async def last_dataset(self, thread_id: UUID, *, tenant_id: str) -> UUID | None:
         """The stored dataset its latest analysis asked about (None: none, or inline)."""
+        ...
+
+
+class DeadLetterReads(Protocol):
+    """The records consumers gave up on, per topic (its ``.dlq`` companion)."""
+
+    async def recent(self, topic: str, *, tenant_id: str, limit: int) -> list[DeadLetterView]:
+        """The tenant's last ``limit`` records of ``topic``'s dead letters, newest first."""
         ...
 
 

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sextant_contracts.errors import describe_validation_error
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
-from sextant_ingress.application.ports import ApiKeys, UsageReads
+from sextant_ingress.application.ports import ApiKeys, DeadLetterReads, UsageReads
 from sextant_ingress.application.resume_analysis import ResumeAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.threads import Conversations
@@ -33,6 +33,7 @@ from sextant_ingress.presentation.problems import ApiProblem, problem
 from sextant_ingress.presentation.routers.analyses import analyses_router
 from sextant_ingress.presentation.routers.charts import charts_router
 from sextant_ingress.presentation.routers.datasets import UPLOAD_PATHS, datasets_router
+from sextant_ingress.presentation.routers.dead_letters import dead_letters_router
 from sextant_ingress.presentation.routers.probes import probes_router
 from sextant_ingress.presentation.routers.threads import threads_router
 from sextant_ingress.presentation.routers.usage import usage_router
@@ -57,6 +58,7 @@ class IngressUseCases:
     feed: EventFeed
     keys: ApiKeys
     usage: UsageReads
+    dead_letters: DeadLetterReads
     webhooks: WebhookRegistry
     conversations: Conversations
 
@@ -116,6 +118,7 @@ def create_app(
     app.include_router(charts_router(use_cases.views))
     app.include_router(datasets_router(use_cases.upload))
     app.include_router(usage_router(use_cases.usage))
+    app.include_router(dead_letters_router(use_cases.dead_letters))
     app.include_router(webhooks_router(use_cases.webhooks))
     app.include_router(threads_router(use_cases.conversations))
     app.include_router(probes_router(checks))

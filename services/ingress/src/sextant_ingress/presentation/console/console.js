@@ -354,4 +354,22 @@ $("filter-form").addEventListener("submit", (event) => {
   loadAnalyses($("status-filter").value, null);
 });
 
+$("letters-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const topic = $("letters-topic").value;
+  try {
+    const page = await json(`/v1/dead-letters?${new URLSearchParams({ topic, limit: "20" })}`);
+    $("letters-rows").replaceChildren(...page.items.map((letter) => {
+      const row = element("tr");
+      const why = element("td", `${letter.error_type}: ${letter.error_message}`);
+      why.append(element("pre", letter.original));
+      row.append(element("td", `${letter.topic} [${letter.partition}] @${letter.offset}`), why, element("td", letter.failed_at));
+      return row;
+    }));
+    if (!page.items.length) $("letters-rows").replaceChildren(element("tr", "none"));
+  } catch (error) {
+    $("letters-rows").replaceChildren(element("tr", error.message, { class: "error" }));
+  }
+});
+
 if (apiKey()) $("key-state").textContent = "key set for this tab";
