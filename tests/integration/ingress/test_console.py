@@ -9,7 +9,6 @@ planner), the tools and embeddings services in-process. With SEXTANT_CONSOLE_SHO
 """
 
 import asyncio
-import io
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -42,12 +41,9 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SALES = (
-    "region,product,year,sales\n"
-    "west,tea,2023,10\nwest,tea,2024,20\nwest,coffee,2024,5\nwest,coffee,2023,7\n"
-    "east,tea,2024,30\neast,coffee,2024,40\nnorth,tea,2023,3\nnorth,coffee,2024,9\n"
-)
-UNCLEAR = "What is the total profit per product?"
+SAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "local" / "sample" / "sales.csv"
+"""The sample data ``make run`` uses: the screenshots show real answers over it."""
+UNCLEAR = "What is the total profit per region?"
 """No column is "profit": with the box ticked, the analysis asks which column is meant."""
 
 
@@ -135,19 +131,18 @@ def _marks(chart: WebElement) -> int:
 
 
 async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
-    console: Console, browser: WebDriver, tmp_path: Path
+    console: Console, browser: WebDriver
 ) -> None:
-    csv = tmp_path / "sales.csv"
-    csv.write_text(SALES)
+    csv = SAMPLE
 
     def scenario() -> None:
         browser.get(console.url)
         browser.find_element(By.ID, "api-key").send_keys(console.api_key)
         browser.find_element(By.ID, "key-form").submit()
         _shot(browser, "1-ask")
-        first = _ask(browser, "What are the total sales per product?", csv=csv)
+        first = _ask(browser, "What are the total sales per region?", csv=csv)
         _status_is(browser, "completed")
-        assert browser.find_element(By.ID, "dataset-state").text == "uploaded: 8 rows, 4 columns"
+        assert browser.find_element(By.ID, "dataset-state").text == "uploaded: 48 rows, 5 columns"
         _wait(browser).until(ready.visibility_of_element_located((By.CSS_SELECTOR, "#charts svg")))
         _shot(browser, "2-answer")
 
@@ -155,13 +150,15 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         assert any(step.startswith("profile") for step in steps), steps
         assert any(step.startswith("finalize") for step in steps), steps
         answer = browser.find_element(By.ID, "answer").text
-        totals = pd.read_csv(io.StringIO(SALES)).groupby("product")["sales"].sum()
+        totals = pd.read_csv(SAMPLE).groupby("region")["sales"].sum()
         findings = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#findings li")]
-        for product, total in totals.items():
-            assert any(product in f and str(int(total)) in f for f in findings), findings
+        for region, total in totals.items():
+            assert any(f"region = {region}" in f and f"{total:.2f}" in f for f in findings), (
+                findings
+            )
         assert answer
         chart = browser.find_element(By.CSS_SELECTOR, "#charts figure")
-        assert _marks(chart) == len(totals)  # one bar per product, from the query's result
+        assert _marks(chart) == len(totals)  # one bar per region, from the query's result
 
         # provenance: the chart's caption links to the tool call; opening it shows it
         chart.find_element(By.CSS_SELECTOR, "figcaption a").click()
@@ -178,7 +175,7 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         prompt = browser.find_element(By.ID, "interrupt-prompt").text
         assert '"profit"' in prompt
         offered = browser.find_elements(By.CSS_SELECTOR, "#interrupt-options button")
-        assert sorted(b.text for b in offered) == ["sales", "year"]  # the numeric columns
+        assert sorted(b.text for b in offered) == ["discount", "sales", "units"]  # numeric
         _shot(browser, "4-clarification")
         browser.find_element(By.CSS_SELECTOR, '#interrupt-options [data-choice="sales"]').click()
         _status_is(browser, "completed")
