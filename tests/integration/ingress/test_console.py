@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -102,7 +103,10 @@ def _shot(browser: WebDriver, name: str) -> None:
 
 
 def _wait(browser: WebDriver, seconds: float = 120) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(browser, seconds, poll_frequency=0.2)
+    """Polls; an element the page re-rendered meanwhile is looked up again next poll."""
+    return WebDriverWait(
+        browser, seconds, poll_frequency=0.2, ignored_exceptions=[StaleElementReferenceException]
+    )
 
 
 def _status_is(browser: WebDriver, *statuses: str) -> None:
@@ -121,8 +125,9 @@ def _ask(browser: WebDriver, question: str, *, csv: Path | None, clarify: bool =
     box = browser.find_element(By.ID, "clarify")
     if box.is_selected() != clarify:
         box.click()
+    before = browser.find_element(By.ID, "run-id").text
     browser.find_element(By.ID, "ask-button").click()
-    _wait(browser).until(lambda b: b.find_element(By.ID, "run-id").text != "")
+    _wait(browser).until(lambda b: b.find_element(By.ID, "run-id").text not in ("", before))
     return str(browser.find_element(By.ID, "run-id").text)
 
 
@@ -193,15 +198,11 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         browser.find_element(By.ID, "filter-form").submit()
         _wait(browser).until(
             lambda b: (
-                [r.text for r in b.find_elements(By.CSS_SELECTOR, "#analyses-rows tr")]
-                and all(
-                    "cancelled" in r.text
-                    for r in b.find_elements(By.CSS_SELECTOR, "#analyses-rows tr")
-                )
+                (lines := b.find_element(By.ID, "analyses-rows").text.splitlines())
+                and all("cancelled" in line for line in lines)
             )
         )
-        rows = browser.find_elements(By.CSS_SELECTOR, "#analyses-rows tr")
-        assert [r for r in rows if waiting[:8] in r.text]
+        assert waiting[:8] in browser.find_element(By.ID, "analyses-rows").text
 
         # operate: a resume the orchestrator refused, in the dead letters with its reason
         refused_resume(asked)

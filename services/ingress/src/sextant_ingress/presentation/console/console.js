@@ -321,13 +321,17 @@ async function showResult(analysisId) {
 }
 
 // --- the analyses list ---------------------------------------------------------------
+let listingsAsked = 0; // only the latest listing asked for is shown
+
 async function loadAnalyses(status, cursor) {
   listing = { status, cursor };
+  const asked = ++listingsAsked;
   const query = new URLSearchParams({ limit: "20" });
   if (status) query.set("status", status);
   if (cursor) query.set("cursor", cursor);
   try {
     const page = await json(`/v1/analyses?${query}`);
+    if (asked !== listingsAsked) return;
     $("analyses-rows").replaceChildren(...page.items.map((analysis) => {
       const row = element("tr");
       const id = element("td");
