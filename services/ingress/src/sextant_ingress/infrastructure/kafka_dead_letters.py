@@ -7,6 +7,7 @@ import time
 from aiokafka import ConsumerRecord, TopicPartition
 
 from sextant_contracts import dlq_topic_name
+from sextant_contracts import topic as catalogue_topic
 from sextant_ingress.domain.dead_letters import DeadLetterView, tenant_letter
 from sextant_kafka.broker import create_consumer
 from sextant_platform.settings import KafkaSettings
@@ -23,12 +24,14 @@ class KafkaDeadLetters:
 
     async def recent(self, topic: str, *, tenant_id: str, limit: int) -> list[DeadLetterView]:
         """The tenant's last ``limit`` records of ``topic``'s dead-letter companion."""
-        records = await self._tail(dlq_topic_name(topic))
+        records = await self._tail(dlq_topic_name(topic), catalogue_topic(topic).partitions)
         letters = [letter for r in records if (letter := tenant_letter(r.value, tenant_id))]
         letters.sort(key=lambda letter: letter.failed_at, reverse=True)
         return letters[:limit]
 
-    async def _tail(self, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    async def _tail(self, topic: str, partitions_count: int) -> list[ConsumerRecord[bytes, bytes]]:
+        """The last records of each partition (a ``.dlq`` has its topic's partitions:
+        provisioning creates both from the catalogue)."""
         consumer = create_consumer(
             self._settings,
             client_id=self._client_id,
@@ -37,11 +40,7 @@ class KafkaDeadLetters:
         )
         await consumer.start()
         try:
-            await consumer.topics()  # the cluster's metadata, partitions included
-            numbers = consumer.partitions_for_topic(topic) or set()
-            partitions = [TopicPartition(topic, number) for number in sorted(numbers)]
-            if not partitions:
-                return []
+            partitions = [TopicPartition(topic, number) for number in range(partitions_count)]
             consumer.assign(partitions)
             ends = await consumer.end_offsets(partitions)
             starts = await consumer.beginning_offsets(partitions)
