@@ -72,6 +72,17 @@ STATISTICS = _outcome(
         }
     },
 )
+OUTLIERS = _outcome(
+    "T6",
+    tool_names.OUTLIER_DETECTION,
+    {"column": "sales", "method": "iqr"},
+    {
+        "method": "iqr",
+        "bounds": {"lower": -5.0, "upper": 45.0, "k": 1.5},
+        "outlier_count": 2,
+        "outliers": [{"row": 3, "value": 90.0}, {"row": 7, "value": 120.0}],
+    },
+)
 TREND = _outcome(
     "T5",
     tool_names.TIME_SERIES_TREND,
@@ -89,7 +100,7 @@ TREND = _outcome(
 
 def test_each_result_gets_the_chart_its_shape_calls_for_with_its_provenance() -> None:
     failed = {**BY_REGION, "call_id": "T9", "result": None, "error": "unknown column"}
-    charts = charts_of([BY_REGION, BY_MONTH, CORRELATIONS, STATISTICS, TREND, failed])  # type: ignore[list-item]
+    charts = charts_of([BY_REGION, BY_MONTH, CORRELATIONS, STATISTICS, TREND, OUTLIERS, failed])  # type: ignore[list-item]
 
     assert [(c["chart_id"], c["kind"], c["call_id"]) for c in charts] == [
         ("C1", "bar", "T1"),
@@ -97,6 +108,7 @@ def test_each_result_gets_the_chart_its_shape_calls_for_with_its_provenance() ->
         ("C3", "heatmap", "T3"),
         ("C4", "box", "T4"),
         ("C5", "line", "T5"),
+        ("C6", "points", "T6"),
     ]
     bars = charts[0]["spec"]
     assert bars["data"]["values"] == BY_REGION["result"]["table"]  # the result's own figures
@@ -108,11 +120,18 @@ def test_each_result_gets_the_chart_its_shape_calls_for_with_its_provenance() ->
         Chart.model_validate(chart)  # what the completed event carries
 
 
-MARKS = {"bar": "mark-rect", "line": "mark-line", "heatmap": "mark-rect", "box": "mark-rule"}
+MARKS = {
+    "bar": "mark-rect",
+    "line": "mark-line",
+    "heatmap": "mark-rect",
+    "box": "mark-rule",
+    "points": "mark-symbol",
+}
 
 
 @pytest.mark.parametrize(
-    ("outcome", "marks"), [(BY_REGION, 3), (BY_MONTH, 1), (CORRELATIONS, 4), (STATISTICS, 2)]
+    ("outcome", "marks"),
+    [(BY_REGION, 3), (BY_MONTH, 1), (CORRELATIONS, 4), (STATISTICS, 2), (OUTLIERS, 2)],
 )
 def test_every_chart_renders_offline_with_a_mark_per_value(
     outcome: ToolOutcome, marks: int

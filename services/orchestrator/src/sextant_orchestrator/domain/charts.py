@@ -10,7 +10,9 @@ spec) so a reader can open the call behind it. The kind follows what the result 
 * time buckets (``query`` grouped by a bucketed date, ``time_series_trend``) - a line;
 * a correlation matrix - a heatmap of the coefficients (the result holds no points to
   scatter);
-* distributions (``descriptive_statistics``) - a box per column from its quartiles.
+* distributions (``descriptive_statistics``) - a box per column from its quartiles;
+* outliers (``outlier_detection``) - the outlying values as points, by row, between
+  rules at the bounds they fell outside.
 
 Data travels inline (``data.values``), so a spec renders anywhere with no request.
 """
@@ -26,7 +28,7 @@ VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 MAX_POINTS = 200
 """Marks per chart at most (a query result is 50 rows by default)."""
 
-ChartKind = Literal["bar", "line", "heatmap", "box"]
+ChartKind = Literal["bar", "line", "heatmap", "box", "points"]
 
 
 class ChartSpec(TypedDict):
@@ -211,7 +213,44 @@ def _distributions(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
     return "box", "distribution per column (min, quartiles, max)", spec
 
 
+def _outliers(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
+    points = [p for p in result.get("outliers") or [] if isinstance(p, dict)]
+    if not points:
+        return None
+    column = str(outcome["arguments"].get("column", "value"))
+    bounds = result.get("bounds") or {}
+    limits = [
+        {"bound": name, "value": bounds[name]}
+        for name in ("lower", "upper")
+        if isinstance(bounds.get(name), int | float)
+    ]
+    layers: list[dict[str, Any]] = [
+        {
+            "data": {"values": points[:MAX_POINTS]},
+            "mark": {"type": "point", "filled": True},
+            "encoding": {
+                "x": {"field": "row", "type": "quantitative", "title": "row"},
+                "y": {"field": "value", "type": "quantitative", "title": column},
+                "tooltip": [{"field": "row"}, {"field": "value"}],
+            },
+        }
+    ]
+    if limits:
+        layers.append(
+            {
+                "data": {"values": limits},
+                "mark": {"type": "rule", "strokeDash": [4, 4]},
+                "encoding": {"y": {"field": "value", "type": "quantitative"}},
+            }
+        )
+    title = (
+        f"{result.get('outlier_count', len(points))} outliers of {column} ({result.get('method')})"
+    )
+    return "points", title, {"layer": layers}
+
+
 _BUILDERS: dict[str, Any] = {
+    tool_names.OUTLIER_DETECTION: _outliers,
     tool_names.QUERY: _query,
     tool_names.TIME_SERIES_TREND: _trend,
     tool_names.GROUP_BY_AGGREGATE: _groups,
