@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from sextant_contracts.catalogue import ANALYSIS_TOPICS
+from sextant_contracts.catalogue import ANALYSIS_RESUME_REQUESTED, ANALYSIS_TOPICS
 from sextant_ingress.application.ports import DeadLetterReads
 from sextant_ingress.presentation.auth import Tenant
 from sextant_ingress.presentation.problems import problem_responses
@@ -52,7 +52,7 @@ def dead_letters_router(reads: DeadLetterReads) -> APIRouter:
             Query(
                 pattern=TOPIC_PATTERN,
                 description="The topic whose dead letters to read (an analysis topic).",
-                examples=["analysis.resume-requested.v1"],
+                examples=[ANALYSIS_RESUME_REQUESTED.name],
             ),
         ],
         limit: Annotated[int, Query(ge=1, le=100, description="At most this many.")] = 20,
