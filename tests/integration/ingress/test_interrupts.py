@@ -145,6 +145,17 @@ async def _upload(client: httpx.AsyncClient) -> str:
     return str(upload.json()["dataset_id"])
 
 
+async def _ask_unclear(client: httpx.AsyncClient) -> str:
+    """Upload the data and ask QUESTION, letting the analysis ask back; its id."""
+    dataset_id = await _upload(client)
+    submitted = await client.post(
+        "/v1/analyses",
+        json={"question": QUESTION, "dataset_id": dataset_id, "options": {"clarify": True}},
+    )
+    assert submitted.status_code == 202, submitted.text
+    return str(submitted.json()["analysis_id"])
+
+
 async def _interrupted(client: httpx.AsyncClient, analysis_id: str) -> dict[str, Any]:
     """The analysis as the API shows it once it waits for an answer."""
     deadline = time.monotonic() + 240
@@ -187,13 +198,7 @@ async def test_a_clarification_answered_over_rest_survives_kill_9_of_both_servic
     async with httpx.AsyncClient(
         base_url=stack.base_url, headers=stack.headers, timeout=60
     ) as client:
-        dataset_id = await _upload(client)
-        submitted = await client.post(
-            "/v1/analyses",
-            json={"question": QUESTION, "dataset_id": dataset_id, "options": {"clarify": True}},
-        )
-        assert submitted.status_code == 202, submitted.text
-        analysis_id = submitted.json()["analysis_id"]
+        analysis_id = await _ask_unclear(client)
         shown = await _interrupted(client, analysis_id)
         streamed = await _stream_says_interrupted(client, analysis_id)
 
@@ -355,12 +360,7 @@ async def test_cancelling_a_waiting_analysis_ends_it_cancelled(
     async with httpx.AsyncClient(
         base_url=stack.base_url, headers=stack.headers, timeout=60
     ) as client:
-        dataset_id = await _upload(client)
-        submitted = await client.post(
-            "/v1/analyses",
-            json={"question": QUESTION, "dataset_id": dataset_id, "options": {"clarify": True}},
-        )
-        analysis_id = submitted.json()["analysis_id"]
+        analysis_id = await _ask_unclear(client)
         await _interrupted(client, analysis_id)
         cancelled = await client.post(
             f"/v1/analyses/{analysis_id}/cancel", json={"reason": "asked the wrong thing"}
