@@ -59,7 +59,30 @@ CORRELATIONS = _outcome(
     {
         "method": "pearson",
         "matrix": {"sales": {"sales": 1.0, "units": 0.9}, "units": {"sales": 0.9, "units": 1.0}},
+        "scatter": {
+            "x": "sales",
+            "y": "units",
+            "coefficient": 0.9,
+            "rows_with_both": 40,
+            "points": [[10.0, 1.0], [20.0, 2.0], [35.0, 3.0], [40.0, 4.0]],
+        },
     },
+)
+THREE_COLUMNS = {"sales": 1.0, "units": 0.9, "discount": -0.2}
+CORRELATIONS_OF_THREE = _outcome(
+    "T7",
+    tool_names.CORRELATION_MATRIX,
+    {},
+    {
+        **CORRELATIONS["result"],
+        "matrix": {name: THREE_COLUMNS for name in THREE_COLUMNS},
+    },
+)
+NO_PAIR_SAMPLED = _outcome(
+    "T8",
+    tool_names.CORRELATION_MATRIX,
+    {},
+    {**CORRELATIONS["result"], "scatter": None},
 )
 STATISTICS = _outcome(
     "T4",
@@ -105,7 +128,7 @@ def test_each_result_gets_the_chart_its_shape_calls_for_with_its_provenance() ->
     assert [(c["chart_id"], c["kind"], c["call_id"]) for c in charts] == [
         ("C1", "bar", "T1"),
         ("C2", "line", "T2"),
-        ("C3", "heatmap", "T3"),
+        ("C3", "scatter", "T3"),
         ("C4", "box", "T4"),
         ("C5", "line", "T5"),
         ("C6", "points", "T6"),
@@ -120,8 +143,23 @@ def test_each_result_gets_the_chart_its_shape_calls_for_with_its_provenance() ->
         Chart.model_validate(chart)  # what the completed event carries
 
 
+def test_a_correlation_is_a_scatter_of_its_strongest_pair_and_a_heatmap_beyond_two() -> None:
+    (scatter,) = charts_of([CORRELATIONS])
+    assert scatter["spec"]["data"]["values"] == [
+        {"x": x, "y": y} for x, y in CORRELATIONS["result"]["scatter"]["points"]
+    ]  # the sampled rows, as the tool returned them
+    assert scatter["spec"]["encoding"]["x"]["title"] == "sales"
+    assert scatter["title"] == "units against sales (pearson r = 0.900; 4 of 40 rows)"
+
+    assert [c["kind"] for c in charts_of([CORRELATIONS_OF_THREE])] == ["scatter", "heatmap"]
+    (heatmap,) = charts_of([NO_PAIR_SAMPLED])  # constant columns: no pair to scatter
+    assert heatmap["kind"] == "heatmap"
+    assert len(heatmap["spec"]["data"]["values"]) == 4
+
+
 MARKS = {
     "bar": "mark-rect",
+    "scatter": "mark-symbol",
     "line": "mark-line",
     "heatmap": "mark-rect",
     "box": "mark-rule",
@@ -131,7 +169,14 @@ MARKS = {
 
 @pytest.mark.parametrize(
     ("outcome", "marks"),
-    [(BY_REGION, 3), (BY_MONTH, 1), (CORRELATIONS, 4), (STATISTICS, 2), (OUTLIERS, 2)],
+    [
+        (BY_REGION, 3),
+        (BY_MONTH, 1),
+        (CORRELATIONS, 4),
+        (NO_PAIR_SAMPLED, 4),
+        (STATISTICS, 2),
+        (OUTLIERS, 2),
+    ],
 )
 def test_every_chart_renders_offline_with_a_mark_per_value(
     outcome: ToolOutcome, marks: int

@@ -17,6 +17,7 @@ from sextant_tools.infrastructure.json_safe import (
 )
 from sextant_tools.infrastructure.tools.catalogue import default_catalogue
 from sextant_tools.infrastructure.tools.parallel import PARALLEL_MIN_ROWS
+from sextant_tools.infrastructure.tools.statistics import SCATTER_POINTS
 
 CATALOGUE = default_catalogue()
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
@@ -111,6 +112,38 @@ def test_correlation_without_nulls_equals_pandas(frame: pd.DataFrame, method: st
     for row in frame.columns:
         for col in frame.columns:
             assert close(result["matrix"][col][row], expected.loc[row, col]), (row, col)
+
+
+@pytest.mark.parametrize("rows", [5, 1000])
+def test_correlation_samples_the_strongest_pair_from_the_frames_own_rows(rows: int) -> None:
+    """The scatter's pair is the one pandas finds most correlated; its points are rows of
+    the frame where both values are present, spread from the first to the last."""
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=rows)
+    frame = pd.DataFrame(
+        {
+            "noise": rng.normal(size=rows),
+            "price": base * 3 + 10,
+            "demand": np.where(np.arange(rows) % 4 == 1, np.nan, -base + rng.normal(size=rows) / 9),
+        }
+    )
+    scatter = CATALOGUE.get("correlation_matrix").run(frame, {})["scatter"]
+
+    expected = frame.corr().abs().where(~np.eye(3, dtype=bool)).stack().idxmax()
+    assert {scatter["x"], scatter["y"]} == set(expected)
+    assert close(scatter["coefficient"], frame[scatter["x"]].corr(frame[scatter["y"]]))
+    both = frame[[scatter["x"], scatter["y"]]].dropna()
+    assert scatter["rows_with_both"] == len(both)
+    assert len(scatter["points"]) == min(len(both), SCATTER_POINTS)
+    present = {tuple(pair) for pair in both.to_numpy().tolist()}
+    assert all(tuple(point) in present for point in scatter["points"])
+    assert scatter["points"][0] == both.iloc[0].tolist()
+    assert scatter["points"][-1] == both.iloc[-1].tolist()
+
+
+def test_correlation_of_constant_columns_samples_no_pair() -> None:
+    frame = pd.DataFrame({"a": [1.0, 1.0, 1.0], "b": [2.0, 2.0, 2.0]})
+    assert CATALOGUE.get("correlation_matrix").run(frame, {})["scatter"] is None
 
 
 @fast

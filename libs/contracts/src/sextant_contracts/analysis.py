@@ -291,7 +291,7 @@ class Chart(Contract):
     chart_id: Annotated[str, StringConstraints(min_length=1, max_length=16)] = Field(
         description="C1, C2, ... in the order of the calls they draw."
     )
-    kind: Literal["bar", "line", "heatmap", "box", "points"]
+    kind: Literal["bar", "line", "scatter", "heatmap", "box", "points"]
     title: Annotated[str, StringConstraints(max_length=512)] = ""
     call_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] = Field(
         description="The tool call whose result the chart draws."

@@ -8,8 +8,9 @@ spec) so a reader can open the call behind it. The kind follows what the result 
 * group comparisons (``query`` grouped by a category, ``group_by_aggregate``,
   ``top_categories``) - bars, sorted as the result is;
 * time buckets (``query`` grouped by a bucketed date, ``time_series_trend``) - a line;
-* a correlation matrix - a heatmap of the coefficients (the result holds no points to
-  scatter);
+* a correlation matrix - a scatter of its strongest pair's sampled rows (the values
+  the tool returns for it, never shown to the model), and a heatmap of the coefficients
+  when there are more than two columns;
 * distributions (``descriptive_statistics``) - a box per column from its quartiles;
 * outliers (``outlier_detection``) - the outlying values as points, by row, between
   rules at the bounds they fell outside.
@@ -28,7 +29,10 @@ VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 MAX_POINTS = 200
 """Marks per chart at most (a query result is 50 rows by default)."""
 
-ChartKind = Literal["bar", "line", "heatmap", "box", "points"]
+CHART_ONLY_KEYS = frozenset({"scatter"})
+"""Result keys that only a chart draws: raw values sampled for a plot, not figures."""
+
+ChartKind = Literal["bar", "line", "scatter", "heatmap", "box", "points"]
 
 
 class ChartSpec(TypedDict):
@@ -48,34 +52,36 @@ def charts_of(outcomes: list[ToolOutcome]) -> list[ChartSpec]:
         if outcome["error"] is not None or not isinstance(result, dict):
             continue
         build = _BUILDERS.get(outcome["tool_name"])
-        drawn = build(outcome, result) if build else None
-        if drawn is None:
-            continue
-        kind, title, spec = drawn
-        call_id = outcome["call_id"]
-        charts.append(
-            {
-                "chart_id": f"C{len(charts) + 1}",
-                "kind": kind,
-                "title": title,
-                "call_id": call_id,
-                "spec": {
-                    "$schema": VEGA_LITE_SCHEMA,
-                    "title": title,
-                    "description": f"From tool call {call_id} ({outcome['tool_name']}).",
-                    "usermeta": {"call_id": call_id, "tool_name": outcome["tool_name"]},
-                    "width": 400,
-                    "height": 240,
-                    **spec,
-                },
-            }
-        )
-        if len(charts) == MAX_CHARTS:
+        for kind, title, spec in build(outcome, result) if build else []:
+            charts.append(_chart(f"C{len(charts) + 1}", outcome, kind, title, spec))
+        if len(charts) >= MAX_CHARTS:
             break
-    return charts
+    return charts[:MAX_CHARTS]
 
 
-Drawn = tuple[ChartKind, str, dict[str, Any]] | None
+def _chart(
+    chart_id: str, outcome: ToolOutcome, kind: ChartKind, title: str, spec: dict[str, Any]
+) -> ChartSpec:
+    call_id = outcome["call_id"]
+    return {
+        "chart_id": chart_id,
+        "kind": kind,
+        "title": title,
+        "call_id": call_id,
+        "spec": {
+            "$schema": VEGA_LITE_SCHEMA,
+            "title": title,
+            "description": f"From tool call {call_id} ({outcome['tool_name']}).",
+            "usermeta": {"call_id": call_id, "tool_name": outcome["tool_name"]},
+            "width": 400,
+            "height": 240,
+            **spec,
+        },
+    }
+
+
+Drawn = list[tuple[ChartKind, str, dict[str, Any]]]
+"""What a result is drawn as: none, one or more charts."""
 
 
 def _bars(values: list[dict[str, Any]], x: str, y: str, color: str | None = None) -> Any:
@@ -107,24 +113,24 @@ def _query(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
     measures = [str(m) for m in result.get("aggregates") or []]
     table = [r for r in result.get("table") or [] if isinstance(r, dict)]
     if not keys or not measures or not table or len(keys) > 2:
-        return None
+        return []
     measure = measures[0]
     grouped = outcome["arguments"].get("group_by") or []
     bucketed = any(isinstance(key, dict) and key.get("bucket") for key in grouped)
     title = f"{measure} by {' and '.join(keys)}"
     if bucketed and len(keys) == 1:
         ordered = sorted(table, key=lambda record: str(record.get(keys[0])))
-        return "line", title, _line(ordered, keys[0], measure, "ordinal")
-    return "bar", title, _bars(table, keys[0], measure, keys[1] if len(keys) == 2 else None)
+        return [("line", title, _line(ordered, keys[0], measure, "ordinal"))]
+    return [("bar", title, _bars(table, keys[0], measure, keys[1] if len(keys) == 2 else None))]
 
 
 def _trend(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
     series = [p for p in result.get("series") or [] if isinstance(p, dict)]
     if len(series) < 2:
-        return None
+        return []
     column = outcome["arguments"].get("value_column", "value")
     title = f"{result.get('aggregation', '')} {column} per {result.get('period', 'period')}"
-    return "line", title.strip(), _line(series, "period_start", "value", "temporal")
+    return [("line", title.strip(), _line(series, "period_start", "value", "temporal"))]
 
 
 def _groups(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
@@ -132,29 +138,62 @@ def _groups(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
     values = [{**(g.get("keys") or {}), "value": g.get("value")} for g in groups]
     keys = list((groups[0].get("keys") or {}) if groups else {})
     if not values or not keys:
-        return None
+        return []
     title = f"{result.get('aggregation')} {result.get('metric')} by {', '.join(keys)}"
-    return "bar", title, _bars(values, keys[0], "value", keys[1] if len(keys) > 1 else None)
+    return [("bar", title, _bars(values, keys[0], "value", keys[1] if len(keys) > 1 else None))]
 
 
 def _categories(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
     values = [v for v in result.get("values") or [] if isinstance(v, dict)]
     if not values:
-        return None
-    return "bar", f"rows per {result.get('column')}", _bars(values, "value", "count")
+        return []
+    return [("bar", f"rows per {result.get('column')}", _bars(values, "value", "count"))]
 
 
 def _correlations(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
+    """The strongest pair as a scatter of its sampled rows; the matrix as a heatmap when
+    it has more to say than that one pair (three columns or more), or no pair was sampled."""
     matrix = result.get("matrix") or {}
+    if len(matrix) < 2:
+        return []
+    method = str(result.get("method", "pearson"))
+    drawn: Drawn = _scatter(result.get("scatter"), method)
+    if len(matrix) > 2 or not drawn:
+        drawn.append(("heatmap", f"{method} correlations", _heatmap(matrix)))
+    return drawn
+
+
+def _scatter(sample: Any, method: str) -> Drawn:
+    if not isinstance(sample, dict):
+        return []
+    points = [p for p in sample.get("points") or [] if isinstance(p, list) and len(p) == 2]
+    x, y = str(sample.get("x")), str(sample.get("y"))
+    coefficient = sample.get("coefficient")
+    if not points or not isinstance(coefficient, int | float):
+        return []
+    values = [{"x": first, "y": second} for first, second in points[:MAX_POINTS]]
+    shown = f"{len(values)} of {sample.get('rows_with_both', len(values))} rows"
+    title = f"{y} against {x} ({method} r = {coefficient:.3f}; {shown})"
+    spec = {
+        "data": {"values": values},
+        "mark": {"type": "point", "filled": True, "opacity": 0.7},
+        "encoding": {
+            "x": {"field": "x", "type": "quantitative", "title": x, "scale": {"zero": False}},
+            "y": {"field": "y", "type": "quantitative", "title": y, "scale": {"zero": False}},
+            "tooltip": [{"field": "x", "title": x}, {"field": "y", "title": y}],
+        },
+    }
+    return [("scatter", title, spec)]
+
+
+def _heatmap(matrix: dict[str, Any]) -> dict[str, Any]:
     cells = [
         {"row": str(first), "column": str(second), "coefficient": value}
         for first, row in matrix.items()
         if isinstance(row, dict)
         for second, value in row.items()
     ]
-    if len(matrix) < 2:
-        return None
-    spec = {
+    return {
         "data": {"values": cells[:MAX_POINTS]},
         "mark": "rect",
         "encoding": {
@@ -168,7 +207,6 @@ def _correlations(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
             "tooltip": [{"field": "row"}, {"field": "column"}, {"field": "coefficient"}],
         },
     }
-    return "heatmap", f"{result.get('method', 'pearson')} correlations", spec
 
 
 _QUARTILES = ("min", "q25", "median", "q75", "max")
@@ -183,7 +221,7 @@ def _distributions(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
         and all(isinstance(stats.get(k), int | float) for k in _QUARTILES)
     ]
     if not boxes:
-        return None
+        return []
     x = {"field": "column", "type": "nominal"}
     spec = {
         "data": {"values": boxes[:MAX_POINTS]},
@@ -210,13 +248,13 @@ def _distributions(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
             },
         ],
     }
-    return "box", "distribution per column (min, quartiles, max)", spec
+    return [("box", "distribution per column (min, quartiles, max)", spec)]
 
 
 def _outliers(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
     points = [p for p in result.get("outliers") or [] if isinstance(p, dict)]
     if not points:
-        return None
+        return []
     column = str(outcome["arguments"].get("column", "value"))
     bounds = result.get("bounds") or {}
     limits = [
@@ -246,7 +284,7 @@ def _outliers(outcome: ToolOutcome, result: dict[str, Any]) -> Drawn:
     title = (
         f"{result.get('outlier_count', len(points))} outliers of {column} ({result.get('method')})"
     )
-    return "points", title, {"layer": layers}
+    return [("points", title, {"layer": layers})]
 
 
 _BUILDERS: dict[str, Any] = {

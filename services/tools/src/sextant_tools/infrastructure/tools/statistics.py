@@ -56,11 +56,20 @@ def _describe(series: pd.Series) -> JsonValue:
     )
 
 
+SCATTER_POINTS = 200
+"""Rows a correlation result samples for its scatter plot at most (a bounded reply)."""
+
+
 class CorrelationMatrixTool(Tool[CorrelationArguments]):
-    """Pairwise correlation (Pearson or Spearman), nulls dropped pairwise."""
+    """Pairwise correlation (Pearson or Spearman), nulls dropped pairwise; with it, the
+    strongest pair's values at up to :data:`SCATTER_POINTS` rows, so a chart can show the
+    relation itself rather than only its coefficient."""
 
     name = tool_names.CORRELATION_MATRIX
-    description = "Pairwise Pearson or Spearman correlation between numeric columns."
+    description = (
+        "Pairwise Pearson or Spearman correlation between numeric columns, and a sample of "
+        "the most strongly correlated pair's values."
+    )
     arguments = CorrelationArguments
 
     def compute(self, frame: pd.DataFrame, args: CorrelationArguments) -> dict[str, JsonValue]:
@@ -73,7 +82,32 @@ class CorrelationMatrixTool(Tool[CorrelationArguments]):
             "matrix": to_json_value(matrix.to_dict()),
             "columns_used": to_json_value(columns),
             "rows": len(frame),
+            "scatter": strongest_pair_sample(frame, matrix),
         }
+
+
+def strongest_pair_sample(frame: pd.DataFrame, matrix: pd.DataFrame) -> JsonValue:
+    """The pair of distinct columns with the largest |coefficient| and their values at
+    evenly spaced rows where both are present (every row when there are few): the same
+    rows each time, spread over the whole frame, first and last included. None when no
+    pair has a coefficient (constant columns)."""
+    strength = matrix.abs().to_numpy(dtype=float, copy=True)
+    np.fill_diagonal(strength, np.nan)
+    if np.isnan(strength).all():
+        return None
+    row, column = np.unravel_index(np.nanargmax(strength), strength.shape)
+    x, y = str(matrix.columns[column]), str(matrix.index[row])
+    pairs = frame[[x, y]].dropna().to_numpy(dtype=float)
+    picked = np.unique(np.linspace(0, len(pairs) - 1, min(len(pairs), SCATTER_POINTS)).round())
+    return to_json_value(
+        {
+            "x": x,
+            "y": y,
+            "coefficient": matrix.loc[y, x],
+            "rows_with_both": len(pairs),
+            "points": pairs[picked.astype(int)].tolist(),
+        }
+    )
 
 
 def correlation(frame: pd.DataFrame, method: Literal["pearson", "spearman"]) -> pd.DataFrame:
