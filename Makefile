@@ -82,7 +82,7 @@ eval: infra-up ## benchmark: answer accuracy on public datasets through the whol
 
 console-shots: infra-up ## the web console in headless Chromium against the real stack; screenshots in bench/results/console/
 	@bash deploy/local/browser.sh
-	@SEXTANT_CONSOLE_SHOTS=bench/results/console $(PY) -m pytest tests/integration/ingress/test_console.py -q
+	@SEXTANT_CONSOLE_SHOTS=bench/results/console $(PY) -m pytest tests/integration/ingress/test_console.py tests/integration/ingress/test_console_running.py -q
 
 bench-tools: infra-up ## benchmark: statistics over 1M x 10 CSV, service vs raw pandas (bench/results/tools.json)
 	@$(PY) -m bench.tools_bench

@@ -22,6 +22,7 @@ from tests.integration.orchestrator.service import (
     plan_then_answer,
     start_orchestrator,
 )
+from tests.integration.processes import ServiceProcess
 from tests.integration.tools.conftest import tools_service  # noqa: F401 - fixture
 
 
@@ -30,6 +31,8 @@ class Stack:
     base_url: str
     api_key: str
     fake: FakeOpenAI
+    ingress: ServiceProcess
+    """The ingress process: a test may kill and start it again (same port)."""
     tenant: str
     """A tenant of this stack alone: what its clients list and follow is only what its
     tests made (schemathesis, following the links of a listing, once followed another
@@ -61,7 +64,7 @@ async def stack(
         try:
             tenant = f"e2e-{uuid.uuid4().hex[:8]}"
             key = await PostgresApiKeys(engine).create(tenant_id=tenant, name="e2e")
-            yield Stack(base_url, key, fake, tenant)
+            yield Stack(base_url, key, fake, ingress, tenant)
             assert await asyncio.to_thread(ingress.stop) == 0
             assert await asyncio.to_thread(orchestrator.stop) == 0
         finally:

@@ -21,13 +21,15 @@ from tests.integration.kafka_helpers import wait_until
 
 @dataclass
 class Scripted:
-    """One scripted answer: a completion, an HTTP error, a hang, or a malformed body."""
+    """One scripted answer: a completion, an HTTP error, a hang, or a malformed body.
+    ``held_until``: answered only once that event is set (a call a test keeps in flight)."""
 
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     hang_s: float = 0.0
     raw: bytes | None = None
+    held_until: asyncio.Event | None = None
 
 
 def completion(
@@ -96,6 +98,8 @@ class FakeOpenAI:
             return JSONResponse({"error": {"message": "script exhausted"}}, status_code=400)
         if answer.hang_s:
             await asyncio.sleep(answer.hang_s)
+        if answer.held_until is not None:
+            await answer.held_until.wait()
         if answer.raw is not None:
             return Response(answer.raw, media_type="application/json")
         return JSONResponse(answer.body or {}, status_code=answer.status, headers=answer.headers)

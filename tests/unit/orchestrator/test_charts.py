@@ -9,8 +9,10 @@ import pytest
 import vl_convert
 
 from sextant_contracts import Chart, tool_names
-from sextant_orchestrator.domain.charts import MAX_POINTS, charts_of
+from sextant_orchestrator.application.run_analysis import citations
+from sextant_orchestrator.domain.charts import MAX_POINTS, charts_of, for_reading
 from sextant_orchestrator.domain.state import ToolOutcome
+from sextant_orchestrator.infrastructure.graphs.prompts import earlier_rounds
 
 
 def _outcome(call_id: str, tool: str, arguments: dict[str, Any], result: Any) -> ToolOutcome:
@@ -155,6 +157,22 @@ def test_a_correlation_is_a_scatter_of_its_strongest_pair_and_a_heatmap_beyond_t
     (heatmap,) = charts_of([NO_PAIR_SAMPLED])  # constant columns: no pair to scatter
     assert heatmap["kind"] == "heatmap"
     assert len(heatmap["spec"]["data"]["values"]) == 4
+
+
+def test_what_only_a_chart_draws_is_kept_from_the_model_and_the_citations() -> None:
+    """The scatter's sampled rows are raw values, not figures to cite."""
+    read = for_reading(CORRELATIONS["result"])
+    assert "scatter" not in read
+    assert read["matrix"] == CORRELATIONS["result"]["matrix"]
+    (message,) = earlier_rounds([{**CORRELATIONS, "round": 1}])[1:]  # type: ignore[list-item, typeddict-unknown-key]
+    assert "points" not in str(message.content)
+    assert "0.9" in str(message.content)
+    assert (
+        citations(
+            {"outcomes": [CORRELATIONS], "cited": ["T3"]}  # type: ignore[typeddict-item]
+        )[0].excerpt.count("35.0")
+        == 0
+    )
 
 
 MARKS = {

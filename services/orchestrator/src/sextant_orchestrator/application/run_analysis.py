@@ -74,6 +74,7 @@ from sextant_orchestrator.domain.analysis import (
     OverdueAnalysis,
 )
 from sextant_orchestrator.domain.budgets import ANY_TENANT
+from sextant_orchestrator.domain.charts import for_reading
 from sextant_orchestrator.domain.clipping import clip
 from sextant_orchestrator.domain.errors import (
     DependencyUnavailable,
@@ -662,7 +663,7 @@ def citations(state: AnalysisState) -> list[Citation]:
                     marker=f"[{marker}]",
                     kind="tool",
                     source_id=marker,
-                    excerpt=_excerpt(f"{outcome['tool_name']}: {outcome['result']}"),
+                    excerpt=_excerpt(f"{outcome['tool_name']}: {for_reading(outcome['result'])}"),
                 )
             )
         elif marker in passages:

@@ -32,6 +32,16 @@ MAX_POINTS = 200
 CHART_ONLY_KEYS = frozenset({"scatter"})
 """Result keys that only a chart draws: raw values sampled for a plot, not figures."""
 
+
+def for_reading(result: Any) -> Any:
+    """A tool result as a reader (the model, a citation) sees it: without what only a
+    chart draws (raw values sampled for a plot are no figure to cite, and would crowd the
+    figures out of any size cap)."""
+    if not isinstance(result, dict):
+        return result
+    return {key: value for key, value in result.items() if key not in CHART_ONLY_KEYS}
+
+
 ChartKind = Literal["bar", "line", "scatter", "heatmap", "box", "points"]
 
 

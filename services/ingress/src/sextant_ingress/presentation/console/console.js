@@ -11,7 +11,12 @@ function apiKey() {
   return sessionStorage.getItem(KEY) || "";
 }
 
-class ApiError extends Error {}
+class ApiError extends Error {
+  constructor(status, message) {
+    super(`${status}: ${message}`);
+    this.status = status;
+  }
+}
 
 async function api(path, options = {}) {
   const headers = { Authorization: `Bearer ${apiKey()}`, ...(options.headers || {}) };
@@ -22,7 +27,7 @@ async function api(path, options = {}) {
       const problem = await response.json();
       detail = problem.detail || problem.title || detail;
     } catch (_) { /* not a problem document */ }
-    throw new ApiError(`${response.status}: ${detail}`);
+    throw new ApiError(response.status, detail);
   }
   return response;
 }
@@ -128,6 +133,7 @@ function open(analysisId) {
   $("run").hidden = false;
   $("run-id").textContent = analysisId;
   $("run-status").textContent = "accepted";
+  $("stream-state").textContent = "";
   for (const id of ["progress", "findings", "charts", "calls", "citations"]) $(id).replaceChildren();
   $("answer").textContent = "";
   $("failure").textContent = "";
@@ -152,15 +158,26 @@ function parseFrame(block) {
 }
 
 // EventSource cannot send the API key, so the stream is read with fetch; a dropped
-// connection is resumed with Last-Event-ID, as EventSource would.
+// connection (the network, a restarted ingress, a 5xx) is resumed with Last-Event-ID, as
+// EventSource would, so nothing is shown twice or missed. A 4xx is final: it is said.
+const RETRIES = 30;
+
 async function follow(analysisId) {
   const controller = new AbortController();
   following = controller;
   let lastId = null;
-  for (let attempt = 0; attempt < 10 && !controller.signal.aborted; attempt += 1) {
+  let resumed = 0;
+  for (let attempt = 0; attempt < RETRIES && !controller.signal.aborted; attempt += 1) {
     try {
       const headers = lastId === null ? {} : { "Last-Event-ID": lastId };
       const response = await api(`/v1/analyses/${analysisId}/events`, { headers, signal: controller.signal });
+      if (attempt > 0 || resumed > 0) {
+        resumed += 1;
+        $("stream-state").textContent = lastId === null
+          ? `stream reconnected (${resumed}×)`
+          : `stream resumed after event ${lastId} (${resumed}×)`;
+      }
+      attempt = 0;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -178,10 +195,13 @@ async function follow(analysisId) {
       }
     } catch (error) {
       if (controller.signal.aborted) return;
-      if (error instanceof ApiError) { $("failure").textContent = error.message; return; }
+      if (error instanceof ApiError && error.status < 500) { $("failure").textContent = error.message; return; }
     }
+    if (controller.signal.aborted) return;
+    $("stream-state").textContent = "connection lost: reconnecting…";
     await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** attempt, 8000)));
   }
+  $("stream-state").textContent = "connection lost: reload the analysis from the list to follow it again";
 }
 
 async function onEvent(analysisId, frame) {
@@ -190,6 +210,7 @@ async function onEvent(analysisId, frame) {
     $("run-status").textContent = "running";
     const item = element("li", payload.message || `${payload.step} ${payload.status}`);
     item.className = payload.status;
+    if (frame.id !== null) item.dataset.eventId = frame.id;
     $("progress").append(item);
     return false;
   }

@@ -5,7 +5,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
-from sextant_orchestrator.domain.charts import CHART_ONLY_KEYS
+from sextant_orchestrator.domain.charts import for_reading
 from sextant_orchestrator.domain.state import Passage, ToolOutcome
 
 PLANNER = (
@@ -48,11 +48,7 @@ def profile_summary(profile: dict[str, Any]) -> str:
 
 
 def _result_text(outcome: ToolOutcome) -> str:
-    """The result as the model reads it: without what only a chart draws (a sample of
-    raw values is no figure to cite, and would crowd the figures out of the size cap)."""
-    result = outcome["result"]
-    if isinstance(result, dict):
-        result = {k: v for k, v in result.items() if k not in CHART_ONLY_KEYS}
+    result = for_reading(outcome["result"])
     body = result if outcome["error"] is None else {"error": outcome["error"]}
     return json.dumps(body, default=str)[:MAX_RESULT_CHARS]
 
