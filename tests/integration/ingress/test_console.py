@@ -1,7 +1,8 @@
 """The web console in a real browser (Chromium from Debian, driven by Selenium) against
 the real stack: upload a dataset, ask, watch the progress arrive, read the answer with
-its findings, a rendered chart and a tool call's provenance; answer a clarification in
-the page; cancel a waiting analysis from the page; list analyses by status.
+its findings, a rendered chart and a tool call's provenance; see a relation as a scatter;
+answer a clarification in the page; cancel a waiting analysis from the page; list
+analyses by status.
 
 The ingress and the orchestrator are processes (the embedded default: the offline
 planner), the tools and embeddings services in-process. With SEXTANT_CONSOLE_SHOTS set
@@ -116,6 +117,19 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         assert call.find_element(By.CSS_SELECTOR, "pre.result").is_displayed()
         shot(browser, "3-provenance")
 
+        # a relation between two columns: a scatter, a point per row (48 < 200 sampled)
+        ask(browser, "How are sales and units related?", csv=None)
+        status_is(browser, "completed")
+        wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#charts figure svg"))
+        (scatter,) = [
+            figure
+            for figure in browser.find_elements(By.CSS_SELECTOR, "#charts figure")
+            if "against" in figure.find_element(By.TAG_NAME, "figcaption").text
+        ]
+        assert marks(scatter, "point") == len(pd.read_csv(SAMPLE))
+        browser.execute_script("arguments[0].scrollIntoView()", scatter)
+        shot(browser, "4-scatter")
+
         # a clarification answered in the page
         asked = ask(browser, UNCLEAR, csv=None, clarify=True)
         assert asked != first
@@ -124,7 +138,7 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         assert '"profit"' in prompt
         offered = browser.find_elements(By.CSS_SELECTOR, "#interrupt-options button")
         assert sorted(b.text for b in offered) == ["discount", "sales", "units"]  # numeric
-        shot(browser, "4-clarification")
+        shot(browser, "5-clarification")
         browser.find_element(By.CSS_SELECTOR, '#interrupt-options [data-choice="sales"]').click()
         status_is(browser, "completed")
         wait(browser).until(lambda b: marks(b.find_element(By.ID, "charts")) == len(totals))
@@ -161,14 +175,14 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
             return False
 
         WebDriverWait(browser, 60, poll_frequency=2).until(letters_show_the_refusal)
-        shot(browser, "5-analyses")
+        shot(browser, "6-analyses")
 
         # phone width: one column, nothing wider than the screen
         browser.set_window_size(390, 844)
         browser.find_element(By.ID, "tab-ask").click()
         width = browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390 + 1
-        shot(browser, "6-phone")
+        shot(browser, "7-phone")
 
     loop = asyncio.get_running_loop()
 
