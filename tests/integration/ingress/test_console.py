@@ -117,6 +117,19 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         assert call.find_element(By.CSS_SELECTOR, "pre.result").is_displayed()
         shot(browser, "3-provenance")
 
+        # a follow-up in the same conversation: the last question again, for one region
+        browser.find_element(By.ID, "follow-up").send_keys("And for the north only?")
+        browser.find_element(By.ID, "follow-up-form").submit()
+        wait(browser).until(lambda b: b.find_element(By.ID, "run-id").text != first)
+        status_is(browser, "completed")
+        turns = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#turns li")]
+        assert len(turns) == 1, turns
+        assert turns[0].startswith("What are the total sales per region?"), turns
+        followed = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#findings li")]
+        assert any(f"{totals['north']:.2f}" in f for f in followed), followed
+        assert not any(f"{totals['south']:.2f}" in f for f in followed), followed
+        shot(browser, "4-follow-up")
+
         # a relation between two columns: a scatter, a point per row (48 < 200 sampled)
         ask(browser, "How are sales and units related?", csv=None)
         status_is(browser, "completed")
@@ -128,7 +141,7 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         ]
         assert marks(scatter, "point") == len(pd.read_csv(SAMPLE))
         browser.execute_script("arguments[0].scrollIntoView()", scatter)
-        shot(browser, "4-scatter")
+        shot(browser, "5-scatter")
 
         # a clarification answered in the page
         asked = ask(browser, UNCLEAR, csv=None, clarify=True)
@@ -138,7 +151,7 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         assert '"profit"' in prompt
         offered = browser.find_elements(By.CSS_SELECTOR, "#interrupt-options button")
         assert sorted(b.text for b in offered) == ["discount", "sales", "units"]  # numeric
-        shot(browser, "5-clarification")
+        shot(browser, "6-clarification")
         browser.find_element(By.CSS_SELECTOR, '#interrupt-options [data-choice="sales"]').click()
         status_is(browser, "completed")
         wait(browser).until(lambda b: marks(b.find_element(By.ID, "charts")) == len(totals))
@@ -175,14 +188,14 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
             return False
 
         WebDriverWait(browser, 60, poll_frequency=2).until(letters_show_the_refusal)
-        shot(browser, "6-analyses")
+        shot(browser, "7-analyses")
 
         # phone width: one column, nothing wider than the screen
         browser.set_window_size(390, 844)
         browser.find_element(By.ID, "tab-ask").click()
         width = browser.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390 + 1
-        shot(browser, "7-phone")
+        shot(browser, "8-phone")
 
     loop = asyncio.get_running_loop()
 

@@ -103,7 +103,7 @@ async def test_the_stream_resumes_after_an_ingress_crash_and_a_running_analysis_
 
         # 2. a running analysis cancelled from the page
         running = run_until_held(QUESTION, upload=False)
-        shot(browser, "8-running")
+        shot(browser, "9-running")
         browser.find_element(By.ID, "cancel-button").click()
         status_is(browser, "cancelling")
         release()  # the step in flight ends; the run stops at the step boundary

@@ -112,6 +112,7 @@ async def test_a_three_turn_thread_carries_each_filter_forward(
 
         thread = (await client.get(f"/v1/threads/{thread_id}")).json()
         unknown = await client.get(f"/v1/threads/{uuid.uuid4()}")
+        last = (await client.get(f"/v1/analyses/{analysis_id}")).json()
 
     data = pd.read_csv(io.StringIO(SALES))
     west = data[data["region"] == "west"]
@@ -125,6 +126,8 @@ async def test_a_three_turn_thread_carries_each_filter_forward(
     assert [a["question"] for a in thread["analyses"]] == TURNS
     assert [a["answer"] for a in thread["analyses"]] == [row.answer for row in rows]
     assert unknown.status_code == 404
+    assert last["thread_id"] == thread_id  # an analysis names its conversation
+    assert {a["thread_id"] for a in thread["analyses"]} == {thread_id}
 
 
 async def test_the_cli_asks_in_the_current_thread_and_shows_it(

@@ -115,6 +115,7 @@ def _accepted_view(request: AnalysisRequested) -> AnalysisView:
         error=None,
         created_at=datetime.now(UTC),
         finished_at=None,
+        thread_id=request.thread_id,
     )
 
 

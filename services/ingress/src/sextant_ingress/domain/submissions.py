@@ -63,6 +63,8 @@ class AnalysisView:
     """The AnalysisInterrupted it waits on, while it is interrupted."""
     charts: list[dict[str, Any]] = field(default_factory=list)
     """Its tool results drawn (Vega-Lite), once it completed."""
+    thread_id: UUID | None = None
+    """The conversation it was asked in, if any."""
 
 
 def checked_resume(

@@ -55,7 +55,7 @@ _INSERT = text(
 VIEW_COLUMNS = (
     "analysis_id, status, question, answer, citations, ungrounded_numbers, ungrounded_values,"
     " findings, tool_calls, usage,"
-    " timings_ms, error, created_at, finished_at, interrupt, charts"
+    " timings_ms, error, created_at, finished_at, interrupt, charts, thread_id"
 )
 _GET = text(
     f"SELECT {VIEW_COLUMNS} FROM analysis_views"  # noqa: S608 - constant column list

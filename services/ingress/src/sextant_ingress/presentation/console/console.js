@@ -5,6 +5,7 @@ const $ = (id) => document.getElementById(id);
 const KEY = "sextant-api-key";
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 let following = null; // the AbortController of the stream being read
+let thread = null; // the conversation of the analysis shown
 let listing = { status: "", cursor: null };
 
 function apiKey() {
@@ -117,8 +118,10 @@ $("ask-form").addEventListener("submit", async (event) => {
     if (!datasetId) throw new ApiError("choose a dataset file or give a dataset id");
     const body = { question: $("question").value, dataset_id: datasetId, documents: documents() };
     if ($("clarify").checked) body.options = { clarify: true };
-    const accepted = await post("/v1/analyses", body);
-    open(accepted.analysis_id);
+    // Each question asked here starts a conversation, so that it can be followed up.
+    const started = await post("/v1/threads", {});
+    const accepted = await post(`/v1/threads/${started.thread_id}/analyses`, body);
+    open(accepted.analysis_id, started.thread_id);
   } catch (error) {
     $("ask-error").textContent = error.message;
   } finally {
@@ -127,9 +130,10 @@ $("ask-form").addEventListener("submit", async (event) => {
 });
 
 // --- following one analysis --------------------------------------------------------
-function open(analysisId) {
+function open(analysisId, threadId = null) {
   if (following) following.abort();
   show("ask");
+  showThread(threadId, analysisId);
   $("run").hidden = false;
   $("run-id").textContent = analysisId;
   $("run-status").textContent = "accepted";
@@ -227,6 +231,48 @@ async function onEvent(analysisId, frame) {
   return false;
 }
 
+// --- conversations (threads) --------------------------------------------------------
+// The turns asked before the analysis shown, each a link to it; a follow-up asked below
+// is about the same data and sees them.
+async function showThread(threadId, analysisId) {
+  thread = threadId;
+  $("thread").hidden = true;
+  $("turns").replaceChildren();
+  $("follow-up-form").hidden = !threadId;
+  if (!threadId) return;
+  try {
+    const asked = (await json(`/v1/threads/${threadId}`)).analyses;
+    const at = asked.findIndex((analysis) => analysis.analysis_id === analysisId);
+    const earlier = at < 0 ? asked : asked.slice(0, at);
+    if (thread !== threadId) return; // another analysis was opened meanwhile
+    $("turns").replaceChildren(...earlier.map((analysis) => {
+      const item = element("li");
+      const link = element("a", analysis.question, { href: "#" });
+      link.addEventListener("click", (event) => { event.preventDefault(); open(analysis.analysis_id, threadId); });
+      item.append(link, ` - ${analysis.answer || analysis.status}`);
+      return item;
+    }));
+    $("thread").hidden = earlier.length === 0;
+  } catch (error) {
+    $("follow-up-error").textContent = error.message;
+  }
+}
+
+$("follow-up-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("follow-up-error").textContent = "";
+  $("follow-up-button").disabled = true;
+  try {
+    const accepted = await post(`/v1/threads/${thread}/analyses`, { question: $("follow-up").value });
+    $("follow-up").value = "";
+    open(accepted.analysis_id, thread);
+  } catch (error) {
+    $("follow-up-error").textContent = error.message;
+  } finally {
+    $("follow-up-button").disabled = false;
+  }
+});
+
 // --- answering an interrupt ---------------------------------------------------------
 function showInterrupt(analysisId, asked) {
   $("interrupt").hidden = false;
@@ -309,6 +355,7 @@ async function chartFigure(analysisId, chart) {
 async function showResult(analysisId) {
   following = null;
   const analysis = await json(`/v1/analyses/${analysisId}`);
+  if (analysis.thread_id !== thread) showThread(analysis.thread_id || null, analysisId);
   $("run-status").textContent = analysis.status;
   $("cancel-button").hidden = TERMINAL.has(analysis.status);
   $("result").hidden = false;

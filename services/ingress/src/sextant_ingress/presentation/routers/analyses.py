@@ -134,6 +134,11 @@ class AnalysisOut(BaseModel):
         description="While it is interrupted: what it asks (prompt, options) and the JSON"
         " Schema an answer must meet; answer with POST /v1/analyses/{id}/resume.",
     )
+    thread_id: UUID | None = Field(
+        default=None,
+        description="The thread (conversation) it was asked in; ask a follow-up with"
+        " POST /v1/threads/{thread_id}/analyses.",
+    )
 
     @classmethod
     def of(cls, view: AnalysisView) -> "AnalysisOut":
