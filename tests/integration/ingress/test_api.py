@@ -390,6 +390,48 @@ async def test_multipart_upload_takes_the_file_part(api: Clients, engine: AsyncE
     assert "/v1/datasets/form" in form_on_raw_path.json()["detail"]
 
 
+async def test_a_tenants_datasets_are_listed_by_name_and_shape_newest_first(
+    api: Clients,
+) -> None:
+    """What a person picks from to ask about a dataset again: each upload with the name it
+    came with (a form's file name, or ``?name=``) and its rows and columns."""
+    named = await api.client.post(
+        "/v1/datasets?name=q3.csv",
+        content=CSV.encode(),
+        headers={**api.a, "Content-Type": "text/csv"},
+    )
+    form = await api.client.post(
+        "/v1/datasets/form",
+        files={"file": ("C:\\fakepath\\regions.json", b'[{"a": 1, "b": 2}]', "")},
+        headers=api.a,
+    )
+    unnamed = await api.client.post("/v1/datasets", json=[{"x": 1}], headers=api.a)
+    others = await api.client.post("/v1/datasets", json=[{"x": 1}], headers=api.b)
+    assert named.json()["name"] == "q3.csv"
+    assert form.json()["name"] == "regions.json"  # the file, not the browser's fake path
+
+    first = await api.client.get("/v1/datasets?limit=2", headers=api.a)
+    assert first.status_code == 200, first.text
+    rest = await api.client.get(
+        f"/v1/datasets?limit=2&cursor={first.json()['next_cursor']}", headers=api.a
+    )
+    listed = first.json()["items"] + rest.json()["items"]
+    assert rest.json()["next_cursor"] is None
+    assert [(d["name"], d["rows"], d["columns"]) for d in listed] == [
+        (None, 1, 1),
+        ("regions.json", 1, 2),
+        ("q3.csv", 2, 2),
+    ]
+    assert [d["dataset_id"] for d in listed] == [
+        r.json()["dataset_id"] for r in (unnamed, form, named)
+    ]
+    assert others.json()["dataset_id"] not in {d["dataset_id"] for d in listed}
+    bad_name = await api.client.post(
+        "/v1/datasets?name=", content=CSV.encode(), headers={**api.a, "Content-Type": "text/csv"}
+    )
+    assert bad_name.status_code == 422
+
+
 async def test_metrics_are_served_in_the_prometheus_format(api: Clients) -> None:
     await api.client.post("/v1/analyses", json=body(), headers=api.a)
     await api.client.get(f"/v1/analyses/{uuid.uuid4()}", headers=api.a)

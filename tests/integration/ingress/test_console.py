@@ -130,7 +130,16 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
         assert not any(f"{totals['south']:.2f}" in f for f in followed), followed
         shot(browser, "4-follow-up")
 
-        # a relation between two columns: a scatter, a point per row (48 < 200 sampled)
+        # a relation between two columns, over the dataset picked from the list: a scatter,
+        # a point per row (48 < 200 sampled)
+        dataset_id = browser.find_element(By.ID, "dataset-id")
+        dataset_id.clear()
+        picker = Select(browser.find_element(By.ID, "dataset-pick"))
+        picker.select_by_value("")
+        (uploaded,) = [o for o in picker.options if o.text.startswith("sales.csv, ")]
+        assert uploaded.text.startswith("sales.csv, 48 rows, 5 columns"), uploaded.text
+        picker.select_by_visible_text(uploaded.text)
+        assert dataset_id.get_attribute("value") == uploaded.get_attribute("value")
         ask(browser, "How are sales and units related?", csv=None)
         status_is(browser, "completed")
         wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#charts figure svg"))

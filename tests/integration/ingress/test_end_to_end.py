@@ -115,6 +115,7 @@ async def test_the_cli_uploads_submits_follows_publishes_and_tails(
     csv.write_text(SALES_CSV)
     dataset = json.loads(await sextant(stack, infra, "upload", str(csv)))
     assert dataset["rows"] == 6
+    assert dataset["name"] == "sales.csv"  # listed by its file name
 
     followed = await sextant(
         stack,

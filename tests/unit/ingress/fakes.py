@@ -12,7 +12,7 @@ from uuid import UUID
 
 from sextant_contracts import AnalysisRequested
 from sextant_contracts.status import TERMINAL_STATUSES, AnalysisStatus
-from sextant_ingress.domain.datasets import DatasetMediaType
+from sextant_ingress.domain.datasets import DatasetMediaType, ListedDataset
 from sextant_ingress.domain.submissions import (
     Accepted,
     AnalysisView,
@@ -122,9 +122,31 @@ def _accepted_view(request: AnalysisRequested) -> AnalysisView:
 @dataclass
 class FakeDatasets:
     stored: dict[UUID, tuple[str, DatasetMediaType, bytes]] = field(default_factory=dict)
+    listed: list[tuple[str, ListedDataset]] = field(default_factory=list)
+    """(tenant, dataset), oldest first."""
 
     async def add(
-        self, *, dataset_id: UUID, tenant_id: str, media_type: DatasetMediaType, content: bytes
+        self,
+        *,
+        dataset_id: UUID,
+        tenant_id: str,
+        media_type: DatasetMediaType,
+        content: bytes,
+        name: str | None,
+        shape: tuple[int, int],
     ) -> str:
         self.stored[dataset_id] = (tenant_id, media_type, content)
+        listed = ListedDataset(
+            dataset_id, name, media_type, len(content), *shape, created_at=datetime.now(UTC)
+        )
+        self.listed.append((tenant_id, listed))
         return f"sha-of-{len(content)}"
+
+    async def page(
+        self, *, tenant_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[ListedDataset], str | None]:
+        """Newest first; the cursor here is the position in that order."""
+        newest_first = [d for tenant, d in reversed(self.listed) if tenant == tenant_id]
+        start = int(cursor or 0)
+        more = len(newest_first) > start + limit
+        return newest_first[start : start + limit], str(start + limit) if more else None

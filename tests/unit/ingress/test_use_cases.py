@@ -9,7 +9,7 @@ from sextant_contracts import AnalysisSubmission
 from sextant_contracts.status import AnalysisStatus
 from sextant_ingress.application.cancel_analysis import CancelAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
-from sextant_ingress.application.upload_dataset import UploadDataset
+from sextant_ingress.application.upload_dataset import ListDatasets, UploadDataset
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.domain.datasets import DatasetLimits, DatasetTooLarge, DatasetUnreadable
 from sextant_ingress.domain.submissions import (
@@ -147,6 +147,49 @@ async def test_an_upload_is_measured_and_stored() -> None:
     )
     assert (stored.rows, stored.columns, stored.size_bytes) == (2, 2, 12)
     assert datasets.stored[stored.dataset_id][0] == "acme"
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("sales.csv", "sales.csv"),
+        ("C:\\Users\\me\\q3 sales.csv", "q3 sales.csv"),  # a browser's full path: its file
+        ("/tmp/../x.json", "x.json"),
+        ("bad\x00\x1bname.csv", "badname.csv"),  # control characters dropped
+        ("  \t ", None),
+        ("n" * 300, "n" * 255),
+        (None, None),
+    ],
+)
+async def test_an_upload_keeps_a_clean_name_and_its_shape_to_be_listed_by(
+    given: str | None, kept: str | None
+) -> None:
+    datasets = FakeDatasets()
+    stored = await UploadDataset(datasets, LIMITS)(
+        tenant_id="acme", media_type="text/csv", content=b"a,b\n1,2\n", name=given
+    )
+    assert stored.name == kept
+    (listed,), _ = await ListDatasets(datasets)(tenant_id="acme", limit=5, cursor=None)
+    assert (listed.dataset_id, listed.name, listed.rows, listed.columns) == (
+        stored.dataset_id,
+        kept,
+        1,
+        2,
+    )
+
+
+async def test_datasets_are_listed_per_tenant_newest_first_a_page_at_a_time() -> None:
+    datasets = FakeDatasets()
+    upload, listing = UploadDataset(datasets, LIMITS), ListDatasets(datasets)
+    ids = [
+        (await upload(tenant_id="acme", media_type="text/csv", content=b"a\n1\n")).dataset_id
+        for _ in range(3)
+    ]
+    await upload(tenant_id="other", media_type="text/csv", content=b"a\n1\n")
+    first, cursor = await listing(tenant_id="acme", limit=2, cursor=None)
+    rest, end = await listing(tenant_id="acme", limit=2, cursor=cursor)
+    assert [d.dataset_id for d in first + rest] == ids[::-1]
+    assert end is None
 
 
 @pytest.mark.parametrize(

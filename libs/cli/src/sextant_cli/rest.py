@@ -99,7 +99,10 @@ class SextantClient:
         kind = media_type or ("application/json" if path.suffix == ".json" else "text/csv")
         content = await asyncio.to_thread(path.read_bytes)
         response = await self._http.post(
-            "/v1/datasets", content=content, headers={"Content-Type": kind}
+            "/v1/datasets",
+            content=content,
+            headers={"Content-Type": kind},
+            params={"name": path.name[:255]},  # listed by it (GET /v1/datasets, the console)
         )
         _raise_for_problem(response)
         return dict(response.json())

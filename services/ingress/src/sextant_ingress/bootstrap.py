@@ -14,7 +14,7 @@ from sextant_ingress.application.ports import DeadLetterReads, WebhookSender
 from sextant_ingress.application.resume_analysis import ResumeAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.threads import Conversations
-from sextant_ingress.application.upload_dataset import UploadDataset
+from sextant_ingress.application.upload_dataset import ListDatasets, UploadDataset
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.application.webhooks import WebhookRegistry
 from sextant_ingress.domain.datasets import DatasetLimits
@@ -89,12 +89,14 @@ def use_cases(
     each write to the outbox; ``webhook_sender`` vets webhook URLs: public addresses
     only unless given one with allow-lists)."""
     analyses = PostgresAnalysisStore(engine, relay)
+    datasets = PostgresDatasets(engine)
     submit = SubmitAnalysis(analyses)
     return IngressUseCases(
         submit=submit,
         cancel=CancelAnalysis(analyses),
         resume=ResumeAnalysis(analyses),
-        upload=UploadDataset(PostgresDatasets(engine), limits),
+        upload=UploadDataset(datasets, limits),
+        datasets=ListDatasets(datasets),
         views=AnalysisViews(analyses),
         feed=feed,
         keys=keys,

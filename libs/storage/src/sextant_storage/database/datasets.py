@@ -19,8 +19,10 @@ HASH_IN_THREAD_BYTES = 1 << 20
 """Contents this large are hashed in a thread: 50 MB took ~30 ms of the event loop."""
 
 _INSERT = text(
-    "INSERT INTO datasets (dataset_id, tenant_id, media_type, size_bytes, sha256) "
-    "VALUES (:dataset_id, :tenant_id, :media_type, :size_bytes, :sha256) "
+    "INSERT INTO datasets (dataset_id, tenant_id, media_type, size_bytes, sha256, name,"
+    " row_count, column_count) "
+    "VALUES (:dataset_id, :tenant_id, :media_type, :size_bytes, :sha256, :name, :rows,"
+    " :columns) "
     "ON CONFLICT (dataset_id) DO NOTHING "
     "RETURNING created_at"
 )
@@ -33,9 +35,18 @@ _SELECT_CHUNKS = text(
 
 
 async def insert_dataset(
-    engine: AsyncEngine, *, dataset_id: UUID, tenant_id: str, media_type: str, content: bytes
+    engine: AsyncEngine,
+    *,
+    dataset_id: UUID,
+    tenant_id: str,
+    media_type: str,
+    content: bytes,
+    name: str | None = None,
+    shape: tuple[int, int] | None = None,
 ) -> tuple[str, datetime | None]:
-    """Store ``content``; returns (sha256, created_at), created_at None if the id existed."""
+    """Store ``content``; returns (sha256, created_at), created_at None if the id existed.
+    ``name`` (a file's) and ``shape`` (rows, columns) when the writer knows them: they
+    let the dataset be listed and picked again."""
     if len(content) >= HASH_IN_THREAD_BYTES:  # hashlib releases the GIL while hashing
         sha256 = await asyncio.to_thread(_sha256, content)
     else:
@@ -46,6 +57,9 @@ async def insert_dataset(
         "media_type": media_type,
         "size_bytes": len(content),
         "sha256": sha256,
+        "name": name,
+        "rows": shape[0] if shape else None,
+        "columns": shape[1] if shape else None,
     }
     view = memoryview(content)
     chunks = [

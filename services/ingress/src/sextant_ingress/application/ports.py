@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from sextant_contracts import AnalysisRequested
-from sextant_ingress.domain.datasets import DatasetMediaType
+from sextant_ingress.domain.datasets import DatasetMediaType, ListedDataset
 from sextant_ingress.domain.dead_letters import DeadLetterView
 from sextant_ingress.domain.events import AnalysisEvent
 from sextant_ingress.domain.submissions import Accepted, AnalysisView
@@ -145,9 +145,22 @@ class Webhooks(Protocol):
 
 class Datasets(Protocol):
     async def add(
-        self, *, dataset_id: UUID, tenant_id: str, media_type: DatasetMediaType, content: bytes
+        self,
+        *,
+        dataset_id: UUID,
+        tenant_id: str,
+        media_type: DatasetMediaType,
+        content: bytes,
+        name: str | None,
+        shape: tuple[int, int],
     ) -> str:
-        """Store the content; its sha256."""
+        """Store the content, with its name and (rows, columns); its sha256."""
+        ...
+
+    async def page(
+        self, *, tenant_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[ListedDataset], str | None]:
+        """The tenant's datasets, newest first, and the cursor of the next page if any."""
         ...
 
 

@@ -2,7 +2,9 @@
 
 import csv
 import io
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -36,6 +38,35 @@ class StoredDataset:
     sha256: str
     rows: int
     columns: int
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDataset:
+    """A stored dataset as a list shows it (shape and name unknown for datasets stored
+    before they were kept, and for inline datasets)."""
+
+    dataset_id: UUID
+    name: str | None
+    media_type: str
+    size_bytes: int
+    rows: int | None
+    columns: int | None
+    created_at: datetime
+
+
+MAX_NAME_CHARS = 255
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def dataset_name(given: str | None) -> str | None:
+    """A name fit to keep and show: a file name's last path part, control characters
+    dropped, at most :data:`MAX_NAME_CHARS`; None when nothing is left."""
+    if given is None:
+        return None
+    last_part = re.split(r"[\\/]", given)[-1]
+    cleaned = _UNPRINTABLE.sub("", last_part).strip()[:MAX_NAME_CHARS].strip()
+    return cleaned or None
 
 
 def measure(media_type: DatasetMediaType, content: bytes) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from sextant_ingress.application.ports import ApiKeys, DeadLetterReads, UsageRea
 from sextant_ingress.application.resume_analysis import ResumeAnalysis
 from sextant_ingress.application.submit_analysis import SubmitAnalysis
 from sextant_ingress.application.threads import Conversations
-from sextant_ingress.application.upload_dataset import UploadDataset
+from sextant_ingress.application.upload_dataset import ListDatasets, UploadDataset
 from sextant_ingress.application.views import AnalysisViews
 from sextant_ingress.application.webhooks import WebhookRegistry
 from sextant_ingress.presentation.event_stream import EventFeed, event_stream_router
@@ -54,6 +54,7 @@ class IngressUseCases:
     cancel: CancelAnalysis
     resume: ResumeAnalysis
     upload: UploadDataset
+    datasets: ListDatasets
     views: AnalysisViews
     feed: EventFeed
     keys: ApiKeys
@@ -116,7 +117,7 @@ def create_app(
     )
     app.include_router(event_stream_router(use_cases.views, use_cases.feed))
     app.include_router(charts_router(use_cases.views))
-    app.include_router(datasets_router(use_cases.upload))
+    app.include_router(datasets_router(use_cases.upload, use_cases.datasets))
     app.include_router(usage_router(use_cases.usage))
     app.include_router(dead_letters_router(use_cases.dead_letters))
     app.include_router(webhooks_router(use_cases.webhooks))

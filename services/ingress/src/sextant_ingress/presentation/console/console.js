@@ -55,6 +55,7 @@ $("key-form").addEventListener("submit", (event) => {
   event.preventDefault();
   sessionStorage.setItem(KEY, $("api-key").value.trim());
   $("key-state").textContent = "key set for this tab";
+  loadDatasets(null);
 });
 
 // --- views -----------------------------------------------------------------------
@@ -87,10 +88,34 @@ function mediaType(file) {
   return "text/csv";
 }
 
+// The tenant's datasets, newest first, by the name they were uploaded with.
+async function loadDatasets(selected) {
+  const pick = $("dataset-pick");
+  try {
+    const page = await json("/v1/datasets?limit=50");
+    pick.replaceChildren(element("option", "(choose)", { value: "" }), ...page.items.map((dataset) => {
+      const shape = dataset.rows === null ? "" : `, ${dataset.rows} rows, ${dataset.columns} columns`;
+      const when = dataset.created_at.slice(0, 16).replace("T", " ");
+      const label = `${dataset.name || dataset.dataset_id.slice(0, 8)}${shape} (${when})`;
+      return element("option", label, { value: dataset.dataset_id });
+    }));
+    pick.value = selected || "";
+  } catch (error) {
+    $("dataset-state").textContent = error.message;
+  }
+}
+
+$("dataset-pick").addEventListener("change", () => {
+  $("dataset-id").value = $("dataset-pick").value;
+  $("dataset-file").value = "";
+  $("dataset-state").textContent = "";
+});
+
 async function uploadDataset() {
   const file = $("dataset-file").files[0];
-  if (!file) return $("dataset-id").value.trim();
-  const stored = await json("/v1/datasets", {
+  if (!file) return $("dataset-id").value.trim() || $("dataset-pick").value;
+  const name = encodeURIComponent(file.name.slice(0, 255));
+  const stored = await json(`/v1/datasets?name=${name}`, {
     method: "POST",
     headers: { "Content-Type": mediaType(file) },
     body: file,
@@ -98,6 +123,7 @@ async function uploadDataset() {
   $("dataset-id").value = stored.dataset_id;
   $("dataset-file").value = "";
   $("dataset-state").textContent = `uploaded: ${stored.rows} rows, ${stored.columns} columns`;
+  loadDatasets(stored.dataset_id);
   return stored.dataset_id;
 }
 

@@ -1,21 +1,24 @@
 """``/v1/datasets``: upload a dataset (raw body or multipart) to analyse by reference."""
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sextant_contracts.analysis import VISIBLE_NUL_FREE_PATTERN
-from sextant_ingress.application.upload_dataset import UploadDataset
+from sextant_ingress.application.upload_dataset import ListDatasets, UploadDataset
 from sextant_ingress.domain.datasets import (
     DATASET_MEDIA_TYPES,
+    MAX_NAME_CHARS,
     DatasetMediaType,
     DatasetTooLarge,
     DatasetUnreadable,
 )
+from sextant_ingress.domain.paging import CURSOR_PATTERN
 from sextant_ingress.presentation.auth import Tenant
 from sextant_ingress.presentation.metrics import DATASETS_UPLOADED_BYTES
 from sextant_ingress.presentation.problems import ApiProblem, problem_responses
@@ -101,18 +104,40 @@ class DatasetOut(BaseModel):
     sha256: str
     rows: int
     columns: int
+    name: str | None = Field(
+        default=None, description="The name it was uploaded with (a form's file name)."
+    )
 
 
-def datasets_router(upload: UploadDataset) -> APIRouter:
+class ListedDatasetOut(BaseModel):
+    dataset_id: UUID
+    name: str | None = Field(description="The name it was uploaded with, if any.")
+    media_type: str
+    size_bytes: int
+    rows: int | None = Field(description="Unknown (null) for datasets sent inline.")
+    columns: int | None
+    created_at: datetime
+
+
+class DatasetPage(BaseModel):
+    items: list[ListedDatasetOut]
+    next_cursor: str | None
+
+
+def datasets_router(upload: UploadDataset, listing: ListDatasets) -> APIRouter:
     router = APIRouter()
     responses: dict[int | str, dict[str, Any]] = {
         201: {"description": "Stored.", "links": _LINKS_TO_DATASET},
         **problem_responses(413, 415),
     }
 
-    async def store(tenant_id: str, media_type: DatasetMediaType, content: bytes) -> DatasetOut:
+    async def store(
+        tenant_id: str, media_type: DatasetMediaType, content: bytes, name: str | None
+    ) -> DatasetOut:
         try:
-            stored = await upload(tenant_id=tenant_id, media_type=media_type, content=content)
+            stored = await upload(
+                tenant_id=tenant_id, media_type=media_type, content=content, name=name
+            )
         except DatasetTooLarge as error:
             raise ApiProblem(413, "Payload too large", str(error)) from error
         except DatasetUnreadable as error:
@@ -125,6 +150,7 @@ def datasets_router(upload: UploadDataset) -> APIRouter:
             sha256=stored.sha256,
             rows=stored.rows,
             columns=stored.columns,
+            name=stored.name,
         )
 
     @router.post(
@@ -136,7 +162,20 @@ def datasets_router(upload: UploadDataset) -> APIRouter:
         responses=responses,
         openapi_extra={"requestBody": RAW_UPLOAD_BODY},
     )
-    async def upload_dataset(request: Request, tenant_id: Tenant) -> DatasetOut:
+    async def upload_dataset(
+        request: Request,
+        tenant_id: Tenant,
+        name: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=MAX_NAME_CHARS,
+                pattern=VISIBLE_NUL_FREE_PATTERN,
+                description="A name to list it by (a file name, say).",
+                examples=["sales.csv"],
+            ),
+        ] = None,
+    ) -> DatasetOut:
         """Store a dataset sent as the body (text/csv, or application/json records);
         then ask about it with its ``dataset_id``."""
         media_type = _media_type(request.headers.get("content-type"))
@@ -145,7 +184,7 @@ def datasets_router(upload: UploadDataset) -> APIRouter:
                 f"{UPLOAD_PATH} takes text/csv or application/json (records);"
                 f" send a multipart form to {FORM_UPLOAD_PATH}"
             )
-        return await store(tenant_id, media_type, await request.body())
+        return await store(tenant_id, media_type, await request.body(), name)
 
     @router.post(
         FORM_UPLOAD_PATH,
@@ -160,8 +199,31 @@ def datasets_router(upload: UploadDataset) -> APIRouter:
         """Store a dataset sent as the ``file`` part of a multipart/form-data form (a
         separate operation from the raw upload, so each has one body type: generated
         clients cannot call an operation that takes several)."""
-        media_type, content = await _dataset_from_form(request)
-        return await store(tenant_id, media_type, content)
+        media_type, content, name = await _dataset_from_form(request)
+        return await store(tenant_id, media_type, content, name)
+
+    @router.get(
+        UPLOAD_PATH,
+        response_model=DatasetPage,
+        operation_id="list_datasets",
+        summary="Your datasets, newest first: pick one to ask about again",
+        responses=problem_responses(),
+    )
+    async def list_datasets(
+        tenant_id: Tenant,
+        limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+        cursor: Annotated[
+            str | None,
+            Query(
+                pattern=CURSOR_PATTERN,
+                description="The previous page's next_cursor: the page continues after it.",
+                examples=["AAYH3q1iNIDm2dwIYxNEPb0yq1NwIyPK"],
+            ),
+        ] = None,
+    ) -> DatasetPage:
+        found, next_cursor = await listing(tenant_id=tenant_id, limit=limit, cursor=cursor)
+        items = [ListedDatasetOut.model_validate(item, from_attributes=True) for item in found]
+        return DatasetPage(items=items, next_cursor=next_cursor)
 
     return router
 
@@ -184,8 +246,9 @@ def _media_type(content_type: str | None, filename: str | None = None) -> Datase
     return by_suffix.get(suffix)
 
 
-async def _dataset_from_form(request: Request) -> tuple[DatasetMediaType, bytes]:
-    """(media type, bytes) of the form's ``file`` part; 415/422 when it has none."""
+async def _dataset_from_form(request: Request) -> tuple[DatasetMediaType, bytes, str | None]:
+    """(media type, bytes, file name) of the form's ``file`` part; 415/422 when it has
+    none."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise _unsupported(f"{FORM_UPLOAD_PATH} takes multipart/form-data with a 'file' part")
     try:
@@ -194,7 +257,7 @@ async def _dataset_from_form(request: Request) -> tuple[DatasetMediaType, bytes]
         raise ApiProblem(422, "Invalid request", f"unreadable multipart body: {error}") from error
     part = form.get("file")
     if isinstance(part, str):  # a plain form field: the CSV text itself
-        return "text/csv", part.encode()
+        return "text/csv", part.encode(), None
     if not isinstance(part, StarletteUploadFile):
         raise ApiProblem(422, "Invalid request", "the multipart form needs a 'file' part")
     media_type = _media_type(part.content_type, part.filename)
@@ -203,4 +266,4 @@ async def _dataset_from_form(request: Request) -> tuple[DatasetMediaType, bytes]
         if declared not in _UNTYPED_PARTS:
             raise _unsupported("the 'file' part is text/csv or application/json (records)")
         media_type = "text/csv"  # untyped and no known suffix: read as CSV, the usual file
-    return media_type, await part.read()
+    return media_type, await part.read(), part.filename
