@@ -88,6 +88,13 @@ async def test_ask_watch_and_read_the_answer_with_its_chart_and_provenance(
 
     def scenario() -> None:
         sign_in(browser, console.url, console.api_key)
+        # asked before any dataset: the page says what is missing and submits nothing
+        browser.find_element(By.ID, "question").send_keys("What are the total sales?")
+        browser.find_element(By.ID, "ask-button").click()
+        wait(browser).until(
+            lambda b: "choose a dataset file" in b.find_element(By.ID, "ask-error").text
+        )
+        assert not browser.find_element(By.ID, "run").is_displayed()
         shot(browser, "1-ask")
         first = ask(browser, "What are the total sales per region?", csv=csv)
         status_is(browser, "completed")

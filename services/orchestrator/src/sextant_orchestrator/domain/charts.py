@@ -54,8 +54,9 @@ class ChartSpec(TypedDict):
 
 
 def charts_of(outcomes: list[ToolOutcome]) -> list[ChartSpec]:
-    """One chart per tool result that has a shape to show, in call order, numbered
-    ``C1``, ``C2``... (at most :data:`MAX_CHARTS`)."""
+    """The charts of each tool result that has a shape to show (one each; two for a
+    correlation of three columns or more), in call order, numbered ``C1``, ``C2``... (at
+    most :data:`MAX_CHARTS`)."""
     charts: list[ChartSpec] = []
     for outcome in outcomes:
         result = outcome["result"]

@@ -141,7 +141,7 @@ $("ask-form").addEventListener("submit", async (event) => {
   $("ask-button").disabled = true;
   try {
     const datasetId = await uploadDataset();
-    if (!datasetId) throw new ApiError("choose a dataset file or give a dataset id");
+    if (!datasetId) throw new Error("choose a dataset file, pick one uploaded before, or give its id");
     const body = { question: $("question").value, dataset_id: datasetId, documents: documents() };
     if ($("clarify").checked) body.options = { clarify: true };
     // Each question asked here starts a conversation, so that it can be followed up.
