@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisCancellationRequested, Envelope, StepStatus
@@ -67,7 +68,7 @@ async def orchestrator(infra: Infrastructure) -> AsyncIterator[RunningOrchestrat
 
 
 async def test_published_request_completes_once_with_numbers_from_the_tools(
-    orchestrator: RunningOrchestrator, infra: Infrastructure, engine: AsyncEngine
+    orchestrator: RunningOrchestrator, infra: Infrastructure, engine: AsyncEngine, redis: Redis
 ) -> None:
     orchestrator.fake.responder = plan_then_answer
     # A poison record first: it is dead-lettered and the consumer keeps going.
@@ -134,6 +135,13 @@ async def test_published_request_completes_once_with_numbers_from_the_tools(
     completed = await events_for(infra.kafka, "analysis.completed.v1", analysis_id, expected=1)
     assert len({e["event_id"] for e in completed}) == 1
     assert len(orchestrator.fake.requests) == llm_calls_before
+
+    # Its checkpoints are retired: they expire within the hour (REDIS_CHECKPOINT_TTL_S),
+    # not a week on (Redis held every analysis of the week, snapshotted every minute).
+    keys = [k async for k in redis.scan_iter(match=f"sextant:checkpoints:t:{analysis_id}:*")]
+    assert keys
+    expiries = [await redis.ttl(key) for key in keys]
+    assert all(0 < ttl <= 3600 for ttl in expiries), expiries
 
 
 async def test_cancel_stops_the_workflow_at_the_next_step_boundary(

@@ -93,7 +93,14 @@ class RedisSettings(BaseSettings):
 
     URL: str = "redis://127.0.0.1:36379/0"
     PASSWORD: SecretStr | None = None
-    CHECKPOINT_TTL_S: int = Field(default=7 * 24 * 3600, ge=60)
+    CHECKPOINT_TTL_S: int = Field(
+        default=3600,
+        ge=60,
+        description="How long a finished analysis's checkpoints stay, to inspect it (the"
+        " result of record is its PostgreSQL row; nothing reads them once it ended). Kept a"
+        " week, they made Redis hold every analysis of the week: tens of KB each, and"
+        " snapshots of it all every minute.",
+    )
     CONNECT_TIMEOUT_S: float = Field(
         default=5.0, gt=0, description="Giving up on opening a connection."
     )
