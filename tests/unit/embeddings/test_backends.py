@@ -1,6 +1,7 @@
 """Both backends against sentence-transformers itself, on the packaged model."""
 
 import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,49 @@ def test_an_unwritable_consent_file_is_reported(
     monkeypatch.setenv("HOME", str(tmp_path / "missing"))  # no such home: nowhere to write
     assert not decline_openvino_telemetry()
     assert "opt-out" in caplog.text
+
+
+def test_openvino_counts_cut_texts_in_full(openvino_embeddings: Any) -> None:
+    """Counts come from the model's own batches; a text cut at the limit is recounted."""
+    long_text = " ".join(["analysis"] * 600)
+    encoded = openvino_embeddings.embed(["short text", long_text, "x" * 300])
+    assert encoded.truncated_indices == [1]
+    assert encoded.token_counts == (4, openvino_embeddings.max_tokens, 3)
+
+
+def test_tokenizer_batches_equal_hugging_faces(openvino_embeddings: Any) -> None:
+    texts = ["a b", "hello world again", "Die Umsätze stiegen 🙂", " ".join(["word"] * 400)]
+    expected = openvino_embeddings.model.tokenizer(
+        texts, padding=True, truncation=True, max_length=openvino_embeddings.max_tokens
+    )
+    batch = openvino_embeddings.tokenizer.batch(texts)
+    for name, array in batch.features().items():
+        assert array.tolist() == expected[name]
+    uncut = openvino_embeddings.model.tokenizer(texts)["input_ids"]
+    assert openvino_embeddings.tokenizer.counts(texts) == [len(ids) for ids in uncut]
+
+
+def test_model_calls_from_several_threads_at_once_all_succeed(openvino_embeddings: Any) -> None:
+    """OpenVINO serves one call per inference stream at once, each in its own thread.
+
+    Hugging Face's tokenizer wrapper reconfigured one shared tokenizer per call (padding on
+    for a batch, off for a count), so calls at once came out ragged now and then.
+    """
+    texts = ["a", "a much longer text with many more words than the first one has"]
+    expected = tuple(len(ids) for ids in openvino_embeddings.model.tokenizer(texts)["input_ids"])
+    failures: list[BaseException] = []
+
+    def calls() -> None:
+        for _ in range(300):
+            try:
+                encoded = openvino_embeddings.embed(texts)
+                assert encoded.token_counts == expected
+            except BaseException as failure:  # every failure is counted, none ends the loop
+                failures.append(failure)
+
+    threads = [threading.Thread(target=calls) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

@@ -122,30 +122,31 @@ class OpenVinoEmbeddings(SentenceModelBackend):
         return {k: v for k, v in features.items() if k in self._input_names}
 
     def _tokenize(self, texts: Sequence[str]) -> dict[str, Any]:
-        features = self.model.tokenizer(
-            list(texts),
-            padding=True,
-            truncation=True,
-            max_length=self.max_tokens,
-            return_tensors="np",
-        )
-        return {key: value.astype(np.int64) for key, value in features.items()}
+        return self.tokenizer.batch(texts).features()
 
     def _encode(self, texts: Sequence[str]) -> FloatMatrix:
+        return self._encode_counted(texts)[0]
+
+    def _encode_counted(self, texts: Sequence[str]) -> tuple[FloatMatrix, list[int]]:
         # Longest first, then batches of similar length: little padding per batch. Batches
         # run concurrently on the queue's streams (with those of other calls running at
-        # the same time); each lands in this call's rows.
+        # the same time); each lands in this call's rows. Each text's tokens are counted
+        # from its batch; only a text cut at the limit is tokenized again, uncut.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         call = _Call(np.empty((len(texts), self.dimensions), dtype=np.float32))
+        counts = [0] * len(texts)
         try:
             for start in range(0, len(order), self.batch_size):
                 rows = order[start : start + self.batch_size]
-                features = self._tokenize([texts[i] for i in rows])
+                batch = self.tokenizer.batch([texts[i] for i in rows])
+                for row, length in zip(rows, batch.lengths(), strict=True):
+                    counts[row] = length
                 call.job_started()
                 try:
                     with self._submit_lock:  # one submitter at a time on the shared queue
                         self._queue.start_async(
-                            self._model_inputs(features), (call, rows, features["attention_mask"])
+                            self._model_inputs(batch.features()),
+                            (call, rows, batch.attention_mask),
                         )
                 except BaseException:
                     call.job_finished()
@@ -154,7 +155,13 @@ class OpenVinoEmbeddings(SentenceModelBackend):
             call.wait()
         if call.failures:
             raise call.failures[0]
-        return call.result
+        return call.result, self._recount_cut(texts, counts)
+
+    def _recount_cut(self, texts: Sequence[str], counts: list[int]) -> list[int]:
+        cut = [i for i, n in enumerate(counts) if n >= self.max_tokens]
+        for i, n in zip(cut, self.tokenizer.counts([texts[i] for i in cut]), strict=True):
+            counts[i] = n
+        return counts
 
 
 class _Call:

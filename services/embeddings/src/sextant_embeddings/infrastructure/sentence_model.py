@@ -10,6 +10,7 @@ from sentence_transformers import SentenceTransformer
 
 from sextant_embeddings.domain.ports import EmbeddingService, Encoded, Scored
 from sextant_embeddings.domain.vectors import Vectors
+from sextant_embeddings.infrastructure.tokenization import ModelTokenizer
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -49,15 +50,21 @@ class SentenceModelBackend(EmbeddingService):
         if dimensions is None:
             raise ValueError(f"{model_name} does not declare its embedding dimension")
         self.dimensions = int(dimensions)
+        self.tokenizer = ModelTokenizer.of(model, self.max_tokens)
 
     @abstractmethod
     def _encode(self, texts: Sequence[str]) -> FloatMatrix:
         """Unit-length float32 vectors, one row per text, in input order."""
 
+    def _encode_counted(self, texts: Sequence[str]) -> tuple[FloatMatrix, list[int]]:
+        """Vectors and each text's tokens before truncation; a backend that tokenizes
+        itself counts on the way."""
+        return self._encode(texts), self.token_counts(texts)
+
     def embed(self, texts: Sequence[str]) -> Encoded:
-        counts = self.token_counts(texts)
+        matrix, counts = self._encode_counted(texts)
         return Encoded(
-            vectors=to_vectors(self._encode(texts)),
+            vectors=to_vectors(matrix),
             truncated_indices=[i for i, n in enumerate(counts) if n > self.max_tokens],
             token_counts=tuple(min(n, self.max_tokens) for n in counts),
         )
@@ -75,5 +82,4 @@ class SentenceModelBackend(EmbeddingService):
         A second pass of the Rust tokenizer costs a few percent of the model call and
         gives both usage figures and which texts the model will only read the start of.
         """
-        ids = self.model.tokenizer(list(texts), add_special_tokens=True, verbose=False)
-        return [len(row) for row in ids["input_ids"]]
+        return self.tokenizer.counts(texts)
