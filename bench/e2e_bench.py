@@ -33,6 +33,7 @@ from bench.baseline import checkout, fresh_database, running_as
 from bench.cpu_time import cpu_by_part_s, infrastructure_roots
 from bench.eval import cpu_model
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
+from sextant_orchestrator.settings import OrchestratorSettings
 from sextant_platform.settings import KafkaSettings, PostgresSettings, RedisSettings
 from sextant_storage.database import create_engine
 from tests.integration.infrastructure import Infrastructure, start_local
@@ -47,6 +48,8 @@ LOCAL = Path(__file__).resolve().parents[1] / ".local"
 CSV = "region,sales,units\nnorth,120.5,10\nsouth,80.0,7\nnorth,99.5,9\neast,150.25,12\n"
 ANSWER = "North leads [T1]."
 RESULT_TOPICS = ["analysis.completed.v1", "analysis.failed.v1"]
+DEPLOYED_LEASE_S = OrchestratorSettings.model_fields["LEASE_S"].default
+DEPLOYED_OUTBOX_POLL_S = OrchestratorSettings.model_fields["OUTBOX_POLL_S"].default
 
 
 def answer_at_once(body: dict[str, Any]) -> Any:
@@ -210,6 +213,10 @@ async def run(
             "LLM_BASE_URL": fake.base_url,
             "LLM_MODEL": "bench",
             "LLM_TIMEOUT_S": "30",
+            # As deployed, not as the tests run it: their 3 s lease (for quick takeovers)
+            # is renewed twice a second, about two database writes per analysis here.
+            "SEXTANT_ORCHESTRATOR_LEASE_S": str(DEPLOYED_LEASE_S),
+            "SEXTANT_ORCHESTRATOR_OUTBOX_POLL_S": str(DEPLOYED_OUTBOX_POLL_S),
         }
         tools_group = f"bench-tools-{uuid.uuid4().hex[:6]}"
         # A new group would otherwise replay every tool request the topic still holds.
@@ -223,7 +230,9 @@ async def run(
             },
             name="bench-tools",
         ).start()
-        ingress, base_url = await start_ingress(infra, name="bench-ingress", outbox_poll_s=0.2)
+        ingress, base_url = await start_ingress(
+            infra, name="bench-ingress", outbox_poll_s=DEPLOYED_OUTBOX_POLL_S
+        )
         group = f"bench-orchestrator-{uuid.uuid4().hex[:6]}"
         orchestrators = [
             (

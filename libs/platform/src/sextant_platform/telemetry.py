@@ -81,7 +81,11 @@ def configure_logging(service: str, settings: TelemetrySettings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.LOG_LEVEL)
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    # Chatty clients: aiokafka at INFO narrates every rebalance, httpx logs one line per
+    # request (two per analysis for the LLM alone, which its own spans and the usage
+    # ledger already record).
+    for chatty in ("aiokafka", "httpx"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 
 def configure_tracing(service: str, settings: TelemetrySettings) -> TracerProvider:
