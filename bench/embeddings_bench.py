@@ -7,6 +7,10 @@ Same run, same machine, same short sentences (12 words). For each backend:
   concurrent single-sentence requests over Kafka (``--texts-per-request N``: N sentences
   each) (request -> batcher -> reply), with
   p50/p99 request latency;
+- ``batcher_sps``: the service's batcher in-process, no Kafka, the same single-text
+  requesters: what batching alone costs against raw (``batcher_ratio``);
+- ``cpu_cores_by_process``: cores used during the service run by the service, the load
+  generator (this process) and Kafka: on a 2-core box all three share the model's cores;
 - ``min_cosine_vs_fp32``: the backend's vectors against sentence-transformers fp32 on a
   fixed text set.
 Raw sentence-transformers fp32 is also printed, so every backend's speed-up is visible.
@@ -28,8 +32,10 @@ from typing import IO, Any
 import httpx
 import numpy as np
 
+from bench.cpu_time import cpu_by_part_s, infrastructure_roots
 from bench.eval import cpu_model
 from sextant_contracts import EmbeddingReplied, EmbeddingRequested, EmbedTexts
+from sextant_embeddings.application.batcher import BatchBudget, EmbeddingBatcher
 from sextant_embeddings.infrastructure.backends import load_embedding_service
 from sextant_embeddings.infrastructure.model_files import resolve_model_path
 from sextant_embeddings.infrastructure.openvino_backend import (
@@ -37,13 +43,15 @@ from sextant_embeddings.infrastructure.openvino_backend import (
     UnsupportedModel,
 )
 from sextant_embeddings.infrastructure.sentence_model import from_vectors
+from sextant_embeddings.settings import EmbeddingsSettings
 from sextant_kafka import create_broker
 from sextant_kafka.request_reply import KafkaRequestReply
 from sextant_platform.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "embeddings.json"
-LOGS = ROOT / ".local" / "logs"
+LOCAL = ROOT / ".local"
+LOGS = LOCAL / "logs"
 WORDS = "revenue churn region quarter growth median outlier forecast cohort margin price unit"
 QUALITY_TEXTS = [
     "Revenue grew by twelve percent in the third quarter.",
@@ -68,6 +76,31 @@ def raw_throughput(model: Any, texts: list[str]) -> float:
     started = time.perf_counter()
     model(texts)
     return len(texts) / (time.perf_counter() - started)
+
+
+def batcher_throughput(model: Any, texts: list[str], concurrency: int) -> float:
+    """The service's batcher in this process, without Kafka: ``concurrency`` requesters of
+    one text each, the service's default batch budget. Next to raw and the service, it
+    separates what batching costs from what a message's trip through Kafka costs."""
+    budget = BatchBudget(max_texts=EmbeddingsSettings.model_fields["MAX_BATCH_TEXTS"].default)
+
+    async def run() -> float:
+        batcher = EmbeddingBatcher(model, budget)
+        await batcher.start()
+        waiting = iter(texts)
+
+        async def requester() -> None:
+            for text in waiting:
+                await batcher.embed([text])
+
+        try:
+            started = time.perf_counter()
+            await asyncio.gather(*(requester() for _ in range(concurrency)))
+            return len(texts) / (time.perf_counter() - started)
+        finally:
+            await batcher.stop()
+
+    return asyncio.run(run())
 
 
 def free_port() -> int:
@@ -169,14 +202,19 @@ async def measure_service(
     texts: list[str],
     concurrency: int,
     per_request: int,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     await wait_ready(port, process)
     await drive(texts[: concurrency * 2], concurrency)  # warm-up: compile, assignment
+    parts = {"service": [process.pid], "kafka": infrastructure_roots(LOCAL).get("kafka", [])}
     before = await batcher_counters(port)
+    cpu_before, generator_before = cpu_by_part_s(parts), time.process_time()
     started = time.perf_counter()
     sps, latencies = await drive(texts, concurrency, per_request)
     elapsed = time.perf_counter() - started
+    cpu_after, generator_after = cpu_by_part_s(parts), time.process_time()
     after = await batcher_counters(port)
+    cores = {name: (cpu_after[name] - cpu_before[name]) / elapsed for name in parts}
+    cores["load_generator"] = (generator_after - generator_before) / elapsed
     batches = after["batches_total"] - before["batches_total"]
     return {
         "service_sps": sps,
@@ -185,12 +223,13 @@ async def measure_service(
         "model_busy_share": (after["model_busy_seconds_total"] - before["model_busy_seconds_total"])
         / elapsed,
         "mean_batch_texts": (after["texts_total"] - before["texts_total"]) / max(batches, 1),
+        "cpu_cores_by_process": {name: round(used, 2) for name, used in cores.items()},
     }
 
 
 def service_run(
     backend: str, texts: list[str], concurrency: int, per_request: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The service as its own process (as deployed), driven from this one."""
     port = free_port()
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -243,6 +282,7 @@ def main() -> None:
             print(f"{backend:>13}: skipped ({reason})")
             continue
         raw_sps = raw_throughput(model.embed, texts)
+        batcher_sps = batcher_throughput(model, texts, args.concurrency)
         vectors = from_vectors(model.embed(QUALITY_TEXTS).vectors)
         cosine = float((vectors * fp32).sum(axis=1).min())
         model.close()
@@ -254,6 +294,9 @@ def main() -> None:
             "raw_sps": round(raw_sps, 1),
             "service_sps": round(measured["service_sps"], 1),
             "ratio": round(measured["service_sps"] / raw_sps, 3),
+            "batcher_sps": round(batcher_sps, 1),
+            "batcher_ratio": round(batcher_sps / raw_sps, 3),
+            "cpu_cores_by_process": measured["cpu_cores_by_process"],
             "p50_ms": round(measured["p50_ms"], 1),
             "p99_ms": round(measured["p99_ms"], 1),
             "min_cosine_vs_fp32": round(cosine, 6),
@@ -264,10 +307,11 @@ def main() -> None:
         entries.append(entry)
         print(
             f"{backend:>13}: raw {raw_sps:7.0f}/s  service {entry['service_sps']:7.0f}/s  "
-            f"ratio {entry['ratio']:.2f}  p50 {entry['p50_ms']:.0f} ms  "
-            f"p99 {entry['p99_ms']:.0f} ms  cos>={cosine:.4f}  "
+            f"ratio {entry['ratio']:.2f} (in-process batcher {entry['batcher_ratio']:.2f})  "
+            f"p50 {entry['p50_ms']:.0f} ms  p99 {entry['p99_ms']:.0f} ms  cos>={cosine:.4f}  "
             f"model busy {entry['model_busy_share']:.0%}, "
-            f"{entry['mean_batch_texts']:.0f} texts/call"
+            f"{entry['mean_batch_texts']:.0f} texts/call; cores used: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in entry["cpu_cores_by_process"].items())
         )
     measured_cpu = [e for e in entries if "skipped" not in e and e["device"] == "cpu"]
     best = max(measured_cpu, key=lambda e: e["service_sps"], default=None)
