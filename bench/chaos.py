@@ -44,7 +44,7 @@ from sqlalchemy import text
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from bench.e2e_bench import CSV, answer_at_once, llm_in_its_own_thread
-from bench.eval import cpu_model
+from bench.machine import machine
 from sextant_contracts import AnalysisRequested, Envelope
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_storage.database import create_engine
@@ -571,7 +571,7 @@ async def run_chaos(*, analyses: int, faults_per_kind: int, seed: int) -> dict[s
         "max_recovery_s": recovery_times(run),
         "bad_inputs": matrix,
         "duration_s": round(time.time() - started, 1),
-        "cpu": cpu_model(),
+        **machine(),
     }
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import text
 
 from bench.baseline import checkout, fresh_database, running_as
 from bench.cpu_time import cpu_by_part_s, infrastructure_roots
-from bench.eval import cpu_model
+from bench.machine import described, machine
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_orchestrator.settings import OrchestratorSettings
 from sextant_platform.settings import KafkaSettings, PostgresSettings, RedisSettings
@@ -350,7 +350,8 @@ def main() -> None:
     baseline = checkout(args.baseline) if args.baseline else None
     if baseline is not None:
         fresh_database(baseline, baseline.database)
-    result: dict[str, Any] = {"cpu": cpu_model()}
+    print(described())
+    result: dict[str, Any] = machine()
     # A pass thrown away first: Kafka's JIT and the servers' caches warm up over the first
     # minutes, and whichever side ran first paid for it (measured: Kafka's CPU per
     # analysis 22.6 ms in a first run, 7.0 ms in the next, same code).

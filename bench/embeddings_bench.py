@@ -33,7 +33,7 @@ import httpx
 import numpy as np
 
 from bench.cpu_time import cpu_by_part_s, infrastructure_roots
-from bench.eval import cpu_model
+from bench.machine import described, machine
 from sextant_contracts import EmbeddingReplied, EmbeddingRequested, EmbedTexts
 from sextant_embeddings.application.batcher import BatchBudget, EmbeddingBatcher
 from sextant_embeddings.infrastructure.backends import load_embedding_service
@@ -262,7 +262,7 @@ def main() -> None:
     reference = SentenceTransformer(str(resolve_model_path(None)), device=device)
     fp32 = reference.encode(QUALITY_TEXTS, normalize_embeddings=True)
     st_sps = raw_throughput(lambda t: reference.encode(t, batch_size=32), texts)
-    print(f"cpu: {cpu_model()}")
+    print(described())
     print(f"raw sentence-transformers fp32 ({device}): {st_sps:8.0f} sentences/s")
 
     entries: list[dict[str, Any]] = []
@@ -324,7 +324,7 @@ def main() -> None:
     RESULTS.write_text(
         json.dumps(
             {
-                "cpu": cpu_model(),
+                **machine(),
                 "best_cpu_backend": best["backend"] if best else None,
                 "speedup_vs_raw_fp32": (
                     best["speedup_vs_sentence_transformers_fp32"] if best else None

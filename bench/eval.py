@@ -15,7 +15,6 @@ A benchmark, not a test: ``tests/integration/test_eval_smoke.py`` runs five ques
 import argparse
 import asyncio
 import json
-import platform
 import statistics
 import time
 import uuid
@@ -28,6 +27,7 @@ import httpx
 
 from bench.eval_questions import HELD_OUT, QUESTIONS, SMOKE, Question, load_datasets
 from bench.eval_scoring import answer_is_right, tools_computed
+from bench.machine import machine
 from sextant_ingress.infrastructure.postgres_api_keys import PostgresApiKeys
 from sextant_storage.database import create_engine
 from tests.integration.infrastructure import Infrastructure, start_local
@@ -51,16 +51,6 @@ class Scored:
     covered: bool
     grounded: bool
     seconds: float
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 class Stack:
@@ -206,7 +196,7 @@ def report(scored: list[Scored]) -> dict[str, Any]:
         "held_out": summary([s for s in scored if s.held_out]),
         "datasets": sorted({s.question.dataset for s in scored}),
         "model": "embedded defaults (offline planner, answers composed from findings)",
-        "cpu": cpu_model(),
+        **machine(),
         "failures": [
             {"question": s.question.text, "status": s.status, "answer": s.answer[:500]}
             for s in scored

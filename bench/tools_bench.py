@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from bench.eval import cpu_model
+from bench.machine import described, machine
 from sextant_contracts import ToolInvocationReplied, ToolInvocationRequested
 from sextant_kafka import create_broker
 from sextant_kafka.request_reply import KafkaRequestReply
@@ -186,8 +186,7 @@ async def through_service(content: bytes) -> dict[str, float]:
 
 def main() -> None:
     content = generate_csv()
-    cpu = cpu_model()
-    print(f"cpu: {cpu}")
+    print(described())
     print(f"dataset: {ROWS} rows x {COLUMNS} columns, {len(content) / 1e6:.1f} MB CSV")
     raw_timings = [raw_pandas(content) for _ in range(REPEATS)]
     print("raw pandas runs (s): " + ", ".join(f"{seconds:.2f}" for seconds in raw_timings))
@@ -209,7 +208,7 @@ def main() -> None:
     RESULTS.write_text(
         json.dumps(
             {
-                "cpu": cpu,
+                **machine(),
                 "raw_s": raw_s,
                 "service_s": service["service_s"],
                 "ratio": ratio,
