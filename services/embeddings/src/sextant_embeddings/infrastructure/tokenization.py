@@ -44,14 +44,23 @@ class TokenizedBatch:
 class ModelTokenizer:
     """Two fixed copies of the model's tokenizer: one counts, one builds model batches."""
 
-    def __init__(self, tokenizer: Tokenizer, *, max_tokens: int, pad_id: int, pad_token: str):
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        *,
+        max_tokens: int,
+        pad_id: int,
+        pad_token: str,
+        padding_side: str = "right",
+        truncation_side: str = "right",
+    ):
         self.max_tokens = max_tokens
         self._counting = Tokenizer.from_str(tokenizer.to_str())
         self._counting.no_padding()
         self._counting.no_truncation()
         self._batching = Tokenizer.from_str(tokenizer.to_str())
-        self._batching.enable_truncation(max_tokens)
-        self._batching.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        self._batching.enable_truncation(max_tokens, direction=truncation_side)
+        self._batching.enable_padding(direction=padding_side, pad_id=pad_id, pad_token=pad_token)
 
     @classmethod
     def of(cls, model: SentenceTransformer, max_tokens: int) -> "ModelTokenizer":
@@ -65,6 +74,8 @@ class ModelTokenizer:
             max_tokens=max_tokens,
             pad_id=int(wrapper.pad_token_id or 0),
             pad_token=str(wrapper.pad_token or "[PAD]"),
+            padding_side=str(getattr(wrapper, "padding_side", "right")),
+            truncation_side=str(getattr(wrapper, "truncation_side", "right")),
         )
 
     def counts(self, texts: Sequence[str]) -> list[int]:
