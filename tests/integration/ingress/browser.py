@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -52,10 +52,18 @@ def wait(browser: WebDriver, seconds: float = 120) -> WebDriverWait[WebDriver]:
 
 
 def status_is(browser: WebDriver, *statuses: str) -> None:
-    wait(browser).until(
-        lambda b: b.find_element(By.ID, "run-status").text in statuses,
-        f"status never became {statuses}",
-    )
+    seen: list[str] = []
+
+    def shown(b: WebDriver) -> bool:
+        status = b.find_element(By.ID, "run-status").text
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        return status in statuses
+
+    try:
+        wait(browser).until(shown)
+    except TimeoutException as error:
+        raise AssertionError(f"status never became {statuses}; the page showed {seen}") from error
 
 
 def sign_in(browser: WebDriver, url: str, api_key: str) -> None:

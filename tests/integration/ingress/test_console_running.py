@@ -16,6 +16,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from sextant_cli.rest import sse_events
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.ingress.browser import (  # noqa: F401 - browser: a fixture
     SAMPLE,
@@ -29,7 +30,12 @@ from tests.integration.ingress.browser import (  # noqa: F401 - browser: a fixtu
 )
 from tests.integration.ingress.conftest import Stack
 from tests.integration.orchestrator.fake_openai import Scripted, completion
-from tests.integration.orchestrator.service import ANSWER, plan_then_answer, saw_tool_results
+from tests.integration.orchestrator.service import (
+    ANSWER,
+    plan_then_answer,
+    saw_tool_results,
+    wait_cancel_flagged,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +53,7 @@ async def server_progress_ids(stack: Stack, analysis_id: str) -> list[int]:
 
 async def test_the_stream_resumes_after_an_ingress_crash_and_a_running_analysis_is_cancelled(
     stack: Stack,
+    engine: AsyncEngine,
     browser: WebDriver,  # noqa: F811 - the fixture imported above
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -106,6 +113,11 @@ async def test_the_stream_resumes_after_an_ingress_crash_and_a_running_analysis_
         shot(browser, "9-running")
         browser.find_element(By.ID, "cancel-button").click()
         status_is(browser, "cancelling")
+        # the answer is let go only once the orchestrator holds the cancel: else the run
+        # may rightly finish first (the command travels the outbox and Kafka)
+        asyncio.run_coroutine_threadsafe(
+            wait_cancel_flagged(engine, uuid.UUID(running)), loop
+        ).result()
         release()  # the step in flight ends; the run stops at the step boundary
         status_is(browser, "cancelled")
         return followed, shown, running

@@ -30,6 +30,7 @@ from tests.integration.orchestrator.service import (
     publish_request,
     request_envelope,
     saw_tool_results,
+    wait_cancel_flagged,
     wait_terminal,
 )
 
@@ -166,7 +167,7 @@ async def test_a_rest_cancel_stops_a_running_analysis(
     (It used to answer 202 "cancelling" and then complete: the ingress flagged the row
     itself, so the orchestrator never woke the run.)"""
     slow = completion(ANSWER)
-    slow.hang_s = 4.0
+    slow.held_until = asyncio.Event()  # let go once the orchestrator holds the cancel
 
     def slow_answer(body: dict[str, Any]) -> Scripted:
         """Round 2 (it has seen the tools' results) answers, slowly: no documents, so
@@ -194,8 +195,11 @@ async def test_a_rest_cancel_stops_a_running_analysis(
                 f"/v1/analyses/{analysis_id}/cancel", json={"reason": "changed my mind"}
             )
             assert cancel.status_code == 202
+            await wait_cancel_flagged(engine, uuid.UUID(analysis_id))
+            slow.held_until.set()
             row = await wait_terminal(engine, uuid.UUID(analysis_id), timeout_s=60)
     finally:
+        slow.held_until.set()
         stack.fake.responder = plan_then_answer
     assert row.status == "cancelled"
     assert row.error == {"code": "cancelled", "reason": "changed my mind", "step": "finalize"}

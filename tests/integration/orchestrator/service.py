@@ -235,6 +235,25 @@ async def count_rows(engine: AsyncEngine, analysis_id: uuid.UUID) -> int:
         )
 
 
+async def wait_cancel_flagged(
+    engine: AsyncEngine, analysis_id: uuid.UUID, *, timeout_s: float = 60
+) -> None:
+    """Until the orchestrator has recorded a cancel command in the analysis's row.
+
+    Why: a POST /cancel answers once the command is stored for publishing; the run sees
+    it at a step boundary only after the orchestrator consumed it. A test that lets the
+    run's last step go before then races it (the run may rightly complete)."""
+    deadline = time.monotonic() + timeout_s
+    query = text("SELECT cancel_requested_at FROM analyses WHERE analysis_id = :id")
+    while time.monotonic() < deadline:
+        async with engine.connect() as connection:
+            flagged = (await connection.execute(query, {"id": analysis_id})).scalar_one_or_none()
+        if flagged is not None:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the cancel of {analysis_id} was not recorded after {timeout_s}s")
+
+
 async def wait_terminal(
     engine: AsyncEngine, analysis_id: uuid.UUID, *, timeout_s: float = 120, process: Any = None
 ) -> AnalysisRow:

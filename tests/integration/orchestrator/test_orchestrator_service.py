@@ -38,6 +38,7 @@ from tests.integration.orchestrator.service import (
     publish_request,
     request_envelope,
     start_orchestrator,
+    wait_cancel_flagged,
     wait_caught_up,
     wait_terminal,
 )
@@ -149,7 +150,7 @@ async def test_cancel_stops_the_workflow_at_the_next_step_boundary(
 ) -> None:
     fake = orchestrator.fake
     slow_plan = plan_then_answer({"tools": []})
-    slow_plan.hang_s = 3.0
+    slow_plan.held_until = asyncio.Event()  # let go once the orchestrator holds the cancel
     fake.script = [slow_plan]
     fake.responder = plan_then_answer
     envelope = request_envelope()
@@ -163,6 +164,10 @@ async def test_cancel_stops_the_workflow_at_the_next_step_boundary(
         tenant_id=TENANT,
     )
     await publish_request(infra.kafka, cancel)
+    try:
+        await wait_cancel_flagged(engine, analysis_id)
+    finally:
+        slow_plan.held_until.set()
 
     row = await wait_terminal(engine, analysis_id, process=orchestrator.process)
     assert row.status == "cancelled"
