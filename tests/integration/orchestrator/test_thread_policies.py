@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sextant_contracts import AnalysisRequested, Envelope
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.kafka_helpers import wait_until
+from tests.integration.kafka_helpers import eventually, wait_until
 from tests.integration.orchestrator.fake_openai import (
     FakeOpenAI,
     Scripted,
@@ -27,24 +27,28 @@ from tests.integration.orchestrator.fake_openai import (
 from tests.integration.orchestrator.service import (
     SALES_CSV,
     AnalysisRow,
+    analysis_row,
     llm_env,
     publish_request,
     start_orchestrator,
+    wait_cancel_flagged,
     wait_terminal,
 )
 from tests.integration.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("tools_service", "embeddings_service")
 
-HOLD_S = 4.0
+HELD: dict[str, asyncio.Event] = {}
+"""Slow questions, each with the gate its test opens once the policy has acted."""
 
 
 def answers_at_once_but_slowly_when_asked_to(body: dict[str, Any]) -> Scripted:
-    """The model answers without tools; a question containing "slowly" takes a while."""
+    """The model answers without tools; a slow question's reply waits for its gate."""
     asked = str(body.get("messages", [{}])[-1].get("content"))
     reply = completion("The east sells the most.")
-    if asked.startswith("Question: ") and "slowly" in asked:
-        reply.hang_s = HOLD_S
+    for question, gate in HELD.items():
+        if asked.startswith(f"Question: {question}"):
+            reply.held_until = gate
     return reply
 
 
@@ -93,6 +97,32 @@ def _asked(question: str, thread_id: uuid.UUID, busy_thread: str | None = None) 
     return Envelope.wrap(request, tenant_id="acme")
 
 
+async def _second_admitted(engine: AsyncEngine, _: uuid.UUID, second: AnalysisRequested) -> None:
+    """enqueue: the second is claimed (and waits for the first)."""
+    await eventually(
+        lambda: analysis_row(engine, second.analysis_id),
+        until=lambda row: row is not None,
+        timeout_s=60,
+        what="the second question's row",
+    )
+
+
+async def _second_rejected(engine: AsyncEngine, _: uuid.UUID, second: AnalysisRequested) -> None:
+    await wait_terminal(engine, second.analysis_id, timeout_s=60)
+
+
+async def _first_flagged(engine: AsyncEngine, first: uuid.UUID, _: AnalysisRequested) -> None:
+    await wait_cancel_flagged(engine, first)
+
+
+POLICY_ACTED = {
+    "enqueue": _second_admitted,
+    "reject": _second_rejected,
+    "interrupt": _first_flagged,
+}
+"""Per policy, what shows it has acted on the second question while the first runs."""
+
+
 async def _two_at_once(
     stack: TwoOrchestrators, infra: Infrastructure, engine: AsyncEngine, busy_thread: str
 ) -> tuple[AnalysisRow, AnalysisRow, list[dict[str, Any]]]:
@@ -105,13 +135,19 @@ async def _two_at_once(
         (f"And for the west only ({busy_thread})?"),
     )
     first, second = _asked(slow, thread), _asked(follow_up, thread, busy_thread)
-    await publish_request(infra.kafka, first)
-    await wait_until(
-        lambda: any(f"Question: {slow}" in str(r) for r in stack.fake.requests),
-        timeout_s=60,
-        what="the first question at the model",
-    )
-    await publish_request(infra.kafka, second)
+    HELD[slow] = gate = asyncio.Event()
+    try:
+        await publish_request(infra.kafka, first)
+        await wait_until(
+            lambda: any(f"Question: {slow}" in str(r) for r in stack.fake.requests),
+            timeout_s=60,
+            what="the first question at the model",
+        )
+        await publish_request(infra.kafka, second)
+        # the first runs until the policy has acted on the second: no race with the clock
+        await POLICY_ACTED[busy_thread](engine, first.payload.analysis_id, second.payload)
+    finally:
+        gate.set()
     rows = [
         await wait_terminal(engine, e.payload.analysis_id, timeout_s=120) for e in (first, second)
     ]

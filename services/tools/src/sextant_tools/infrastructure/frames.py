@@ -119,7 +119,7 @@ def _parse_json_records(text: str) -> pd.DataFrame:
 def _nested_values_as_json(frame: pd.DataFrame) -> pd.DataFrame:
     """Lists and objects inside records become their JSON text: a cell every tool can
     count, group and compare (pandas cannot hash a list), shown as the record had it."""
-    for name in frame.select_dtypes(include="object").columns:
+    for name in frame.select_dtypes(include="object", exclude="str").columns:  # str: no lists
         column = frame[name]
         nested = column.map(lambda value: isinstance(value, list | dict))
         if nested.any():
