@@ -24,7 +24,7 @@ from sextant_contracts.interrupts import InterruptKind, response_schema
 from sextant_orchestrator.domain.interrupts import clarification, interrupt_id
 from sextant_platform.settings import KafkaSettings
 from tests.integration.infrastructure import Infrastructure
-from tests.integration.kafka_helpers import produce_raw, read_all, skip_group_to_end
+from tests.integration.kafka_helpers import eventually, produce_raw, read_all, skip_group_to_end
 from tests.integration.orchestrator.fake_openai import FakeOpenAI, Scripted, completion
 from tests.integration.processes import ServiceProcess, free_port
 
@@ -243,15 +243,18 @@ async def wait_cancel_flagged(
     Why: a POST /cancel answers once the command is stored for publishing; the run sees
     it at a step boundary only after the orchestrator consumed it. A test that lets the
     run's last step go before then races it (the run may rightly complete)."""
-    deadline = time.monotonic() + timeout_s
     query = text("SELECT cancel_requested_at FROM analyses WHERE analysis_id = :id")
-    while time.monotonic() < deadline:
+
+    async def flagged_at() -> datetime | None:
         async with engine.connect() as connection:
-            flagged = (await connection.execute(query, {"id": analysis_id})).scalar_one_or_none()
-        if flagged is not None:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the cancel of {analysis_id} was not recorded after {timeout_s}s")
+            return (await connection.execute(query, {"id": analysis_id})).scalar_one_or_none()
+
+    await eventually(
+        flagged_at,
+        until=lambda at: at is not None,
+        timeout_s=timeout_s,
+        what=f"the cancel of {analysis_id} recorded",
+    )
 
 
 async def wait_terminal(
